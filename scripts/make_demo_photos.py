@@ -5,9 +5,9 @@ scikit-learn (sklearn.datasets.load_sample_image) and matplotlib
 (matplotlib.cbook.get_sample_data). None of these packages is a dependency of
 ILLUME: run this script from a throwaway environment, e.g.
 
-    python3 -m venv /tmp/demo-venv
-    /tmp/demo-venv/bin/pip install scikit-image scikit-learn matplotlib pillow
-    /tmp/demo-venv/bin/python scripts/make_demo_photos.py
+    venv=$(mktemp -d)/venv && python3 -m venv "$venv"
+    "$venv/bin/pip" install scikit-image scikit-learn matplotlib pillow
+    "$venv/bin/python" scripts/make_demo_photos.py
 
 Every photo is resized so that its longer side is at most 512 px and written
 as a JPEG (quality 85). Grayscale sources stay grayscale. The files read here
