@@ -1,0 +1,175 @@
+"""Fact errors: what ROUGE-L cannot see.
+
+A rationale can share most of its words with a reference and still name the
+wrong colour or shape ("the shape is a circle" scores high against "the shape
+is a blue rectangle"). This module checks the colour and shape words a text
+names against what an item's ``facts`` say is in the image.
+
+Vocabulary (the embedded benchmark, easy-vqa: one coloured shape on a white
+background per image):
+
+- colours: red, green, blue, black, gray (also spelt "grey"), teal, brown,
+  yellow. White is left out on purpose: it is every image's background, so
+  naming it is never wrong.
+- shapes: circle, rectangle, triangle, with plurals ("circles") and the
+  adjectives "circular", "rectangular", "triangular". "square" (and
+  "squares") counts as *rectangle*: easy-vqa's rectangles include squares and a
+  square is a rectangle, so "a blue square" is not an error for a blue
+  rectangle, but it is one for a circle. "round" and "oval" are not counted
+  ("round" has too many other senses).
+
+Words outside the vocabulary ("purple", "hexagon") are not checked.
+
+Negation: a term is not counted as *named* when one of the three words before
+it is a negation (no, not, never, nor, neither, none, without, cannot, any
+word ending in "n't", "rather than", "instead of"), unless a clause boundary
+(punctuation, "but", "however", "although", "though", "yet", "whereas",
+"while") comes between them. So "there is no triangle", "not red" and "it
+isn't a circle" name nothing, while "not red, but green" names green.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+COLOURS: dict[str, str] = {
+    "red": "red",
+    "green": "green",
+    "blue": "blue",
+    "black": "black",
+    "gray": "gray",
+    "grey": "gray",
+    "teal": "teal",
+    "brown": "brown",
+    "yellow": "yellow",
+}
+"""Colour word -> canonical colour (easy-vqa's answer spelling)."""
+
+SHAPES: dict[str, str] = {
+    "circle": "circle",
+    "circles": "circle",
+    "circular": "circle",
+    "rectangle": "rectangle",
+    "rectangles": "rectangle",
+    "rectangular": "rectangle",
+    "square": "rectangle",
+    "squares": "rectangle",
+    "triangle": "triangle",
+    "triangles": "triangle",
+    "triangular": "triangle",
+}
+"""Shape word -> canonical shape (easy-vqa's answer spelling)."""
+
+VOCABULARY: dict[str, dict[str, str]] = {
+    "colour": COLOURS,
+    "color": COLOURS,
+    "shape": SHAPES,
+}
+"""Fact attribute -> its vocabulary. Attributes not listed here are not checked."""
+
+NEGATIONS = frozenset({"no", "not", "never", "nor", "neither", "none", "without", "cannot"})
+BOUNDARIES = frozenset({"but", "however", "although", "though", "yet", "whereas", "while"})
+NEGATION_WINDOW = 3
+"""How many words before a term are searched for a negation."""
+
+_TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)*|[.,;:!?()\[\]\"]")
+_PUNCT = frozenset('.,;:!?()[]"')
+
+
+def _tokens(text: str) -> list[str]:
+    text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+    return _TOKEN.findall(text)
+
+
+def _is_negation(tokens: list[str], i: int) -> bool:
+    tok = tokens[i]
+    if tok in NEGATIONS or tok.endswith("n't"):
+        return True
+    prev = tokens[i - 1] if i > 0 else ""
+    return (tok == "than" and prev == "rather") or (tok == "of" and prev == "instead")
+
+
+def _negated(tokens: list[str], i: int) -> bool:
+    """Whether the term at position i follows a negation within the window."""
+    words = 0
+    j = i - 1
+    while j >= 0 and words < NEGATION_WINDOW:
+        tok = tokens[j]
+        if tok in _PUNCT or tok in BOUNDARIES:
+            return False
+        if _is_negation(tokens, j):
+            return True
+        words += 1
+        j -= 1
+    return False
+
+
+def named_facts(text: str) -> list[tuple[str, str, str]]:
+    """(word as written, attribute, canonical value) for each term the text names.
+
+    Negated mentions are left out; each attribute is reported once per word.
+    The attribute is ``colour`` or ``shape``.
+    """
+    tokens = _tokens(text)
+    found: list[tuple[str, str, str]] = []
+    for i, tok in enumerate(tokens):
+        if tok in COLOURS:
+            attr, value = "colour", COLOURS[tok]
+        elif tok in SHAPES:
+            attr, value = "shape", SHAPES[tok]
+        else:
+            continue
+        if not _negated(tokens, i):
+            found.append((tok, attr, value))
+    return found
+
+
+def _canonical_facts(facts: dict[str, str]) -> dict[str, str]:
+    """Facts keyed by ``colour``/``shape`` with canonical values; others dropped."""
+    out: dict[str, str] = {}
+    for key, value in facts.items():
+        attr = key.strip().lower()
+        vocab = VOCABULARY.get(attr)
+        if vocab is None or not value:
+            continue
+        norm = str(value).strip().lower()
+        out["colour" if vocab is COLOURS else "shape"] = vocab.get(norm, norm)
+    return out
+
+
+def wrong_facts(text: str, facts: dict[str, str]) -> list[str]:
+    """The colour/shape words `text` names that `facts` contradict.
+
+    Words are lowercased, in text order, each once. Only attributes present
+    in `facts` are checked (``colour`` or ``color``, ``shape``).
+
+    >>> wrong_facts("a green triangle", {"colour": "blue", "shape": "rectangle"})
+    ['green', 'triangle']
+    >>> wrong_facts("there is no triangle, it is blue", {"colour": "blue", "shape": "circle"})
+    []
+    """
+    truth = _canonical_facts(facts)
+    if not truth:
+        return []
+    wrong: list[str] = []
+    for word, attr, value in named_facts(text):
+        if attr in truth and value != truth[attr] and word not in wrong:
+            wrong.append(word)
+    return wrong
+
+
+def fact_error_rate(pairs: Iterable[tuple[str, dict[str, str]]]) -> float | None:
+    """Share of texts naming at least one wrong fact.
+
+    Counted over the (text, facts) pairs whose facts hold a checkable
+    attribute (colour or shape); None when there are none.
+    """
+    n = bad = 0
+    for text, facts in pairs:
+        if not _canonical_facts(facts or {}):
+            continue
+        n += 1
+        if wrong_facts(text, facts):
+            bad += 1
+    return bad / n if n else None
