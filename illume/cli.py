@@ -1,0 +1,221 @@
+"""`illume`: one command-line entry point for every user-facing job.
+
+    illume sample    --items F --out F      candidate rationales per item
+    illume critique  --candidates F --items F --out F
+    illume evaluate  --predictions F --items F [--json F]
+    illume prompts   --items F              pick the explanation prompt (Table 2 form)
+    illume data      easy-vqa-x | vqa-x     build or import item files
+
+Every command is offline; `--help` on each says more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from illume.items import load_items, write_jsonl
+
+log = logging.getLogger("illume")
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-image-prefix", action="store_true", help="text-only (plain LM) baseline")
+    p.add_argument("--model-version", help="a tuned version folder to load (adapters)")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def _load_model(args: argparse.Namespace):
+    from illume.models.embedded import EmbeddedConfig, EmbeddedVLM
+
+    model = EmbeddedVLM(EmbeddedConfig(image_prefix=not args.no_image_prefix))
+    if args.model_version:
+        model.load_version(args.model_version)
+    return model
+
+
+def _items_arg(p: argparse.ArgumentParser, required: bool = True) -> None:
+    p.add_argument(
+        "--items", required=required, help="items JSONL (id, image, question, answer, ...)"
+    )
+    p.add_argument("--split", help="only items of this split (train, val, test)")
+    p.add_argument("--limit", type=int, help="only the first N items")
+
+
+def _read_items(args: argparse.Namespace):
+    items, errors = load_items(args.items, split=args.split)
+    if args.limit:
+        items = items[: args.limit]
+    return items, errors
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from illume.sample import SampleConfig, Sampler
+
+    items, errors = _read_items(args)
+    cfg = SampleConfig(
+        n_per_temperature=args.n,
+        temperatures=tuple(args.temperatures),
+        explanation_prompts=tuple(args.prompts),
+        batch_items=args.batch_items,
+        max_new_tokens=args.max_new_tokens,
+        seed=args.seed,
+    )
+    sampler = Sampler(_load_model(args), cfg)
+    stats = {"items": 0, "failed": len(errors), "candidates": 0}
+
+    def rows():
+        for rid, err in errors:
+            yield {"id": rid, "error": err}
+        for result in sampler.sample(items):
+            stats["items"] += 1
+            stats["candidates"] += len(result.candidates)
+            if result.error:
+                stats["failed"] += 1
+                log.warning("item %s failed: %s", result.id, result.error)
+            yield result.to_dict()
+
+    write_jsonl(args.out, rows())
+    print(
+        f"{stats['items'] - stats['failed'] + len(errors)} items sampled, "
+        f"{stats['failed']} failed, {stats['candidates']} candidates -> {args.out}"
+    )
+    return 0
+
+
+def cmd_critique(args: argparse.Namespace) -> int:
+    from illume.critique import CriticConfig, critique_file, format_summary
+
+    summary = critique_file(
+        args.candidates, args.items, args.out, CriticConfig(threshold=args.threshold)
+    )
+    print(format_summary(summary))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from illume.evaluate import evaluate_file, format_table
+
+    result = evaluate_file(args.predictions, args.items, json_out=args.json)
+    print(format_table(result))
+    return 0
+
+
+def cmd_prompts(args: argparse.Namespace) -> int:
+    from illume.prompts import score_prompts
+
+    items, _ = _read_items(args)
+    rows = score_prompts(_load_model(args), items, args.prompts)
+    print("| explanation prompt | n | B-4 | R-L | CIDEr |\n|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['prompt']} | {r['n']} | {100 * r['Bleu_4']:.2f} | "
+            f"{100 * r['ROUGE_L']:.2f} | {100 * r['CIDEr']:.2f} |"
+        )
+    print(f"best explanation prompt: {rows[0]['prompt']!r}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    if args.dataset == "easy-vqa-x":
+        from illume.data.easyvqa import build_easy_vqa_x
+
+        counts = build_easy_vqa_x(
+            args.out,
+            seed=args.seed,
+            max_train=args.max_train,
+            max_val=args.max_val,
+            max_test=args.max_test,
+        )
+        print(f"easy-vqa-x -> {args.out}/items.jsonl: {counts}")
+    else:
+        from illume.data.vqax import import_vqax
+
+        items = import_vqax(args.json, args.image_root, args.split)
+        n = write_jsonl(args.out, (it.to_dict() for it in items))
+        print(f"VQA-X {args.split}: {n} items -> {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from illume.sample import EXPLANATION_PROMPTS, SampleConfig
+
+    defaults = SampleConfig()
+    ap = argparse.ArgumentParser(
+        prog="illume", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("-v", "--verbose", action="store_true")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("sample", help="sample candidate rationales for items")
+    _items_arg(p)
+    _model_args(p)
+    p.add_argument("--out", required=True, help="candidates JSONL to write")
+    p.add_argument(
+        "--n", type=int, default=defaults.n_per_temperature, help="samples per temperature"
+    )
+    p.add_argument("--temperatures", type=float, nargs="+", default=list(defaults.temperatures))
+    p.add_argument(
+        "--prompts",
+        nargs="+",
+        default=list(defaults.explanation_prompts),
+        help="explanation prompt(s)",
+    )
+    p.add_argument("--batch-items", type=int, default=defaults.batch_items)
+    p.add_argument("--max-new-tokens", type=int, default=defaults.max_new_tokens)
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("critique", help="score candidates against reference explanations (ROUGE-L)")
+    p.add_argument("--candidates", required=True)
+    p.add_argument("--items", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--threshold", type=float, default=0.7, help="fitting if ROUGE-L >= this")
+    p.set_defaults(func=cmd_critique)
+
+    p = sub.add_parser("evaluate", help="BLEU-1..4, METEOR, ROUGE-L, CIDEr (pycocoevalcap)")
+    p.add_argument("--predictions", required=True, help='JSONL lines {"id", "text"}')
+    p.add_argument("--items", required=True)
+    p.add_argument("--json", help="also write the metrics as JSON")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("prompts", help="score explanation prompts zero-shot, pick the best")
+    _items_arg(p)
+    _model_args(p)
+    p.add_argument("--prompts", nargs="+", default=list(EXPLANATION_PROMPTS))
+    p.add_argument("--json", help="also write the table (with predictions) as JSON")
+    p.set_defaults(func=cmd_prompts)
+
+    p = sub.add_parser("data", help="build easy-vqa-x, or import VQA-X annotations")
+    p.add_argument("dataset", choices=["easy-vqa-x", "vqa-x"])
+    p.add_argument("--out", required=True, help="folder (easy-vqa-x) or items JSONL (vqa-x)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-train", type=int)
+    p.add_argument("--max-val", type=int)
+    p.add_argument("--max-test", type=int)
+    p.add_argument("--json", help="VQA-X annotation JSON (vqaX_train.json, ...)")
+    p.add_argument("--image-root", help="COCO image folder for VQA-X")
+    p.add_argument("--split", default="train", help="split name for imported VQA-X items")
+    p.set_defaults(func=cmd_data)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return args.func(args)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"illume {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""The small interface every model family offers the ILLUME stages.
+
+A family turns (image, prompt) pairs into next-token logits and a decode
+state (`prefill`), continues decoding from that state one token per row
+(`step`), and stores its tuned parameters as a named version. The sampler,
+the critic, the tuner and the loop only ever talk to this interface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from PIL import Image
+
+
+@dataclass
+class DecodeState:
+    """What decoding needs to carry between steps, row by row.
+
+    Rows can be repeated (one prompt, many samples) and dropped (a sample hit
+    the end of its sentence) without re-encoding anything.
+    """
+
+    cache: Any
+    attention_mask: torch.Tensor  # [rows, length]
+    next_position: torch.Tensor  # [rows]
+
+    def repeat_interleave(self, n: int) -> DecodeState:
+        self.cache.batch_repeat_interleave(n)
+        return DecodeState(
+            self.cache,
+            self.attention_mask.repeat_interleave(n, dim=0),
+            self.next_position.repeat_interleave(n, dim=0),
+        )
+
+    def select(self, rows: torch.Tensor) -> DecodeState:
+        self.cache.batch_select_indices(rows)
+        return DecodeState(self.cache, self.attention_mask[rows], self.next_position[rows])
+
+
+class VisionLanguageModel(Protocol):
+    """What the ILLUME stages need from a model."""
+
+    tokenizer: Any
+    version: str
+
+    def prefill(
+        self, images: list[Image.Image], prompts: list[str]
+    ) -> tuple[torch.Tensor, DecodeState]:
+        """Encode each (image, prompt) once; return last-position logits [B, V] and the state."""
+        ...
+
+    def step(self, tokens: torch.Tensor, state: DecodeState) -> tuple[torch.Tensor, DecodeState]:
+        """Feed one token per row; return the next logits [R, V] and the advanced state."""
+        ...
+
+    def save_version(self, path: str | Path) -> None: ...
+
+    def load_version(self, path: str | Path) -> None: ...

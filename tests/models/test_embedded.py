@@ -1,0 +1,63 @@
+import torch
+from PIL import Image
+
+from illume.models.embedded import EmbeddedConfig, EmbeddedVLM
+
+
+def _images(n):
+    return [Image.new("RGB", (20 + 7 * i, 30), (40 * i, 100, 200)) for i in range(n)]
+
+
+def test_prefill_then_step_equals_one_full_forward(tiny_model):
+    prompts = ["Q: what is it? A: a cat, because", "Q: why? A: yes, seeing that it"]
+    images = _images(2)
+    logits, state = tiny_model.prefill(images, prompts)
+    nxt = torch.tensor([11, 12])
+    step_logits, _ = tiny_model.step(nxt, state)
+    tok = tiny_model.tokenizer
+    for row in range(2):
+        ids = tok(prompts[row], add_special_tokens=False).input_ids + [int(nxt[row])]
+        embeds, mask = tiny_model.embed([images[row]], [ids])
+        full = tiny_model.lm(inputs_embeds=embeds, attention_mask=mask).logits[0]
+        assert torch.allclose(full[-2], logits[row], atol=1e-4)
+        assert torch.allclose(full[-1], step_logits[row], atol=1e-4)
+
+
+def test_left_padding_does_not_change_logits(tiny_model):
+    short, long = "Q: a? A: b, because", "Q: a much longer question here? A: b, because"
+    images = _images(2)
+    alone, _ = tiny_model.prefill(images[:1], [short])
+    batched, _ = tiny_model.prefill(images, [short, long])
+    assert torch.allclose(alone[0], batched[0], atol=1e-4)
+
+
+def test_image_changes_logits_and_can_be_switched_off(tiny_lm_dir, tiny_model):
+    a, _ = tiny_model.prefill(_images(1), ["Q: x? A: y, because"])
+    b, _ = tiny_model.prefill([Image.new("RGB", (20, 30), (255, 255, 0))], ["Q: x? A: y, because"])
+    assert not torch.allclose(a, b)
+    text_only = _tiny(tiny_lm_dir, image_prefix=False)
+    c, _ = text_only.prefill(_images(1), ["Q: x? A: y, because"])
+    d, _ = text_only.prefill([Image.new("RGB", (5, 5))], ["Q: x? A: y, because"])
+    assert torch.allclose(c, d)
+
+
+def _tiny(lm_dir, **kw):
+    return EmbeddedVLM(EmbeddedConfig(lm=str(lm_dir), encoder="tiny", prefix_weights=None, **kw))
+
+
+def test_version_round_trip(tmp_path, tiny_lm_dir):
+    tuned = _tiny(tiny_lm_dir)
+    torch.manual_seed(1)
+    for p in tuned.trainable_parameters():
+        torch.nn.init.normal_(p, std=0.02)
+    tuned.save_version(tmp_path / "v0001")
+    assert (tmp_path / "v0001" / "adapters.safetensors").exists()
+    fresh = _tiny(tiny_lm_dir)
+    prompt = ["Q: x? A: y, because"]
+    before, _ = fresh.prefill(_images(1), prompt)
+    fresh.load_version(tmp_path / "v0001")
+    after, _ = fresh.prefill(_images(1), prompt)
+    expected, _ = tuned.prefill(_images(1), prompt)
+    assert fresh.version == "v0001"
+    assert not torch.allclose(before, after)
+    assert torch.allclose(after, expected, atol=1e-5)

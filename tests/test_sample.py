@@ -1,0 +1,81 @@
+import torch
+from transformers import TemperatureLogitsWarper, TopKLogitsWarper
+
+from illume.items import Candidate, Item, load_items
+from illume.sample import SampleConfig, Sampler, clean, deduplicate, draw
+
+
+def test_draw_matches_hf_top_k_then_temperature():
+    torch.manual_seed(0)
+    logits = torch.randn(1, 30) * 2
+    for temp, k in ((0.6, 5), (0.1, 8), (1.5, 30)):
+        ids = torch.zeros(1, 1, dtype=torch.long)
+        hf = TemperatureLogitsWarper(temp)(ids, logits.clone())
+        hf = TopKLogitsWarper(k)(ids, hf)
+        expected = torch.softmax(hf, -1)[0]
+        g = torch.Generator().manual_seed(1)
+        n = 40000
+        rows = logits.expand(n, -1)
+        drawn = draw(rows, torch.full((n,), temp), k, g)
+        freq = torch.bincount(drawn, minlength=30).float() / n
+        assert 0.5 * (freq - expected).abs().sum() < 0.02, (temp, k)
+        assert set(drawn.tolist()) <= set(torch.topk(logits[0], k).indices.tolist())
+
+
+def test_zero_temperature_is_greedy():
+    logits = torch.randn(4, 50)
+    g = torch.Generator().manual_seed(0)
+    out = draw(logits, torch.zeros(4), 5, g)
+    assert torch.equal(out, logits.argmax(-1))
+
+
+def test_clean_cuts_at_sentence_end():
+    assert clean(" it is red. And more") == "it is red"
+    assert clean("the cat sits\nnext line") == "the cat sits"
+    assert clean("  a  b ,") == "a b"
+
+
+def test_deduplicate_ignores_case_and_space_and_drops_empty():
+    cands = [Candidate(t, 0.1, "p", -1.0) for t in ("It is red", "it  is red", "", "blue")]
+    assert [c.text for c in deduplicate(cands)] == ["It is red", "blue"]
+
+
+def test_sampler_gives_candidates_and_per_item_errors(tiny_model, items_file):
+    items, errors = load_items(items_file)
+    assert [e[0] for e in errors] == ["nofield"]
+    cfg = SampleConfig(n_per_temperature=2, max_new_tokens=6, batch_items=3)
+    results = {r.id: r for r in Sampler(tiny_model, cfg).sample(items, progress=False)}
+    assert set(results) == {"a", "b", "c", "d", "broken", "missing"}
+    assert "not a readable image" in results["broken"].error
+    assert "file not found" in results["missing"].error
+    for rid in "abcd":
+        r = results[rid]
+        assert r.error is None and 1 <= len(r.candidates) <= 10
+        for c in r.candidates:
+            assert c.text and c.temperature in cfg.temperatures
+            assert c.prompt.endswith(", because") and c.logprob < 0
+        assert len({c.text.lower() for c in r.candidates}) == len(r.candidates)
+
+
+def test_seeded_runs_are_reproducible(tiny_model, items_file):
+    items, _ = load_items(items_file)
+    items = items[:2]
+    cfg = SampleConfig(n_per_temperature=3, max_new_tokens=5)
+
+    def run(seed):
+        s = Sampler(tiny_model, SampleConfig(**{**cfg.__dict__, "seed": seed}))
+        return [[c.to_dict() for c in r.candidates] for r in s.sample(items, progress=False)]
+
+    assert run(3) == run(3)
+    assert run(3) != run(4)
+
+
+def test_several_prompts_and_phrasings():
+    item = Item("x", "img.png", "what is he doing?", "running")
+    cfg = SampleConfig(
+        explanation_prompts=("because", "seeing that"),
+        question_templates=("{question}", "what activity is shown?"),
+    )
+    prompts = cfg.prompts_for(item)
+    assert len(prompts) == 4
+    assert "Q: what activity is shown? A: running, seeing that" in prompts
