@@ -1,0 +1,214 @@
+"""The HTTP side: Label Studio 1.23's ML-backend protocol on Flask.
+
+Routes: POST /setup, POST /predict, POST /webhook, GET /health (and /),
+GET /metrics, GET /versions. Every request is answered from memory or the
+job queue; nothing here waits for the model or a tuning round, so /setup and
+/health stay fast (Label Studio gives /setup 3 s and /webhook 1 s).
+Bad input gets a 4xx naming what is wrong, never a 5xx.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from ml_backend import lsclient
+from ml_backend.config import Settings
+from ml_backend.jobs import event_project
+from ml_backend.model import IllumeModel
+
+log = logging.getLogger(__name__)
+
+KNOWN_EVENTS = {
+    "START_TRAINING",
+    "ANNOTATION_CREATED",
+    "ANNOTATION_UPDATED",
+    "ANNOTATIONS_DELETED",
+}
+IGNORED_EVENTS = {
+    "PROJECT_UPDATED",
+    "PROJECT_CREATED",
+    "PROJECT_DELETED",
+    "TASKS_CREATED",
+    "TASKS_DELETED",
+    "ANNOTATIONS_CREATED",
+    "LABEL_LINK_CREATED",
+}
+
+
+class BadRequest(Exception):
+    """A 4xx with a message for the caller."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def create_app(model: IllumeModel | None = None, settings: Settings | None = None) -> Flask:
+    """The Flask app around one model instance (built from the environment if not given)."""
+    settings = settings or (model.settings if model else Settings.from_env())
+    model = model or IllumeModel(settings).start()
+    app = Flask("ml_backend")
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 2**20
+    app.extensions["illume_model"] = model
+    known_projects: dict[int, float] = {}
+
+    @app.before_request
+    def basic_auth() -> Response | None:
+        if not settings.basic_auth_user:
+            return None
+        auth = request.authorization
+        ok = (
+            auth is not None
+            and hmac.compare_digest(auth.username or "", settings.basic_auth_user)
+            and hmac.compare_digest(auth.password or "", settings.basic_auth_pass)
+        )
+        if ok:
+            return None
+        resp = jsonify(error="authentication required")
+        resp.status_code = 401
+        resp.headers["WWW-Authenticate"] = 'Basic realm="illume"'
+        return resp
+
+    @app.errorhandler(BadRequest)
+    def bad_request(e: BadRequest):
+        model.counters.webhooks_rejected += request.path == "/webhook"
+        log.info("%s %s -> %d: %s", request.method, request.path, e.status, e)
+        return jsonify(error=str(e)), e.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException):
+        return jsonify(error=e.description or e.name), e.code
+
+    @app.get("/")
+    @app.get("/health")
+    def health():
+        return jsonify(model.health())
+
+    @app.post("/setup")
+    def setup():
+        body = json_object()
+        project = parse_project(body.get("project"))
+        schema = body.get("schema") or body.get("label_config")
+        if isinstance(schema, str) and schema and 'name="rationales"' not in schema:
+            raise BadRequest(
+                'the labeling config has no <Choices name="rationales" value="$candidates">: '
+                "use label_config/rationales.xml"
+            )
+        adopt_credentials(settings, body)
+        return jsonify(model_version=model.setup(project))
+
+    @app.post("/predict")
+    def predict():
+        body = json_object()
+        task_list = body.get("tasks")
+        if not isinstance(task_list, list) or not all(isinstance(t, dict) for t in task_list):
+            raise BadRequest("'tasks' must be a list of task objects")
+        project = parse_project(body.get("project"))
+        if project is None and task_list and isinstance(task_list[0].get("project"), int):
+            project = task_list[0]["project"]
+        started = time.monotonic()
+        results = model.predict(task_list, {"project": project, "params": body.get("params")})
+        log.info("/predict: %d tasks in %.3f s", len(task_list), time.monotonic() - started)
+        return jsonify(results=results, model_version=model.version_for(project))
+
+    @app.post("/webhook")
+    def webhook():
+        body = json_object()
+        model.counters.webhooks += 1
+        action = body.get("action")
+        if not isinstance(action, str) or not action:
+            raise BadRequest("webhook payload needs an 'action' string")
+        if action not in KNOWN_EVENTS:
+            status = "ignored" if action in IGNORED_EVENTS else f"unknown action {action!r} ignored"
+            return jsonify(status=status), 200
+        project = event_project(body)
+        if project is None:
+            raise BadRequest(f"{action}: payload names no project (project.id or task.project)")
+        check_project(project)
+        result = model.fit(action, body)
+        return jsonify(status="queued", **result), 201
+
+    @app.get("/metrics")
+    def metrics():
+        return jsonify(model.metrics())
+
+    @app.get("/versions")
+    def versions():
+        return jsonify(versions_of(model, request.args.get("project")))
+
+    def check_project(project: int) -> None:
+        """404 for a project Label Studio does not know (cached; never blocks on LS errors)."""
+        if project in known_projects or not settings.api_key:
+            return
+        try:
+            exists = lsclient.project_exists(model.jobs.client, project)
+        except lsclient.LabelStudioError as e:
+            log.warning("cannot check project %s (queued anyway): %s", project, e)
+            return
+        if not exists:
+            raise BadRequest(f"project {project} does not exist in Label Studio", 404)
+        known_projects[project] = time.time()
+
+    return app
+
+
+def json_object() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return body
+
+
+def parse_project(raw: Any) -> int | None:
+    """Label Studio sends "<id>.<timestamp>" in /setup and /predict, an int elsewhere."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool):
+        raise BadRequest("'project' must be a project id")
+    if isinstance(raw, int):
+        return raw
+    if isinstance(raw, str) and raw.split(".", 1)[0].isdigit():
+        return int(raw.split(".", 1)[0])
+    if isinstance(raw, dict) and isinstance(raw.get("id"), int):
+        return raw["id"]
+    raise BadRequest(f"'project' must be a project id, got {str(raw)[:40]!r}")
+
+
+def adopt_credentials(settings: Settings, body: dict[str, Any]) -> None:
+    """Use the URL and token Label Studio sends in /setup when the env gives none."""
+    if settings.api_key:
+        return
+    token, host = body.get("access_token"), body.get("hostname")
+    if isinstance(token, str) and token:
+        settings.api_key = token
+        if isinstance(host, str) and host.startswith(("http://", "https://")):
+            settings.label_studio_url = host.rstrip("/")
+        log.info("using the credentials from /setup (url %s)", settings.label_studio_url)
+
+
+def versions_of(model: IllumeModel, project: str | None) -> dict[str, Any]:
+    """Published versions per project, newest last."""
+    try:
+        from illume.versions import list_versions
+    except ImportError:  # pragma: no cover (engine without version bookkeeping)
+        return {"versions": [], "model_version": model.model_version}
+    pids = model.jobs.store.projects()
+    if project is not None:
+        pids = [int(project)] if project.isdigit() else []
+    out = {
+        str(pid): [p.name for p in list_versions(model.settings.project_versions(pid))]
+        for pid in pids
+    }
+    flat = sorted({v for vs in out.values() for v in vs})
+    return {
+        "versions": flat,
+        "projects": out,
+        "latest": {pid: vs[-1] if vs else None for pid, vs in out.items()},
+        "model_version": model.model_version,
+    }

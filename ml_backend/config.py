@@ -1,0 +1,80 @@
+"""Backend settings, read once from the environment.
+
+Names follow label-studio-ml-backend's examples (LABEL_STUDIO_URL,
+LABEL_STUDIO_API_KEY, BASIC_AUTH_USER/PASS) so existing deployments carry over.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    try:
+        return int(raw) if raw.strip() else default
+    except ValueError as e:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from e
+
+
+@dataclass
+class Settings:
+    """Everything the backend reads from its environment."""
+
+    label_studio_url: str = "http://127.0.0.1:8080"
+    api_key: str = field(default="", repr=False)
+    """Legacy token or personal access token; kept out of repr so it never lands in logs."""
+    basic_auth_user: str = ""
+    basic_auth_pass: str = field(default="", repr=False)
+    data_dir: Path = Path(".illume-backend")
+    """Event log, job state, image cache and (by default) model versions."""
+    versions_dir: Path | None = None
+    local_files_root: str = ""
+    """LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT: read /data/local-files/ images from disk."""
+    train_every: int = 10
+    """Start a tuning round after this many new annotation events (0: only on demand)."""
+    pretick: int = 3
+    """How many of the most likely candidates the prediction pre-ticks."""
+    batch_tasks: int = 8
+    """Tasks per sampling batch in the background job."""
+    n_per_temperature: int = 5
+    max_new_tokens: int = 24
+    tune_args: list[str] = field(default_factory=list)
+    """Extra arguments passed to `illume tune` (ILLUME_TUNE_ARGS, space-separated)."""
+    load_model: bool = True
+    """False for tests of the HTTP layer: no engine is imported."""
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        data_dir = Path(env.get("ILLUME_BACKEND_DIR") or ".illume-backend")
+        versions = env.get("ILLUME_VERSIONS")
+        return cls(
+            label_studio_url=(
+                env.get("LABEL_STUDIO_URL") or env.get("LABEL_STUDIO_HOST") or cls.label_studio_url
+            ).rstrip("/"),
+            api_key=env.get("LABEL_STUDIO_API_KEY") or env.get("LABEL_STUDIO_ACCESS_TOKEN") or "",
+            basic_auth_user=env.get("BASIC_AUTH_USER", ""),
+            basic_auth_pass=env.get("BASIC_AUTH_PASS", ""),
+            data_dir=data_dir,
+            versions_dir=Path(versions) if versions else None,
+            local_files_root=env.get("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT", ""),
+            train_every=_int("ILLUME_TRAIN_EVERY", 10),
+            pretick=_int("ILLUME_PRETICK", 3),
+            batch_tasks=_int("ILLUME_BATCH_TASKS", 8),
+            n_per_temperature=_int("ILLUME_N_PER_TEMPERATURE", 5),
+            max_new_tokens=_int("ILLUME_MAX_NEW_TOKENS", 24),
+            tune_args=env.get("ILLUME_TUNE_ARGS", "").split(),
+            load_model=env.get("ILLUME_NO_MODEL", "") not in ("1", "true", "yes"),
+        )
+
+    def project_dir(self, project: int) -> Path:
+        return self.data_dir / "projects" / str(project)
+
+    def project_versions(self, project: int) -> Path:
+        """Each project tunes its own versions: feedback never crosses projects."""
+        if self.versions_dir is not None:
+            return self.versions_dir / str(project)
+        return self.project_dir(project) / "versions"

@@ -1,0 +1,107 @@
+"""The few Label Studio SDK (2.x) calls the backend makes, as plain dicts.
+
+Wrapping them keeps SDK objects out of the rest of the backend and gives one
+place that knows which calls work against Label Studio 1.23 (see NOTES.md).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from label_studio_sdk import LabelStudio
+
+from ml_backend.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class LabelStudioError(RuntimeError):
+    """Label Studio refused or failed a call; the message never holds the token."""
+
+
+def make_client(settings: Settings, timeout: float = 60.0) -> LabelStudio:
+    if not settings.api_key:
+        raise LabelStudioError(
+            "LABEL_STUDIO_API_KEY is not set: the backend needs it to read tasks and "
+            "write candidates (a legacy token or a personal access token)"
+        )
+    return LabelStudio(
+        base_url=settings.label_studio_url, api_key=settings.api_key, timeout=timeout
+    )
+
+
+def auth_headers(client: LabelStudio) -> dict[str, str]:
+    """The Authorization header the SDK uses (it exchanges personal access tokens)."""
+    headers = client._client_wrapper.get_headers()  # noqa: SLF001 (the SDK's own auth logic)
+    return {"Authorization": headers["Authorization"]} if "Authorization" in headers else {}
+
+
+def _dump(obj: Any) -> dict[str, Any]:
+    raw = obj.model_dump() if hasattr(obj, "model_dump") else obj
+    return json.loads(json.dumps(raw, default=str))
+
+
+def iter_tasks(
+    client: LabelStudio, project: int, task_ids: list[int] | None = None, page_size: int = 100
+) -> Iterator[dict[str, Any]]:
+    """All tasks of a project (or the given ids) with data, annotations and predictions."""
+    query = None
+    if task_ids:
+        query = json.dumps({"selectedItems": {"all": False, "included": list(task_ids)}})
+    try:
+        pager = client.tasks.list(project=project, fields="all", page_size=page_size, query=query)
+        for task in pager:
+            yield _dump(task)
+    except Exception as e:
+        raise LabelStudioError(f"cannot list tasks of project {project}: {_why(e)}") from e
+
+
+def update_task_data(client: LabelStudio, task_id: int, data: dict[str, Any]) -> None:
+    try:
+        client.tasks.update(id=task_id, data=data)
+    except Exception as e:
+        raise LabelStudioError(f"cannot update task {task_id}: {_why(e)}") from e
+
+
+def create_prediction(client: LabelStudio, task_id: int, pred: dict[str, Any]) -> None:
+    try:
+        client.predictions.create(
+            task=task_id,
+            result=pred["result"],
+            score=pred["score"],
+            model_version=pred["model_version"],
+        )
+    except Exception as e:
+        raise LabelStudioError(f"cannot add a prediction to task {task_id}: {_why(e)}") from e
+
+
+def project_exists(client: LabelStudio, project: int) -> bool:
+    try:
+        client.projects.get(id=project)
+    except Exception as e:
+        if getattr(e, "status_code", None) == 404:
+            return False
+        raise LabelStudioError(f"cannot read project {project}: {_why(e)}") from e
+    return True
+
+
+def user_emails(client: LabelStudio) -> dict[int, str]:
+    """User id -> e-mail, to name annotators in the export."""
+    try:
+        return {u.id: u.email or u.username for u in client.users.list()}
+    except Exception as e:
+        log.warning("cannot list users (annotators shown by id): %s", _why(e))
+        return {}
+
+
+def _why(e: Exception) -> str:
+    """A short reason: status and detail, not the response headers (cookies, tokens)."""
+    status = getattr(e, "status_code", None)
+    body = getattr(e, "body", None)
+    if status is not None:
+        detail = body.get("detail") if isinstance(body, dict) else body
+        return f"HTTP {status}: {str(detail)[:300]}"
+    return f"{type(e).__name__}: {str(e)[:300]}"

@@ -1,0 +1,159 @@
+"""The ILLUME model as Label Studio sees it: `predict(tasks, context)` and `fit(event, data)`.
+
+Same shape as label-studio-ml-backend's example models, without its
+per-request rebuild: one instance per process holds the engine (loaded in
+the background), the durable job queue and the worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from ml_backend import lsclient, tasks
+from ml_backend.config import Settings
+from ml_backend.engine import BASE_VERSION, Engine, latest_version
+from ml_backend.jobqueue import JobLog, Worker
+from ml_backend.jobs import Jobs, event_project
+from ml_backend.state import Counters
+
+log = logging.getLogger(__name__)
+
+SETUP_REGENERATE_S = 30.0
+"""/setup comes before every predict batch: at most one scan for new tasks per this many s."""
+
+
+class IllumeModel:
+    """Candidates ahead of annotation, tuning rounds from feedback."""
+
+    def __init__(self, settings: Settings | None = None, client=None):
+        self.settings = settings or Settings.from_env()
+        self.counters = Counters()
+        self.engine = Engine(self.settings)
+        self.jobs = Jobs(self.settings, self.engine, self.counters, client)
+        self.queue = JobLog(self.settings.data_dir / "queue")
+        self.worker = Worker(self.queue, self.jobs.handle)
+        self._last_scan: dict[int, float] = {}
+
+    def start(self) -> IllumeModel:
+        """Load the model in the background and start the job worker (resumes old jobs)."""
+        if self.settings.load_model:
+            self.engine.start_loading()
+            self.worker.start()
+        pending = len(self.queue.pending())
+        if pending:
+            log.info("resuming %d unfinished jobs", pending)
+        return self
+
+    @property
+    def model_version(self) -> str:
+        return self.engine.version
+
+    def version_for(self, project: int | None) -> str:
+        """The project's newest published version (what its candidates come from)."""
+        if project is None:
+            return self.model_version
+        latest = latest_version(self.settings.project_versions(project))
+        return latest.name if latest else BASE_VERSION
+
+    # ---- the protocol ---------------------------------------------------------------------
+
+    def setup(self, project: int | None) -> str:
+        """Answer /setup at once; queue a scan for tasks without candidates (throttled)."""
+        if project is not None:
+            now = time.monotonic()
+            if now - self._last_scan.get(project, -1e9) > SETUP_REGENERATE_S:
+                self._last_scan[project] = now
+                if not any(
+                    j.get("kind") == "generate" and j.get("project") == project
+                    for j in self.queue.pending()
+                ):
+                    self.queue.append({"kind": "generate", "project": project})
+        return self.version_for(project)
+
+    def predict(
+        self, task_list: list[dict[str, Any]], context: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """A prediction per task, from stored candidates; samples only tasks that have none."""
+        self.counters.predict_calls += 1
+        project = (context or {}).get("project")
+        version = self.version_for(project)
+        out: list[dict[str, Any] | None] = []
+        missing = []
+        for task in task_list:
+            stored = tasks.stored_candidates(task)
+            if stored:
+                made_by = tasks.candidates_version(task) or version
+                out.append(tasks.prediction(stored, made_by, self.settings.pretick))
+            else:
+                out.append(None)
+                if isinstance(task.get("id"), int) and not tasks.is_resolved(task):
+                    missing.append(task)
+        if missing:
+            made = self._sample_now(missing, project)
+            for i, task in enumerate(task_list):
+                if out[i] is None:
+                    out[i] = made.get(task.get("id"))
+        return [p or empty_prediction(version) for p in out]
+
+    def _sample_now(
+        self, missing: list[dict[str, Any]], project: int | None
+    ) -> dict[int, dict[str, Any] | None]:
+        """Candidates for tasks Label Studio asked about before the background job reached them."""
+        if not self.settings.load_model or not self.engine.wait_ready(timeout=60):
+            log.info("model not ready: %d tasks wait for the background job", len(missing))
+            return {}
+        self.counters.predict_sampled += len(missing)
+        try:
+            return self.jobs.generate_tasks(missing, project, add_predictions=False)
+        except lsclient.LabelStudioError as e:
+            log.warning("/predict could not store candidates: %s", e)
+            return {}
+
+    def fit(self, event: str, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        """Record a webhook event durably; the worker acts on it (never this thread)."""
+        position = self.queue.append({"kind": "event", "event": {**data, "action": event}})
+        return {"queued": position, "project": event_project(data)}
+
+    # ---- status ---------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "status": "UP",
+            "model_class": type(self).__name__,
+            "model_state": self.engine.state,
+            "model_version": self.model_version,
+        }
+
+    def metrics(self) -> dict[str, Any]:
+        worker = self.worker
+        projects = {}
+        for pid in self.jobs.store.projects():
+            st = self.jobs.store.load(pid)
+            projects[str(pid)] = {
+                "round": st.round,
+                "new_annotations": st.new_annotations,
+                "last_round": st.rounds[-1] if st.rounds else None,
+            }
+        return {
+            "model": {
+                "state": self.engine.state,
+                "version": self.model_version,
+                "load_seconds": self.engine.load_seconds,
+                "error": self.engine.error,
+            },
+            "jobs": {
+                "pending": len(self.queue.pending()),
+                "running": (worker.current or {}).get("kind"),
+                "done": worker.done,
+                "failed": worker.failed,
+                "last_error": worker.last_error,
+            },
+            "counters": self.counters.snapshot(),
+            "projects": projects,
+        }
+
+
+def empty_prediction(version: str) -> dict[str, Any]:
+    return {"result": [], "score": 0.0, "model_version": version}

@@ -1,0 +1,20 @@
+"""WSGI entry point: `gunicorn ml_backend.wsgi:app` (see ml_backend/server.py for the flags).
+
+Run gunicorn with ONE worker process (threads for concurrency): the model,
+the job queue and its worker thread live in the process, and two processes
+would load the model twice and race on the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from ml_backend.app import create_app
+
+logging.basicConfig(
+    level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+    format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+)
+
+app = create_app()
