@@ -17,4 +17,7 @@ logging.basicConfig(
     format="%(asctime)s %(levelname)s %(name)s: %(message)s",
 )
 
+# httpx logs every SDK request at INFO: keep the backend's own progress readable.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
 app = create_app()

@@ -1,0 +1,147 @@
+"""Fixtures for the backend: a REAL Label Studio on loopback, the backend under gunicorn.
+
+Label Studio comes from .venv-ls (scripts/install_label_studio.sh; the Makefile's
+test target runs it). The backend runs the tiny model (ILLUME_LM/ILLUME_ENCODER)
+so sampling takes milliseconds; tuning rounds run tests/ml_backend/fake_tune.py
+unless ILLUME_TEST_REAL_TUNE=1 selects the real `illume tune`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ml_backend.ls_server import LS_VENV, LabelStudioServer, free_port, label_studio_bin, wait_http
+from ml_backend.server import gunicorn_argv
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO_IMAGES = REPO / "illume" / "data" / "demo" / "images"
+
+
+@pytest.fixture(scope="session")
+def local_root(tmp_path_factory) -> Path:
+    """LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT with an images/ folder of real photos."""
+    root = tmp_path_factory.mktemp("ls-files")
+    (root / "images").mkdir()
+    for name in ("chelsea.jpg", "coffee.jpg", "rocket.jpg", "astronaut.jpg"):
+        shutil.copy(DEMO_IMAGES / name, root / "images" / name)
+    (root / "images" / "broken.jpg").write_bytes(b"not an image")
+    return root
+
+
+@pytest.fixture(scope="session")
+def label_studio(tmp_path_factory, local_root):
+    """A real Label Studio 1.23 server (SQLite, temp data dir, free port)."""
+    if not label_studio_bin(LS_VENV).exists():
+        pytest.fail(
+            f"{label_studio_bin(LS_VENV)} is missing: run scripts/install_label_studio.sh "
+            "(the Makefile's test target does)",
+            pytrace=False,
+        )
+    server = LabelStudioServer(tmp_path_factory.mktemp("ls-data"), local_files_root=local_root)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def ls_client(label_studio):
+    from label_studio_sdk import LabelStudio
+
+    return LabelStudio(base_url=label_studio.url, api_key=label_studio.token)
+
+
+class Backend:
+    """The backend process and helpers to read its HTTP endpoints."""
+
+    def __init__(self, url: str, proc: subprocess.Popen, data_dir: Path, control: Path):
+        self.url = url
+        self.proc = proc
+        self.data_dir = data_dir
+        self.control = control
+
+    def get(self, path: str) -> dict:
+        with urllib.request.urlopen(self.url + path, timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def post(self, path: str, body) -> tuple[int, dict]:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        req = urllib.request.Request(
+            self.url + path, data=data, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"{}")
+
+    def wait_idle(self, timeout: float = 120) -> dict:
+        """Wait until the job queue is empty and nothing runs; return /metrics."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = self.get("/metrics")
+            if m["jobs"]["pending"] == 0 and m["jobs"]["running"] is None:
+                return m
+            time.sleep(0.3)
+        raise TimeoutError(f"backend still busy after {timeout} s: {m['jobs']}")
+
+
+@pytest.fixture(scope="session")
+def backend(label_studio, tiny_lm_dir, tmp_path_factory, local_root):
+    """The backend under gunicorn (one worker, threads), exactly as `illume serve` runs it."""
+    data_dir = tmp_path_factory.mktemp("backend")
+    control = data_dir / "fake-tune-control"
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+        "LABEL_STUDIO_URL": label_studio.url,
+        "LABEL_STUDIO_API_KEY": label_studio.token,
+        "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT": str(local_root),
+        "ILLUME_BACKEND_DIR": str(data_dir),
+        "ILLUME_LM": str(tiny_lm_dir),
+        "ILLUME_ENCODER": "tiny",
+        "ILLUME_TRAIN_EVERY": "0",
+        "ILLUME_MAX_NEW_TOKENS": "8",
+        "FAKE_TUNE_CONTROL": str(control),
+    }
+    if os.environ.get("ILLUME_TEST_REAL_TUNE") != "1":
+        env["ILLUME_TUNE_CMD"] = f"{sys.executable} {Path(__file__).parent / 'fake_tune.py'}"
+    argv = gunicorn_argv("127.0.0.1", port)
+    logf = open(data_dir / "backend.log", "wb")  # noqa: SIM115 (closed after the process)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", *argv[1:]],
+        cwd=REPO,
+        env=env,
+        stdout=logf,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(url + "/health", 60, proc)
+    except Exception:
+        proc.terminate()
+        raise
+    yield Backend(url, proc, data_dir, control)
+    proc.terminate()
+    proc.wait(timeout=20)
+    logf.close()
+
+
+def rationale_config() -> str:
+    return (REPO / "label_config" / "rationales.xml").read_text()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "integration: runs a real Label Studio server and the backend (about a minute)"
+    )
+    config.addinivalue_line("markers", "browser: drives headless Chromium against Label Studio")

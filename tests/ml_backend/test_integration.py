@@ -1,0 +1,230 @@
+"""The whole loop against a real Label Studio: import -> candidates -> annotate -> round
+-> new version -> unresolved tasks regenerated, resolved ones untouched -> export."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from ml_backend.export import export_project
+from ml_backend.tasks import NONE_FITS
+from tests.ml_backend.conftest import rationale_config
+
+pytestmark = pytest.mark.integration
+
+GOOD = [
+    ("chelsea.jpg", "what animal is this?", "cat"),
+    ("coffee.jpg", "what drink is in the cup?", "coffee"),
+    ("rocket.jpg", "what is about to launch?", "a rocket"),
+    ("astronaut.jpg", "what is her job?", "astronaut"),
+]
+
+
+def make_project(client, label_studio, title: str, extra: list[dict] | None = None) -> int:
+    """A project with the rationale interface, local image storage and tasks."""
+    project = client.projects.create(title=title, label_config=rationale_config())
+    client.import_storage.local.create(
+        project=project.id,
+        path=str(label_studio.local_files_root / "images"),
+        use_blob_urls=False,
+        title="images",
+    )
+    rows = [
+        {
+            "image": f"/data/local-files/?d=images/{img}",
+            "question": q,
+            "answer": a,
+            "item_id": f"item-{i}",
+            "candidates": [],
+        }
+        for i, (img, q, a) in enumerate(GOOD)
+    ]
+    client.projects.import_tasks(id=project.id, request=rows + (extra or []))
+    return project.id
+
+
+def all_tasks(client, project: int) -> list[dict]:
+    return [
+        json.loads(json.dumps(t.model_dump(), default=str))
+        for t in client.tasks.list(project=project)
+    ]
+
+
+def wait_for(predicate, timeout: float = 90, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+def test_full_loop(ls_client, label_studio, backend, tmp_path):
+    bad = [
+        {
+            "image": "/data/local-files/?d=images/missing.jpg",
+            "question": "q?",
+            "answer": "a",
+            "item_id": "missing-image",
+            "candidates": [],
+        },
+        {
+            "image": "/data/local-files/?d=images/broken.jpg",
+            "question": "q?",
+            "answer": "a",
+            "item_id": "broken-image",
+            "candidates": [],
+        },
+        {
+            "image": "/data/local-files/?d=images/coffee.jpg",
+            "question": "",
+            "answer": "a",
+            "item_id": "no-question",
+            "candidates": [],
+        },
+    ]
+    project = make_project(ls_client, label_studio, "illume loop", bad)
+    ml = ls_client.ml.create(url=backend.url, project=project, title="illume", is_interactive=False)
+
+    # 1. connecting the backend generates candidates for every task, ahead of annotation
+    tasks = wait_for(
+        lambda: (
+            (ts := all_tasks(ls_client, project))
+            and all(t["data"].get("candidates_version") for t in ts)
+            and ts
+        ),
+        what="candidates on every task",
+    )
+    by_item = {t["data"]["item_id"]: t for t in tasks}
+    for i in range(len(GOOD)):
+        t = by_item[f"item-{i}"]
+        assert t["data"]["candidates"], t["data"]
+        assert all(set(c) == {"value"} for c in t["data"]["candidates"])
+        assert t["data"]["candidates_version"] == "zero-shot"
+        preds = t["predictions"]
+        assert preds and preds[0]["model_version"] == "zero-shot"
+        ticked = preds[0]["result"][0]["value"]["choices"]
+        assert 1 <= len(ticked) <= 3
+        assert set(ticked) <= {c["value"] for c in t["data"]["candidates"]}
+    assert "not found" in by_item["missing-image"]["data"]["candidates_error"]
+    assert "not a readable image" in by_item["broken-image"]["data"]["candidates_error"]
+    assert "question" in by_item["no-question"]["data"]["candidates_error"]
+
+    # 2. /predict answers from stored candidates (no sampling) with the version
+    status, body = backend.post(
+        "/predict", {"tasks": [by_item["item-0"]], "project": f"{project}.123"}
+    )
+    assert status == 200
+    assert body["results"][0]["model_version"] == "zero-shot"
+    assert body["results"][0]["result"][0]["value"]["choices"]
+
+    # 3. annotate through the SDK: a tick + a typed rationale; "none fits" on another task
+    resolved = by_item["item-0"]
+    pick = resolved["data"]["candidates"][-1]["value"]
+    ls_client.annotations.create(
+        id=resolved["id"],
+        result=[
+            {
+                "from_name": "rationales",
+                "to_name": "image",
+                "type": "choices",
+                "value": {"choices": [pick]},
+            },
+            {
+                "from_name": "rationale",
+                "to_name": "image",
+                "type": "textarea",
+                "value": {"text": ["it has whiskers and pointed ears"]},
+            },
+        ],
+    )
+    rejected_all = by_item["item-1"]
+    ls_client.annotations.create(
+        id=rejected_all["id"],
+        result=[
+            {
+                "from_name": "rationales",
+                "to_name": "image",
+                "type": "choices",
+                "value": {"choices": [NONE_FITS]},
+            }
+        ],
+    )
+
+    # 4. "Start training" -> a round -> v0001 -> unresolved tasks regenerated
+    ls_client.ml.train(id=ml.id)
+    wait_for(lambda: backend.get("/metrics")["counters"]["rounds_ok"] >= 1, 120, "a round")
+    metrics = backend.wait_idle()
+    assert metrics["projects"][str(project)]["last_round"]["version"] == "v0001"
+    assert backend.get(f"/versions?project={project}")["projects"][str(project)] == ["v0001"]
+    after = {t["data"]["item_id"]: t for t in all_tasks(ls_client, project)}
+    assert after["item-0"]["data"] == resolved["data"]  # resolved: untouched
+    for key in ("item-1", "item-2", "item-3"):
+        data = after[key]["data"]
+        assert data["candidates_version"] == "v0001", key
+        assert data["candidate_rounds"][-1]["version"] == "zero-shot"
+        assert any(p["model_version"] == "v0001" for p in after[key]["predictions"])
+    feedback = (
+        backend.data_dir / "projects" / str(project) / "rounds" / "round-0001" / "feedback.jsonl"
+    ).read_text()
+    assert pick in feedback and "whiskers and pointed ears" in feedback
+
+    # 5. the export holds the ticked and typed rationales, the rejected ones, the errors
+    counts = export_project(ls_client, project, "jsonl", tmp_path / "out.jsonl")
+    rows = {
+        r["item_id"]: r for r in map(json.loads, (tmp_path / "out.jsonl").read_text().splitlines())
+    }
+    assert counts["with_rationale"] == 1 and counts["errors"] == 3
+    fit = rows["item-0"]["fitting"]
+    assert {f["text"] for f in fit} == {pick, "it has whiskers and pointed ears"}
+    ticked = next(f for f in fit if f["source"] == "candidate")
+    assert ticked["model_version"] == "zero-shot" and ticked["round"] == 0
+    assert ticked["annotator"] == label_studio.username and ticked["annotation_id"]
+    assert pick not in {r["text"] for r in rows["item-0"]["rejected"]}
+    assert rows["item-0"]["rejected"]
+    assert rows["item-1"]["fitting"] == [] and rows["item-1"]["annotations"][0]["none_fits"]
+    assert {r["text"] for r in rows["item-1"]["rejected"]} == {
+        c["value"] for c in rejected_all["data"]["candidates"]
+    }
+    assert rows["broken-image"]["error"]
+
+
+def test_failed_round_keeps_serving(ls_client, label_studio, backend):
+    project = make_project(ls_client, label_studio, "illume failing round")
+    ml = ls_client.ml.create(url=backend.url, project=project, title="illume", is_interactive=False)
+    tasks = wait_for(
+        lambda: (
+            (ts := all_tasks(ls_client, project))
+            and all(t["data"].get("candidates_version") for t in ts)
+            and ts
+        ),
+        what="candidates",
+    )
+    t = tasks[0]
+    ls_client.annotations.create(
+        id=t["id"],
+        result=[
+            {
+                "from_name": "rationales",
+                "to_name": "image",
+                "type": "choices",
+                "value": {"choices": [t["data"]["candidates"][0]["value"]]},
+            }
+        ],
+    )
+    before = backend.get("/metrics")["counters"]["rounds_failed"]
+    backend.control.write_text("fail")
+    try:
+        ls_client.ml.train(id=ml.id)
+        wait_for(lambda: backend.get("/metrics")["counters"]["rounds_failed"] > before, 60, "fail")
+    finally:
+        backend.control.unlink()
+    m = backend.wait_idle()
+    assert "exited 3" in m["counters"]["last_round_error"]
+    assert m["projects"][str(project)]["last_round"]["ok"] is False
+    assert backend.get(f"/versions?project={project}")["projects"][str(project)] == []
+    status, body = backend.post("/setup", {"project": f"{project}.1"})
+    assert status == 200 and body["model_version"] == "zero-shot"
