@@ -96,10 +96,14 @@ class Jobs:
             return
         state = self.store.load(project)
         state.new_annotations += 1
-        self.store.save(project, state)
         every = self.settings.train_every
         if every > 0 and state.new_annotations >= every:
-            self.train(project, f"{state.new_annotations} new annotations")
+            reason = f"{state.new_annotations} new annotations"
+            state.new_annotations = 0
+            self.store.save(project, state)
+            self.train(project, reason)
+            return
+        self.store.save(project, state)
 
     # ---- candidates -----------------------------------------------------------------------
 

@@ -1,0 +1,132 @@
+"""Task-data contract, annotation reading, the job queue and the export's bookkeeping."""
+
+from __future__ import annotations
+
+import pytest
+
+from ml_backend import tasks
+from ml_backend.export import candidate_sets, round_of, shown_at, task_record
+from ml_backend.jobqueue import JobLog
+from ml_backend.jobs import event_project, tune_command
+
+
+def ann(choices=(), text=(), cancelled=False, aid=1, created="2030-01-01T00:00:00Z"):
+    result = [
+        {
+            "from_name": "rationales",
+            "to_name": "image",
+            "type": "choices",
+            "value": {"choices": list(choices)},
+        }
+    ]
+    if text:
+        result.append(
+            {
+                "from_name": "rationale",
+                "to_name": "image",
+                "type": "textarea",
+                "value": {"text": list(text)},
+            }
+        )
+    return {
+        "id": aid,
+        "result": result,
+        "was_cancelled": cancelled,
+        "completed_by": 1,
+        "created_at": created,
+    }
+
+
+def test_task_item_fields_names_what_is_missing():
+    with pytest.raises(tasks.TaskError, match="question, answer"):
+        tasks.task_item_fields({"id": 1, "data": {"image": "x", "question": " ", "answer": 3}})
+    with pytest.raises(tasks.TaskError, match="no data"):
+        tasks.task_item_fields({"id": 1, "data": "oops"})
+    f = tasks.task_item_fields({"id": 9, "data": {"image": "i", "question": "q", "answer": "a"}})
+    assert f["id"] == "task-9"
+
+
+def test_resolved_means_some_fitting_rationale():
+    assert not tasks.is_resolved({"annotations": []})
+    assert not tasks.is_resolved({"annotations": [ann([tasks.NONE_FITS])]})
+    assert not tasks.is_resolved({"annotations": [ann(["a"], cancelled=True)]})
+    assert tasks.is_resolved({"annotations": [ann(["a"])]})
+    assert tasks.is_resolved({"annotations": [ann([], text=["typed"])]})
+
+
+def test_with_candidates_keeps_history_and_a_clean_choice_list():
+    data = {"image": "i", "candidates": [], "candidates_error": "old"}
+    c1 = [{"text": "a", "logprob": -1.0}, {"text": "b", "logprob": -0.1}]
+    d1 = tasks.with_candidates(data, c1, "zero-shot")
+    assert d1["candidates"] == [{"value": "a"}, {"value": "b"}] and "candidates_error" not in d1
+    d2 = tasks.with_candidates(d1, [{"text": "c", "logprob": -0.2}], "v0001")
+    assert d2["candidate_rounds"][0]["version"] == "zero-shot"
+    assert [c["text"] for c in tasks.stored_candidates({"data": d2})] == ["c"]
+
+
+def test_prediction_preticks_the_most_likely():
+    cands = [{"text": "a", "logprob": -3.0}, {"text": "b", "logprob": -0.1}, {"text": "c"}]
+    p = tasks.prediction(cands, "v0003", pretick=1)
+    assert p["result"][0]["value"]["choices"] == ["b"] and p["model_version"] == "v0003"
+    assert 0 < p["score"] <= 1
+    assert tasks.prediction([], "v1", 3)["result"] == []
+
+
+@pytest.mark.parametrize(
+    "event, project",
+    [
+        ({"project": {"id": 3}}, 3),
+        ({"task": {"project": 4}}, 4),
+        ({"annotation": {"project": "5"}}, 5),
+        ({"project": {"id": True}}, None),
+        ({"project": None, "task": None}, None),
+        ({}, None),
+    ],
+)
+def test_event_project(event, project):
+    assert event_project(event) == project
+
+
+def test_job_log_survives_a_restart(tmp_path):
+    log = JobLog(tmp_path)
+    log.append({"kind": "a"})
+    log.append({"kind": "b"})
+    pos, job = log.next(timeout=0)
+    log.finish(pos)
+    with open(tmp_path / "jobs.jsonl", "a") as f:
+        f.write('{"kind": "torn')  # a crash mid-write
+    again = JobLog(tmp_path)
+    assert [j["kind"] for j in again.pending()] == ["b"]
+
+
+def test_tune_command_passes_base_and_extra(tmp_path, monkeypatch):
+    monkeypatch.delenv("ILLUME_TUNE_CMD", raising=False)
+    cmd = tune_command(tmp_path, tmp_path / "v", tmp_path / "v" / "v0002", ["--epochs", "1"])
+    assert cmd[1:4] == ["-m", "illume.cli", "tune"]
+    assert cmd[cmd.index("--base") + 1].endswith("v0002") and cmd[-2:] == ["--epochs", "1"]
+
+
+def test_export_record_names_versions_rounds_and_rejections():
+    data = {"item_id": "x", "image": "i", "question": "q", "answer": "a"}
+    d = tasks.with_candidates(data, [{"text": "old1"}, {"text": "old2"}], "zero-shot")
+    d["candidates_generated_at"] = "2030-01-01T00:00:00+00:00"
+    d = tasks.with_candidates(d, [{"text": "new1"}, {"text": "new2"}], "v0002")
+    d["candidates_generated_at"] = "2030-01-03T00:00:00+00:00"
+    task = {
+        "id": 5,
+        "data": d,
+        "annotations": [
+            ann(["old1"], created="2030-01-02T00:00:00Z", aid=11),
+            ann(["new2"], text=["typed"], created="2030-01-04T00:00:00Z", aid=12),
+        ],
+    }
+    rec = task_record(task, {1: "ann@x"})
+    by_text = {f["text"]: f for f in rec["fitting"]}
+    assert by_text["old1"]["model_version"] == "zero-shot" and by_text["old1"]["round"] == 0
+    assert by_text["new2"]["model_version"] == "v0002" and by_text["new2"]["round"] == 2
+    assert by_text["typed"]["source"] == "typed" and by_text["typed"]["annotator"] == "ann@x"
+    rejected = {(r["text"], r["annotation_id"]) for r in rec["rejected"]}
+    assert rejected == {("old2", 11), ("new1", 12)}
+    assert round_of("v0010") == 10 and round_of(None) == 0
+    sets = candidate_sets(d)
+    assert shown_at(sets, None)["version"] == "v0002"
