@@ -25,16 +25,15 @@ log = logging.getLogger("illume")
 def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-image-prefix", action="store_true", help="text-only (plain LM) baseline")
     p.add_argument("--model-version", help="a tuned version folder to load (adapters)")
+    p.add_argument("--lm", help="language model: folder or hub id (default: $ILLUME_LM or SmolLM2)")
+    p.add_argument("--encoder", help="image encoder: efficientnet-lite0 (default) or tiny")
     p.add_argument("--seed", type=int, default=0)
 
 
 def _load_model(args: argparse.Namespace):
-    from illume.models.embedded import EmbeddedConfig, EmbeddedVLM
+    from illume.models import load_model
 
-    model = EmbeddedVLM(EmbeddedConfig(image_prefix=not args.no_image_prefix))
-    if args.model_version:
-        model.load_version(args.model_version)
-    return model
+    return load_model(args.lm, args.encoder, not args.no_image_prefix, args.model_version)
 
 
 def _items_arg(p: argparse.ArgumentParser, required: bool = True) -> None:
@@ -121,6 +120,76 @@ def cmd_prompts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tune(args: argparse.Namespace) -> int:
+    """One tuning round as a job: in this process, or under a launcher for several ranks."""
+    import subprocess
+
+    forward = [
+        "--items",
+        args.items,
+        "--feedback",
+        args.feedback,
+        "--versions",
+        args.versions,
+        "--epochs",
+        str(args.epochs),
+        "--batch-size",
+        str(args.batch_size),
+        "--train-split",
+        args.train_split,
+    ]
+    for flag, value in (("--base", args.base), ("--lm", args.lm), ("--encoder", args.encoder)):
+        if value:
+            forward += [flag, value]
+    if args.nproc > 1 or args.launcher == "deepspeed":
+        launcher = (
+            ["deepspeed", "--num_gpus", str(args.nproc)]
+            if args.launcher == "deepspeed"
+            else ["torchrun", "--nproc_per_node", str(args.nproc)]
+        )
+        return subprocess.call([*launcher, "-m", "training.train", *forward])
+    from training.train import main as train_main
+
+    return train_main(forward)
+
+
+def cmd_loop(args: argparse.Namespace) -> int:
+    from illume.critique import CriticConfig
+    from illume.loop import LoopConfig, run_loop
+    from illume.sample import SampleConfig
+
+    config = LoopConfig(
+        rounds=args.rounds,
+        train_limit=args.train_limit,
+        val_limit=args.val_limit,
+        test_limit=args.test_limit,
+        baselines=tuple(args.baseline),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        lm=args.lm,
+        encoder=args.encoder,
+        sample=SampleConfig(
+            n_per_temperature=args.n, explanation_prompts=(args.prompt,), seed=args.seed
+        ),
+        critic=CriticConfig(threshold=args.threshold),
+        launcher=(["torchrun", "--nproc_per_node", str(args.nproc)] if args.nproc > 1 else []),
+    )
+    if args.critic != "rouge":
+        raise ValueError(
+            "the loop without people uses --critic rouge (Label Studio is the human one)"
+        )
+    report = run_loop(args.items, args.out, config)
+    from illume.report import final_table, rounds_table, summary_lines
+
+    print(rounds_table(report["rounds"]))
+    print()
+    print(final_table(report["final"]))
+    print("\n".join(summary_lines(report["rounds"], report["final"])))
+    print(f"report: {args.out}/report.md, {args.out}/report.png")
+    return 0
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     if args.dataset == "easy-vqa-x":
         from illume.data.easyvqa import build_easy_vqa_x
@@ -189,6 +258,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prompts", nargs="+", default=list(EXPLANATION_PROMPTS))
     p.add_argument("--json", help="also write the table (with predictions) as JSON")
     p.set_defaults(func=cmd_prompts)
+
+    p = sub.add_parser(
+        "tune", help="tune adapters on fitting rationales (DeepSpeed), publish a version"
+    )
+    p.add_argument("--items", required=True)
+    p.add_argument("--feedback", required=True, help='JSONL of {"id", "text"}: fitting rationales')
+    p.add_argument("--versions", required=True, help="versions folder (v0001, v0002, ...)")
+    p.add_argument("--base", help="version to start from")
+    p.add_argument(
+        "--train-split", default="all", help="items that may feed X^A ('all' or a split)"
+    )
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lm")
+    p.add_argument("--encoder")
+    p.add_argument("--nproc", type=int, default=1, help="ranks (CPU processes or GPUs)")
+    p.add_argument("--launcher", choices=["torchrun", "deepspeed"], default="torchrun")
+    p.set_defaults(func=cmd_tune)
+
+    p = sub.add_parser("loop", help="the ILLUME loop with an automatic critic (benchmark)")
+    p.add_argument("--items", required=True)
+    p.add_argument("--out", required=True, help="run folder (re-run the command to resume)")
+    p.add_argument("--critic", default="rouge", choices=["rouge"])
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--baseline", action="append", default=[], choices=["same-gt", "full-gt"])
+    p.add_argument("--train-limit", type=int)
+    p.add_argument("--val-limit", type=int)
+    p.add_argument("--test-limit", type=int)
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--n", type=int, default=defaults.n_per_temperature)
+    p.add_argument("--prompt", default=defaults.explanation_prompts[0])
+    p.add_argument("--threshold", type=float, default=0.7)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lm")
+    p.add_argument("--encoder")
+    p.add_argument("--nproc", type=int, default=1, help="CPU ranks for tuning (torchrun)")
+    p.set_defaults(func=cmd_loop)
 
     p = sub.add_parser("data", help="build easy-vqa-x, or import VQA-X annotations")
     p.add_argument("dataset", choices=["easy-vqa-x", "vqa-x"])

@@ -141,7 +141,7 @@ def load_items(
     errors: list[tuple[str, str]] = []
     for n, raw in enumerate(read_jsonl(path), 1):
         try:
-            item = Item.from_dict(raw, base_dir=path.parent)
+            item = Item.from_dict(raw, base_dir=path.parent.resolve())
         except ItemError as e:
             rid = raw.get("id") if isinstance(raw, dict) else None
             errors.append((str(rid if rid is not None else f"line-{n}"), str(e)))

@@ -6,7 +6,7 @@ easy-vqa-x *train* images' facts ("a blue rectangle", ...) in a few
 wordings. Only the prefix (linear 1280 -> 576 + LayerNorm, 0.7M parameters)
 is trained; the result ships in illume/models/weights/.
 
-    python scripts/pretrain_prefix.py --items data/easy-vqa-x/items.jsonl --steps 300
+    python scripts/pretrain_prefix.py --items data/easy-vqa-x/items.jsonl --steps 150
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from illume.images import open_image
 from illume.items import load_items
 from illume.models.embedded import DEFAULT_PREFIX_WEIGHTS, EmbeddedConfig, EmbeddedVLM
 from illume.models.image_prefix import preprocess
+from illume.tune import Batch, token_loss_sums
 
 CAPTIONS = (
     "a {colour} {shape}.",
@@ -55,9 +56,10 @@ def caption_batch(model: EmbeddedVLM, feats, facts, rng: random.Random):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--items", default="data/easy-vqa-x/items.jsonl")
-    ap.add_argument("--steps", type=int, default=300)
-    ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--steps", type=int, default=150)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--images", type=int, default=1200, help="train images to caption")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(DEFAULT_PREFIX_WEIGHTS))
     args = ap.parse_args()
@@ -69,7 +71,8 @@ def main() -> None:
         it.image: it.facts for it in items if it.facts.get("colour") and it.facts.get("shape")
     }
     paths = sorted(by_image)
-    print(f"{len(paths)} train images with facts")
+    paths = random.Random(args.seed).sample(paths, min(args.images, len(paths)))
+    print(f"{len(paths)} train images with facts, {len(by_image)} available")
 
     model = EmbeddedVLM(EmbeddedConfig(prefix_weights=None))
     model.prefix.requires_grad_(True)
@@ -91,7 +94,10 @@ def main() -> None:
         embeds, mask, labels = caption_batch(
             model, feats[idx], [by_image[paths[i]] for i in idx], rng
         )
-        loss = model.lm(inputs_embeds=embeds, attention_mask=mask, labels=labels).loss
+        _, loss_sum, _, n_tokens = token_loss_sums(
+            model, Batch(embeds, mask, labels, torch.ones(len(idx), dtype=torch.bool))
+        )
+        loss = loss_sum / n_tokens
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -200,8 +200,16 @@ class EmbeddedVLM(nn.Module):
         tensors = {f"lm.{k}": v.contiguous() for k, v in adapter_state_dict(self.lm).items()}
         tensors.update({f"prefix.{k}": v.contiguous() for k, v in self.prefix.state_dict().items()})
         save_file(tensors, str(path / "adapters.safetensors"))
-        meta = {"family": "embedded", "config": asdict(self.config), "version": path.name}
+        meta = {"family": "embedded", "config": asdict(self.config)}
         (path / "model.json").write_text(json.dumps(meta, indent=2))
+
+    def reset_version(self) -> None:
+        """Back to zero-shot: every adapter the identity again (the prefix is frozen)."""
+        with torch.no_grad():
+            for name, p in self.lm.named_parameters():
+                if ".adapter.up." in name:
+                    p.zero_()
+        self.version = "zero-shot"
 
     def load_version(self, path: str | Path) -> None:
         path = Path(path)

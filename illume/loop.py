@@ -1,0 +1,350 @@
+"""Stage 5 of ILLUME: the round loop, without people (the paper's benchmark protocol).
+
+Round 0 samples the train split zero-shot and keeps what the critic rates
+fitting. Each later round tunes on every fitting rationale so far (a new
+version), scores validation, and samples the still-unresolved train items
+with the new version. It stops after N rounds, when the new fitting samples
+are under 5% of those already collected, or when validation stops improving.
+The test split is scored at the end with the best version.
+
+Every stage writes its result atomically into the run folder, and a round
+is complete once its `round.json` exists, so re-running the same command
+after a crash or Ctrl-C resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from illume.critique import CriticConfig, RougeCritic
+from illume.facts import fact_error_rate
+from illume.items import Item, load_items, read_jsonl, write_jsonl
+from illume.sample import SampleConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoopConfig:
+    """The benchmark loop (defaults: the paper's protocol at a CPU-friendly size)."""
+
+    rounds: int = 3
+    saturation: float = 0.05
+    """Stop when new fitting samples < this share of those already collected."""
+    patience: int = 1
+    """Stop after this many rounds without a better validation ROUGE-L."""
+    train_limit: int | None = None
+    val_limit: int | None = None
+    test_limit: int | None = None
+    baselines: tuple[str, ...] = ()
+    """"same-gt" and/or "full-gt"."""
+    epochs: int = 2
+    batch_size: int = 16
+    lr: float = 1e-3
+    vqa_ratio: float = 10.0
+    sample: SampleConfig = field(default_factory=SampleConfig)
+    critic: CriticConfig = field(default_factory=CriticConfig)
+    lm: str | None = None
+    encoder: str | None = None
+    launcher: list[str] = field(default_factory=list)
+    """Prefix for the tuning job (e.g. ["torchrun", "--nproc_per_node", "2"]); empty: in-process."""
+
+
+class Run:
+    """The run folder: items per split, rounds, versions, report."""
+
+    def __init__(self, out: str | Path, items_path: str | Path, config: LoopConfig):
+        self.out = Path(out)
+        self.config = config
+        self.out.mkdir(parents=True, exist_ok=True)
+        items, errors = load_items(items_path)
+        if errors:
+            log.warning("%d items skipped: %s", len(errors), errors[:3])
+        limits = {"train": config.train_limit, "val": config.val_limit, "test": config.test_limit}
+        self.splits: dict[str, list[Item]] = {}
+        for split, limit in limits.items():
+            chosen = [it for it in items if it.split == split]
+            self.splits[split] = chosen[:limit] if limit else chosen
+        self.items_file = self.out / "items.jsonl"
+        if not self.items_file.exists():
+            write_jsonl(self.items_file, (it.to_dict() for s in self.splits.values() for it in s))
+        self.critic = RougeCritic(config.critic)
+
+    def round_dir(self, r: int) -> Path:
+        path = self.out / "rounds" / f"r{r:02d}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def completed_rounds(self) -> list[dict]:
+        rounds = []
+        for r in range(self.config.rounds + 1):
+            f = self.out / "rounds" / f"r{r:02d}" / "round.json"
+            if not f.exists():
+                break
+            rounds.append(json.loads(f.read_text()))
+        return rounds
+
+    def fitting(self, upto: int) -> list[dict]:
+        """X^E: every fitting (id, text) found in rounds 0..upto, deduplicated."""
+        seen, out = set(), []
+        for r in range(upto + 1):
+            path = self.out / "rounds" / f"r{r:02d}" / "critiqued.jsonl"
+            if not path.exists():
+                continue
+            for row in read_jsonl(path):
+                for c in row.get("candidates", []):
+                    key = (row["id"], " ".join(c["text"].lower().split()))
+                    if c.get("fitting") and key not in seen:
+                        seen.add(key)
+                        out.append({"id": row["id"], "text": c["text"], "round": r})
+        return out
+
+
+def tune_version(run: Run, name: str, feedback: list[dict], extra: dict) -> Path:
+    """Run the tuning job as a subprocess (DeepSpeed) unless this version already exists."""
+    root = run.out / "versions" / name
+    done = _find_version(root, extra)
+    if done:
+        return done
+    fb_path = run.out / "feedback" / f"{name}-{extra['round']:02d}.jsonl"
+    write_jsonl(fb_path, feedback)
+    cfg = run.config
+    cmd = [*cfg.launcher] if cfg.launcher else [sys.executable]
+    cmd += [
+        "-m",
+        "training.train",
+        "--items",
+        str(run.items_file),
+        "--feedback",
+        str(fb_path),
+        "--versions",
+        str(root),
+        "--epochs",
+        str(cfg.epochs),
+        "--batch-size",
+        str(cfg.batch_size),
+        "--lr",
+        str(cfg.lr),
+        "--vqa-ratio",
+        str(cfg.vqa_ratio),
+        "--explanation-prompt",
+        cfg.sample.explanation_prompts[0],
+        "--metrics-extra",
+        json.dumps(extra),
+    ]
+    if cfg.lm:
+        cmd += ["--lm", cfg.lm]
+    if cfg.encoder:
+        cmd += ["--encoder", cfg.encoder]
+    log.info("tuning %s round %d on %d rationales", name, extra["round"], len(feedback))
+    subprocess.run(cmd, check=True)
+    found = _find_version(root, extra)
+    if not found:
+        raise RuntimeError(f"tuning finished without publishing a version under {root}")
+    return found
+
+
+def _find_version(root: Path, extra: dict) -> Path | None:
+    from illume.versions import list_versions
+
+    for v in list_versions(root):
+        meta = json.loads((v / "metrics.json").read_text())
+        if all(meta.get(k) == val for k, val in extra.items()):
+            return v
+    return None
+
+
+def fact_rate_of(rows: list[dict], items: dict[str, Item], fitting_only: bool) -> float | None:
+    """Fact-error rate of a round's sampled (or only its accepted) candidates."""
+    pairs = [
+        (c["text"], items[row["id"]].facts)
+        for row in rows
+        if row["id"] in items
+        for c in row.get("candidates", [])
+        if not fitting_only or c.get("fitting")
+    ]
+    return fact_error_rate(pairs)
+
+
+def same_gt_feedback(fitting: list[dict], items: dict[str, Item]) -> list[dict]:
+    """The same items' ground-truth explanations instead of the fitting ones, same count."""
+    used: dict[str, int] = {}
+    out = []
+    for f in fitting:
+        refs = items[f["id"]].explanations
+        if refs:
+            k = used.get(f["id"], 0)
+            used[f["id"]] = k + 1
+            out.append({"id": f["id"], "text": refs[k % len(refs)]})
+    return out
+
+
+def score_split(model, items: list[Item], scorers, out_file: Path, prompt: str) -> dict:
+    """Greedy rationales for a split -> coco metrics + fact-error rate (cached in out_file)."""
+    from illume.evaluate import compute_metrics
+    from illume.prompts import greedy_rationales
+
+    if out_file.exists():
+        return json.loads(out_file.read_text())
+    if not items:
+        return {}
+    preds = greedy_rationales(model, items, prompt)
+    refs = {it.id: it.explanations for it in items}
+    metrics = compute_metrics(preds, refs, scorers=scorers)
+    by_id = {it.id: it for it in items}
+    metrics["fact_error_rate"] = fact_error_rate((t, by_id[i].facts) for i, t in preds.items())
+    write_jsonl(
+        out_file.with_suffix(".predictions.jsonl"), ({"id": i, "text": t} for i, t in preds.items())
+    )
+    out_file.write_text(json.dumps(metrics, indent=2))
+    return metrics
+
+
+def critique_rows(run: Run, results, items: dict[str, Item]) -> list[dict]:
+    """Sampled items -> rows with each candidate's critic score and verdict."""
+    rows = []
+    for res in results:
+        row = res.to_dict()
+        if res.error is None:
+            scores = run.critic.score(items[res.id], [c.text for c in res.candidates])
+            for c, s in zip(row["candidates"], scores, strict=True):
+                c["score"], c["fitting"] = round(s, 4), run.critic.fitting(s)
+        rows.append(row)
+    return rows
+
+
+def sample_round(run: Run, model, r: int) -> list[dict]:
+    """Sample the unresolved train items with the current version, critique, save."""
+    from illume.sample import Sampler
+
+    path = run.round_dir(r) / "critiqued.jsonl"
+    if path.exists():
+        return list(read_jsonl(path))
+    resolved = {f["id"] for f in run.fitting(r - 1)} if r else set()
+    todo = [it for it in run.splits["train"] if it.id not in resolved]
+    sampler = Sampler(model, run.config.sample)
+    sampler.reseed(run.config.sample.seed + r)
+    by_id = {it.id: it for it in run.splits["train"]}
+    rows = critique_rows(run, sampler.sample(todo), by_id)
+    write_jsonl(path, rows)
+    return rows
+
+
+def run_round(run: Run, model, r: int, scorers) -> dict:
+    """One round: tune (r >= 1), score val, sample + critique; returns the round's record."""
+    cfg, rd = run.config, run.round_dir(r)
+    prompt = cfg.sample.explanation_prompts[0]
+    items = {it.id: it for s in run.splits.values() for it in s}
+    before = run.fitting(r - 1) if r else []
+    record: dict = {"round": r, "version": "zero-shot"}
+    if r:
+        version = tune_version(run, "illume", before, {"round": r})
+        model.load_version(version)
+        record["version"] = version.name
+        if "same-gt" in cfg.baselines:
+            same = tune_version(run, "same-gt", same_gt_feedback(before, items), {"round": r})
+            model.load_version(same)
+            record["same_gt"] = score_split(
+                model, run.splits["val"], scorers, rd / "val-same-gt.json", prompt
+            )
+            model.load_version(version)
+    else:
+        model.reset_version()
+    record["val"] = score_split(model, run.splits["val"], scorers, rd / "val.json", prompt)
+    rows = sample_round(run, model, r)
+    after = run.fitting(r)
+    n_train = len(run.splits["train"])
+    record.update(
+        n_fitting=len(after),
+        new=len(after) - len(before),
+        new_pct=100 * (len(after) - len(before)) / len(before) if before else None,
+        rv_pct=100 * len({f["id"] for f in after}) / n_train if n_train else 0.0,
+        sampled_items=len(rows),
+        fact_error_candidates=fact_rate_of(rows, items, fitting_only=False),
+        fact_error_fitting=fact_rate_of(rows, items, fitting_only=True),
+    )
+    (rd / "round.json").write_text(json.dumps(record, indent=2))
+    return record
+
+
+def stop_reason(rounds: list[dict], config: LoopConfig) -> str | None:
+    """Why the loop should stop after these rounds, or None to go on."""
+    last = rounds[-1]
+    if last["round"] >= config.rounds:
+        return f"reached {config.rounds} rounds"
+    if (
+        last["round"] >= 1
+        and last["new_pct"] is not None
+        and last["new_pct"] < 100 * config.saturation
+    ):
+        return f"saturated: {last['new_pct']:.1f}% new fitting samples"
+    if last["round"] >= 1 and last["new"] == 0:
+        return "no new fitting samples"
+    scores = [r["val"]["ROUGE_L"] for r in rounds]
+    best = max(range(len(scores)), key=scores.__getitem__)
+    if len(scores) - 1 - best >= config.patience and last["round"] > config.patience:
+        return f"val ROUGE-L has not improved for {config.patience} round(s)"
+    return None
+
+
+def run_loop(items_path: str | Path, out: str | Path, config: LoopConfig) -> dict:
+    """Run (or resume) the loop; write report.json/.md/.png; return the report."""
+    from illume.evaluate import Scorers
+    from illume.models import load_model
+    from illume.report import write_report
+
+    run = Run(out, items_path, config)
+    (run.out / "config.json").write_text(json.dumps(asdict(config), indent=2))
+    model = load_model(config.lm, config.encoder)
+    rounds = run.completed_rounds()
+    if rounds:
+        log.info("resuming after round %d", rounds[-1]["round"])
+    with Scorers() as scorers:
+        reason = stop_reason(rounds, config) if rounds else None
+        while reason is None:
+            rounds.append(run_round(run, model, len(rounds), scorers))
+            log.info(
+                "round %d: val R-L %.4f, RV %.1f%%, %d fitting",
+                rounds[-1]["round"],
+                rounds[-1]["val"]["ROUGE_L"],
+                rounds[-1]["rv_pct"],
+                rounds[-1]["n_fitting"],
+            )
+            write_report(run.out, rounds, {})
+            reason = stop_reason(rounds, config)
+        final = finish(run, model, rounds, scorers)
+    final["stop_reason"] = reason
+    return write_report(run.out, rounds, final)
+
+
+def finish(run: Run, model, rounds: list[dict], scorers) -> dict:
+    """Test scores: zero-shot, the best ILLUME version, same-gt's last, and full-gt."""
+    cfg, fd = run.config, run.out / "final"
+    fd.mkdir(exist_ok=True)
+    prompt = cfg.sample.explanation_prompts[0]
+    test = run.splits["test"]
+    best = max(rounds, key=lambda r: r["val"]["ROUGE_L"])
+    final: dict = {"best_round": best["round"], "best_version": best["version"]}
+    model.reset_version()
+    final["test_zero_shot"] = score_split(model, test, scorers, fd / "test-zero-shot.json", prompt)
+    if best["round"]:
+        model.load_version(run.out / "versions" / "illume" / best["version"])
+    final["test_illume"] = score_split(model, test, scorers, fd / "test-illume.json", prompt)
+    items = {it.id: it for s in run.splits.values() for it in s}
+    if "same-gt" in cfg.baselines and best["round"]:
+        fb = same_gt_feedback(run.fitting(best["round"] - 1), items)
+        model.load_version(tune_version(run, "same-gt", fb, {"round": best["round"]}))
+        final["test_same_gt"] = score_split(model, test, scorers, fd / "test-same-gt.json", prompt)
+    if "full-gt" in cfg.baselines:
+        fb = [{"id": it.id, "text": e} for it in run.splits["train"] for e in it.explanations[:1]]
+        model.load_version(tune_version(run, "full-gt", fb, {"round": 0}))
+        final["val_full_gt"] = score_split(
+            model, run.splits["val"], scorers, fd / "val-full-gt.json", prompt
+        )
+        final["test_full_gt"] = score_split(model, test, scorers, fd / "test-full-gt.json", prompt)
+    return final

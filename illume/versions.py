@@ -1,0 +1,66 @@
+"""Model versions: monotonically named folders, written atomically.
+
+A version is complete or absent: it is written into a hidden temporary
+folder and renamed into place (one atomic step on a POSIX file system), so
+whoever serves the latest version never sees a half-written one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from illume.items import write_jsonl
+
+NAME = re.compile(r"^v(\d{4,})$")
+
+
+def list_versions(root: str | Path) -> list[Path]:
+    """Complete versions under root, oldest first."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    found = [p for p in root.iterdir() if p.is_dir() and NAME.match(p.name)]
+    return sorted(found, key=lambda p: int(NAME.match(p.name).group(1)))
+
+
+def latest_version(root: str | Path) -> Path | None:
+    versions = list_versions(root)
+    return versions[-1] if versions else None
+
+
+def next_name(root: str | Path) -> str:
+    last = latest_version(root)
+    return f"v{(int(NAME.match(last.name).group(1)) + 1 if last else 1):04d}"
+
+
+def publish(
+    model, root: str | Path, metrics: dict[str, Any], manifest: list[dict[str, Any]]
+) -> Path:
+    """Write model weights + metrics + training-set manifest as the next version."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    name = next_name(root)
+    tmp = root / f".tmp-{name}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        model.save_version(tmp)
+        (tmp / "metrics.json").write_text(json.dumps({"version": name, **metrics}, indent=2))
+        write_jsonl(tmp / "manifest.jsonl", manifest)
+        os.rename(tmp, root / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return root / name
+
+
+def clean_partial(root: str | Path) -> int:
+    """Remove temporary folders a killed job left behind; return how many."""
+    root = Path(root)
+    stale = [p for p in root.glob(".tmp-v*")] if root.is_dir() else []
+    for p in stale:
+        shutil.rmtree(p, ignore_errors=True)
+    return len(stale)

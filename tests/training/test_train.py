@@ -1,0 +1,104 @@
+"""The tuning job through the real DeepSpeed engine (gloo, CPU), on a tiny model."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from illume.items import write_jsonl
+from illume.versions import list_versions
+
+pytestmark = pytest.mark.deepspeed
+
+
+@pytest.fixture
+def job(tmp_path, image_dir, tiny_lm_dir):
+    rows = [
+        {
+            "id": f"t{k}",
+            "image": "rgb.png" if k % 2 else "gray.jpg",
+            "question": f"what {k}?",
+            "answer": "red",
+            "explanations": ["it is red"],
+            "split": "val" if k >= 10 else "train",
+        }
+        for k in range(12)
+    ]
+    items = image_dir / "job-items.jsonl"
+    write_jsonl(items, rows)
+    feedback = tmp_path / "feedback.jsonl"
+    write_jsonl(feedback, [{"id": "t0", "text": "it is red"}, {"id": "t1", "text": "it is bright"}])
+    env = {**os.environ, "ILLUME_LM": str(tiny_lm_dir), "ILLUME_ENCODER": "tiny"}
+    args = [
+        "--items",
+        str(items),
+        "--feedback",
+        str(feedback),
+        "--epochs",
+        "2",
+        "--batch-size",
+        "4",
+        "--vqa-ratio",
+        "3",
+        "--val-items",
+        "2",
+    ]
+    return args, env, tmp_path
+
+
+def _run(cmd, env):
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_one_rank_publishes_a_complete_version(job):
+    args, env, tmp = job
+    out = _run([sys.executable, "-m", "training.train", *args, "--versions", str(tmp / "v")], env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    (version,) = list_versions(tmp / "v")
+    assert version.name == "v0001"
+    assert {p.name for p in version.iterdir()} == {
+        "adapters.safetensors",
+        "model.json",
+        "metrics.json",
+        "manifest.jsonl",
+    }
+    metrics = json.loads((version / "metrics.json").read_text())
+    assert metrics["n_exp"] == 2 and metrics["n_vqa"] == 6 and metrics["b"] == 3.0
+    assert len(metrics["losses"]) == 2 * 2 and metrics["tokens_per_s"] > 0
+    assert "loss" in out.stderr and "tokens/s" in out.stderr
+
+
+def test_failed_job_publishes_nothing(job, tmp_path):
+    args, env, tmp = job
+    bad = tmp_path / "bad.jsonl"
+    write_jsonl(bad, [{"id": "nope", "text": "x"}])
+    args = [a if a != args[3] else str(bad) for a in args]
+    out = _run([sys.executable, "-m", "training.train", *args, "--versions", str(tmp / "v")], env)
+    assert out.returncode != 0
+    assert "no fitting rationales" in out.stderr
+    assert list_versions(tmp / "v") == []
+
+
+def test_two_ranks_give_the_same_losses_as_one(job):
+    args, env, tmp = job
+    one = _run([sys.executable, "-m", "training.train", *args, "--versions", str(tmp / "one")], env)
+    assert one.returncode == 0, one.stderr[-2000:]
+    torchrun = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        "0",
+    ]
+    two = _run([*torchrun, "-m", "training.train", *args, "--versions", str(tmp / "two")], env)
+    assert two.returncode == 0, two.stderr[-3000:]
+    l1 = json.loads((list_versions(tmp / "one")[0] / "metrics.json").read_text())["losses"]
+    l2 = json.loads((list_versions(tmp / "two")[0] / "metrics.json").read_text())["losses"]
+    assert len(l1) == len(l2) == 4
+    assert l1 == pytest.approx(l2, rel=1e-4)

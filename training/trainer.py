@@ -1,0 +1,192 @@
+"""Adapter tuning on the DeepSpeed engine: one CPU process here, many GPUs elsewhere.
+
+Every rank builds the same global batches (same seed); each takes its share
+of every batch, normalises its loss by the *global* target-token count and
+multiplies by the world size, so that DeepSpeed's gradient averaging gives
+exactly the gradient of the global batch's loss: 2 ranks train like 1.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+from illume.critique import RougeCritic
+from illume.items import Item
+from illume.models.wiring import adapter_state_dict
+from illume.prompts import greedy_rationales
+from illume.tune import (
+    Example,
+    TuneConfig,
+    collate,
+    combined_loss,
+    count_target_tokens,
+    load_images,
+    token_loss_sums,
+)
+
+log = logging.getLogger(__name__)
+CONFIG_DIR = Path(__file__).parent
+
+
+@dataclass
+class TuneResult:
+    """What a tuning run reports: per-step losses, per-epoch validation, throughput."""
+
+    losses: list[float] = field(default_factory=list)
+    val_rouge: list[float] = field(default_factory=list)
+    best_epoch: int = -1
+    tokens_per_s: float = 0.0
+    peak_memory_mb: float = 0.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def init_distributed() -> tuple[int, int]:
+    """Join (or, alone, create) the process group; gloo on CPU, nccl on GPUs."""
+    import deepspeed
+
+    os.environ.setdefault("TORCH_EXTENSIONS_DIR", str(_extensions_dir()))
+    if not dist.is_initialized():
+        os.environ.setdefault("RANK", "0")
+        os.environ.setdefault("WORLD_SIZE", "1")
+        os.environ.setdefault("LOCAL_RANK", "0")
+        os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
+        os.environ.setdefault("MASTER_PORT", str(_free_port()))
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        deepspeed.init_distributed(dist_backend=backend, auto_mpi_discovery=False)
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _extensions_dir() -> Path:
+    from illume.models.weights import cache_dir
+
+    return cache_dir() / "torch_extensions"
+
+
+def ds_config(path: str | Path | None, config: TuneConfig, world: int) -> dict:
+    """The DeepSpeed JSON with batch sizes and learning rate filled in from TuneConfig."""
+    default = "ds_config_gpu.json" if torch.cuda.is_available() else "ds_config.json"
+    cfg = json.loads(Path(path or CONFIG_DIR / default).read_text())
+    if config.batch_size % world:
+        raise ValueError(f"batch size {config.batch_size} does not split over {world} ranks")
+    cfg["train_batch_size"] = config.batch_size
+    cfg["train_micro_batch_size_per_gpu"] = config.batch_size // world
+    cfg["gradient_accumulation_steps"] = 1
+    cfg.setdefault("optimizer", {"type": "AdamW", "params": {}})["params"].update(
+        lr=config.lr, weight_decay=config.weight_decay
+    )
+    return cfg
+
+
+def val_rouge(model, items: list[Item], config: TuneConfig) -> float:
+    """Mean coco ROUGE-L of greedy rationales on validation items (no Java: fast)."""
+    if not items:
+        return 0.0
+    critic = RougeCritic()
+    preds = greedy_rationales(model, items, config.explanation_prompt)
+    scores = [critic.score_text(preds.get(it.id, ""), critic.references(it)) for it in items]
+    return sum(scores) / len(scores)
+
+
+def train(
+    model,
+    exp: list[Example],
+    vqa: list[Example],
+    b: float,
+    val_items: list[Item],
+    config: TuneConfig,
+    ds_config_path: str | Path | None = None,
+    progress: bool = True,
+) -> TuneResult:
+    """Tune the model's adapters on X^E + X^A; leave the best epoch's weights in the model."""
+    import deepspeed
+
+    rank, world = init_distributed()
+    torch.manual_seed(config.seed)
+    engine, *_ = deepspeed.initialize(
+        model=model,
+        model_parameters=model.trainable_parameters(),
+        config=ds_config(ds_config_path, config, world),
+    )
+    examples = exp + vqa
+    images = load_images(examples)
+    result = TuneResult()
+    best_state, best_score = adapter_state_dict(model.lm), val_rouge(model, val_items, config)
+    log.info(
+        "rank %d/%d: |X^E|=%d |X^A|=%d b=%.2f val R-L before %.4f",
+        rank,
+        world,
+        len(exp),
+        len(vqa),
+        b,
+        best_score,
+    )
+    n_batches = len(examples) // config.batch_size or 1
+    tokens, seconds = 0, 0.0
+    for epoch in range(config.epochs):
+        order = random.Random(config.seed + epoch).sample(examples, len(examples))
+        bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}", disable=not progress or rank)
+        engine.train()
+        for step in bar:
+            batch_ex = order[step * config.batch_size : (step + 1) * config.batch_size]
+            start = time.perf_counter()
+            loss, n_tokens = _train_step(engine, model, batch_ex, images, b, rank, world, config)
+            seconds += time.perf_counter() - start
+            tokens += n_tokens
+            result.losses.append(loss)
+            bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{tokens / seconds:.0f}")
+            log.info(
+                "epoch %d step %d/%d loss %.4f tokens/s %.0f",
+                epoch + 1,
+                step + 1,
+                n_batches,
+                loss,
+                tokens / seconds,
+            )
+        score = val_rouge(model, val_items, config)
+        result.val_rouge.append(score)
+        log.info("epoch %d: val ROUGE-L %.4f (best %.4f)", epoch + 1, score, best_score)
+        if score >= best_score:
+            best_score, best_state, result.best_epoch = score, adapter_state_dict(model.lm), epoch
+    model.lm.load_state_dict(best_state, strict=False)
+    result.tokens_per_s = tokens / seconds if seconds else 0.0
+    result.peak_memory_mb = _peak_memory_mb()
+    return result
+
+
+def _train_step(engine, model, batch_ex, images, b, rank, world, config) -> tuple[float, int]:
+    """One optimiser step on a global batch; returns its loss and tokens (all ranks)."""
+    n_vqa, n_exp = count_target_tokens(model, batch_ex, config)
+    shard = batch_ex[rank::world]
+    batch = collate(model, shard, images, config)
+    vqa_sum, exp_sum, _, _ = token_loss_sums(model, batch)
+    loss = combined_loss(vqa_sum, exp_sum, n_vqa, n_exp, b)
+    engine.backward(loss * world)
+    engine.step()
+    reported = torch.stack([loss.detach().float(), batch.attention_mask.sum().float()])
+    if world > 1:
+        dist.all_reduce(reported)
+    return reported[0].item(), int(reported[1].item())
+
+
+def _peak_memory_mb() -> float:
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**20
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
