@@ -116,10 +116,13 @@ class Jobs:
             if not tasks.is_resolved(t) and tasks.candidates_version(t) != version
         ]
         log.info("project %s: candidates for %d tasks with %s", project, len(todo), version)
-        step = max(1, self.settings.batch_tasks)
-        for start in range(0, len(todo), step):
+        start = 0
+        while start < len(todo):
+            # a small first batch: annotators can start on it while the rest is sampled
+            step = max(1, self.settings.batch_tasks if start else min(2, self.settings.batch_tasks))
             self.generate_tasks(todo[start : start + step], project, add_predictions=True)
-            log.info("project %s: %d/%d tasks", project, min(start + step, len(todo)), len(todo))
+            start += step
+            log.info("project %s: %d/%d tasks", project, min(start, len(todo)), len(todo))
         return len(todo)
 
     def generate_tasks(

@@ -1,0 +1,203 @@
+"""The main job: Label Studio + the ILLUME backend + a project with candidates, in one command.
+
+    .venv/bin/python -m ml_backend.demo            # then open the printed URL
+
+Installs Label Studio into .venv-ls if missing, starts it on 127.0.0.1
+(SQLite, a pre-created user and token, local image serving), starts the
+backend under gunicorn, creates a project with the bundled demo photos and
+an easy-vqa-x sample, connects the backend, waits until every task shows
+candidates and prints the URL and login. Ctrl-C stops what it started.
+Everything lives under .demo/ (delete it to start from scratch). The server
+allows backends on loopback (ML_BLOCK_LOCAL_IP=false): local use only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ml_backend.ls_server import REPO, LabelStudioServer, ensure_installed, wait_http
+from ml_backend.server import gunicorn_argv
+
+log = logging.getLogger("illume.demo")
+
+PROJECT_TITLE = "ILLUME rationales (demo)"
+
+
+def prepare_files(root: Path, easy_vqa: int) -> list[dict]:
+    """Copy the images under the local-files root; return task rows for import."""
+    from illume.data.demo_items import demo_items
+
+    rows = []
+    (root / "demo").mkdir(parents=True, exist_ok=True)
+    for item in demo_items():
+        src = Path(item.image)
+        if not (root / "demo" / src.name).exists():
+            shutil.copy(src, root / "demo" / src.name)
+        rows.append(task_row(item, f"demo/{src.name}"))
+    if easy_vqa > 0:
+        from illume.data.easyvqa import build_easy_vqa_x
+        from illume.items import load_items
+
+        out = root / "easy-vqa-x"
+        if not (out / "items.jsonl").exists():
+            build_easy_vqa_x(out, max_train=easy_vqa, max_val=0, max_test=0)
+        items, _ = load_items(out / "items.jsonl")
+        for item in items[:easy_vqa]:
+            rows.append(task_row(item, str(Path(item.image).relative_to(root))))
+    return rows
+
+
+def task_row(item, rel: str) -> dict:
+    """Task data per label_config/README.md; references kept for later critique."""
+    return {
+        "image": f"/data/local-files/?d={rel}",
+        "question": item.question,
+        "answer": item.answer,
+        "item_id": item.id,
+        "candidates": [],
+        "reference_explanations": item.explanations,
+        "split": item.split,
+    }
+
+
+def start_backend(ls: LabelStudioServer, port: int, data_dir: Path) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p),
+        "LABEL_STUDIO_URL": ls.url,
+        "LABEL_STUDIO_API_KEY": ls.token,
+        "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT": str(ls.local_files_root),
+        "ILLUME_BACKEND_DIR": str(data_dir / "backend"),
+    }
+    logf = open(data_dir / "backend.log", "ab")  # noqa: SIM115 (lives with the process)
+    argv = gunicorn_argv("127.0.0.1", port)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", *argv[1:]],
+        cwd=REPO,
+        env=env,
+        stdout=logf,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    wait_http(f"http://127.0.0.1:{port}/health", 60, proc)
+    return proc
+
+
+def ensure_project(client, ls: LabelStudioServer, rows: list[dict], backend_url: str) -> int:
+    """The demo project (created once), its image storage, tasks and backend connection."""
+    config = (REPO / "label_config" / "rationales.xml").read_text()
+    existing = [p for p in client.projects.list() if p.title == PROJECT_TITLE]
+    if existing:
+        project = existing[0].id
+    else:
+        project = client.projects.create(
+            title=PROJECT_TITLE,
+            label_config=config,
+            description="Tick every rationale that explains why the answer fits the image.",
+        ).id
+    # Label Studio serves local files only below a storage folder (not the root itself).
+    have = {s.path for s in client.import_storage.local.list(project=project)}
+    for folder in sorted({r["image"].split("?d=", 1)[1].split("/", 1)[0] for r in rows}):
+        path = str(ls.local_files_root / folder)
+        if path not in have:
+            client.import_storage.local.create(
+                project=project, path=path, use_blob_urls=False, title=folder
+            )
+    if not any(True for _ in client.tasks.list(project=project, page_size=1)):
+        client.projects.import_tasks(id=project, request=rows)
+    backends = list(client.ml.list(project=project))
+    if not any(b.url == backend_url for b in backends):
+        for b in backends:
+            client.ml.delete(id=b.id)
+        client.ml.create(url=backend_url, project=project, title="ILLUME", is_interactive=False)
+    return project
+
+
+def wait_for_candidates(client, project: int, started: float, timeout: float) -> tuple[int, int]:
+    """Poll until every task has candidates (or an error); print progress."""
+    deadline = time.monotonic() + timeout
+    last = -1
+    while True:
+        ts = list(client.tasks.list(project=project, fields="all"))
+        done = sum(1 for t in ts if (t.data or {}).get("candidates_version"))
+        if done != last:
+            print(f"  [{time.monotonic() - started:6.1f} s] candidates on {done}/{len(ts)} tasks")
+            last = done
+        if done == len(ts) or time.monotonic() > deadline:
+            return done, len(ts)
+        time.sleep(2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m ml_backend.demo",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument("--dir", default=str(REPO / ".demo"), help="state folder (default .demo/)")
+    ap.add_argument("--port", type=int, default=8080, help="Label Studio port")
+    ap.add_argument("--backend-port", type=int, default=9090)
+    ap.add_argument("--easy-vqa", type=int, default=20, help="easy-vqa-x items to add")
+    ap.add_argument(
+        "--exit-when-ready",
+        action="store_true",
+        help="stop everything once candidates are ready (for CI and timing)",
+    )
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    started = time.monotonic()
+    data_dir = Path(args.dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / ".gitignore").write_text("*\n")  # the folder ignores itself
+    ensure_installed()
+    ls = LabelStudioServer(
+        data_dir / "label-studio", port=args.port, local_files_root=data_dir / "files"
+    )
+    rows = prepare_files(ls.local_files_root, args.easy_vqa)
+    backend = None
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    try:
+        print(f"starting Label Studio on http://127.0.0.1:{args.port} ...")
+        ls.start()
+        print(f"  [{time.monotonic() - started:6.1f} s] Label Studio is up")
+        backend_url = f"http://127.0.0.1:{args.backend_port}"
+        backend = start_backend(ls, args.backend_port, data_dir)
+        print(f"  [{time.monotonic() - started:6.1f} s] backend is up on {backend_url}")
+        from label_studio_sdk import LabelStudio
+
+        client = LabelStudio(base_url=ls.url, api_key=ls.token)
+        project = ensure_project(client, ls, rows, backend_url)
+        done, total = wait_for_candidates(client, project, started, timeout=1800)
+        ready = time.monotonic() - started
+        print(
+            f"\nReady in {ready:.0f} s: candidates on {done}/{total} tasks.\n"
+            f"  Open   {ls.url}/projects/{project}/data\n"
+            f"  Login  {ls.username} / {ls.password}\n"
+            f"  Token  in {ls.data_dir / '.illume-token'} (LABEL_STUDIO_API_KEY)\n"
+            f"  Backend {backend_url} (/metrics, /versions); logs in {data_dir}\n"
+            "Press Ctrl-C to stop."
+        )
+        while not args.exit_when_ready and not stop["now"]:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nstopping ...")
+    finally:
+        if backend is not None and backend.poll() is None:
+            os.killpg(backend.pid, signal.SIGTERM)
+            backend.wait(timeout=20)
+        ls.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
