@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from illume.images import ImageError
+from illume.images import ImageError, open_image
 from illume.items import Item, write_jsonl
 from ml_backend import lsclient, tasks
 from ml_backend.config import Settings
@@ -237,6 +237,7 @@ class Jobs:
             try:
                 fields = tasks.task_item_fields(task)
                 fields["image"] = self.resolver.resolve(fields["image"])
+                open_image(fields["image"])  # one unreadable image must not sink the round
             except (tasks.TaskError, ImageError) as e:
                 log.warning("task %s left out of the round: %s", task.get("id"), e)
                 continue

@@ -2,8 +2,8 @@
 
 Label Studio comes from .venv-ls (scripts/install_label_studio.sh; the Makefile's
 test target runs it). The backend runs the tiny model (ILLUME_LM/ILLUME_ENCODER)
-so sampling takes milliseconds; tuning rounds run tests/ml_backend/fake_tune.py
-unless ILLUME_TEST_REAL_TUNE=1 selects the real `illume tune`.
+so sampling takes milliseconds; tuning rounds run the real `illume tune` (through
+tune_wrapper.py, a wrapper the failed-round test can tell to fail).
 """
 
 from __future__ import annotations
@@ -111,10 +111,11 @@ def backend(label_studio, tiny_lm_dir, tmp_path_factory, local_root):
         "ILLUME_ENCODER": "tiny",
         "ILLUME_TRAIN_EVERY": "0",
         "ILLUME_MAX_NEW_TOKENS": "8",
-        "FAKE_TUNE_CONTROL": str(control),
+        "TUNE_WRAPPER_CONTROL": str(control),
     }
-    if os.environ.get("ILLUME_TEST_REAL_TUNE") != "1":
-        env["ILLUME_TUNE_CMD"] = f"{sys.executable} {Path(__file__).parent / 'fake_tune.py'}"
+    # the real `illume tune` behind a wrapper that the failed-round test can make fail
+    env["ILLUME_TUNE_CMD"] = f"{sys.executable} {Path(__file__).parent / 'tune_wrapper.py'}"
+    env.setdefault("ILLUME_TUNE_ARGS", "--epochs 1 --batch-size 4")
     argv = gunicorn_argv("127.0.0.1", port)
     logf = open(data_dir / "backend.log", "wb")  # noqa: SIM115 (closed after the process)
     proc = subprocess.Popen(
