@@ -97,6 +97,8 @@ def ensure_project(client, ls: LabelStudioServer, rows: list[dict], backend_url:
     existing = [p for p in client.projects.list() if p.title == PROJECT_TITLE]
     if existing:
         project = existing[0].id
+        if existing[0].label_config != config:  # the interface changed since the last run
+            client.projects.update(id=project, label_config=config)
     else:
         project = client.projects.create(
             title=PROJECT_TITLE,
@@ -121,8 +123,14 @@ def ensure_project(client, ls: LabelStudioServer, rows: list[dict], backend_url:
     return project
 
 
-def wait_for_candidates(client, project: int, started: float, timeout: float) -> tuple[int, int]:
-    """Poll until every task has candidates (or an error); print progress."""
+def wait_for_candidates(
+    client, project: int, started: float, timeout: float, usable_msg: str
+) -> tuple[int, int]:
+    """Poll until every task has candidates (or an error); print progress.
+
+    The project is usable as soon as the first tasks have candidates (they
+    come in a small first batch): say so then, and keep filling in the rest.
+    """
     deadline = time.monotonic() + timeout
     last = -1
     while True:
@@ -130,10 +138,16 @@ def wait_for_candidates(client, project: int, started: float, timeout: float) ->
         done = sum(1 for t in ts if (t.data or {}).get("candidates_version"))
         if done != last:
             print(f"  [{time.monotonic() - started:6.1f} s] candidates on {done}/{len(ts)} tasks")
+            if last <= 0 < done < len(ts):
+                print(f"  usable after {time.monotonic() - started:.0f} s: {usable_msg}")
             last = done
         if done == len(ts) or time.monotonic() > deadline:
             return done, len(ts)
         time.sleep(2)
+
+
+def _interrupt(*_) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -164,8 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     rows = prepare_files(ls.local_files_root, args.easy_vqa)
     backend = None
-    stop = {"now": False}
-    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    # Ctrl-C and SIGTERM both stop what this command started (a shell may start us
+    # with SIGINT ignored, so install the handler explicitly).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         print(f"starting Label Studio on http://127.0.0.1:{args.port} ...")
         ls.start()
@@ -177,7 +193,9 @@ def main(argv: list[str] | None = None) -> int:
 
         client = LabelStudio(base_url=ls.url, api_key=ls.token)
         project = ensure_project(client, ls, rows, backend_url)
-        done, total = wait_for_candidates(client, project, started, timeout=1800)
+        done, total = wait_for_candidates(
+            client, project, started, 1800, f"start labeling at {ls.url}/projects/{project}/data"
+        )
         ready = time.monotonic() - started
         print(
             f"\nReady in {ready:.0f} s: candidates on {done}/{total} tasks.\n"
@@ -187,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             f"  Backend {backend_url} (/metrics, /versions); logs in {data_dir}\n"
             "Press Ctrl-C to stop."
         )
-        while not args.exit_when_ready and not stop["now"]:
+        while not args.exit_when_ready:
             time.sleep(1)
     except KeyboardInterrupt:
         print("\nstopping ...")

@@ -20,7 +20,7 @@ const choice = env('CHOICE');
 const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'illume-chromium-')), {
   executablePath: env('CHROMIUM', '/usr/bin/chromium'),
   headless: true,
-  viewport: { width: 1400, height: 900 },
+  viewport: { width: 1600, height: 1000 },
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
          '--disable-component-update', '--no-first-run', '--disable-dev-shm-usage'],
 });
