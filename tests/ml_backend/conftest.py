@@ -139,10 +139,3 @@ def backend(label_studio, tiny_lm_dir, tmp_path_factory, local_root):
 
 def rationale_config() -> str:
     return (REPO / "label_config" / "rationales.xml").read_text()
-
-
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "integration: runs a real Label Studio server and the backend (about a minute)"
-    )
-    config.addinivalue_line("markers", "browser: drives headless Chromium against Label Studio")

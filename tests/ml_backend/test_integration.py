@@ -9,6 +9,7 @@ import time
 import pytest
 
 from ml_backend.export import export_project
+from ml_backend.images import ImageResolver
 from ml_backend.tasks import NONE_FITS
 from tests.ml_backend.conftest import rationale_config
 
@@ -191,6 +192,22 @@ def test_full_loop(ls_client, label_studio, backend, tmp_path):
     }
     assert rows["broken-image"]["error"]
 
+    # the VQA-X and Hugging Face imagefolder layouts hold the same rationales
+    export_project(ls_client, project, "vqax", tmp_path / "vqax.json")
+    vqax = json.loads((tmp_path / "vqax.json").read_text())
+    assert set(vqax) == {"item-0"} and pick in vqax["item-0"]["explanation"]
+    resolver = ImageResolver(
+        label_studio.url,
+        lambda: {"Authorization": f"Token {label_studio.token}"},
+        tmp_path / "cache",
+        str(label_studio.local_files_root),
+    )
+    hf = export_project(ls_client, project, "hf", tmp_path / "hf", resolver)
+    meta = [json.loads(x) for x in (tmp_path / "hf" / "metadata.jsonl").read_text().splitlines()]
+    assert hf["images_missing"] == 0 and len(meta) == 1
+    assert (tmp_path / "hf" / meta[0]["file_name"]).stat().st_size > 1000
+    assert "it has whiskers and pointed ears" in meta[0]["explanations"]
+
 
 def test_failed_round_keeps_serving(ls_client, label_studio, backend):
     project = make_project(ls_client, label_studio, "illume failing round")
@@ -228,3 +245,25 @@ def test_failed_round_keeps_serving(ls_client, label_studio, backend):
     assert backend.get(f"/versions?project={project}")["projects"][str(project)] == []
     status, body = backend.post("/setup", {"project": f"{project}.1"})
     assert status == 200 and body["model_version"] == "zero-shot"
+
+
+def test_webhook_for_an_unknown_project_is_404(backend):
+    status, body = backend.post("/webhook", {"action": "START_TRAINING", "project": {"id": 99999}})
+    assert status == 404 and "99999" in body["error"]
+    status, body = backend.post("/webhook", b"{not json")
+    assert status == 400
+
+
+def test_export_command(ls_client, label_studio, monkeypatch, tmp_path, capsys):
+    from ml_backend.export import main
+
+    project = make_project(ls_client, label_studio, "illume export cli")
+    monkeypatch.setenv("LABEL_STUDIO_URL", label_studio.url)
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", label_studio.token)
+    monkeypatch.setenv("ILLUME_BACKEND_DIR", str(tmp_path / "state"))
+    out = tmp_path / "export.jsonl"
+    assert main(["--project", str(project), "--format", "jsonl", "--out", str(out)]) == 0
+    assert len(out.read_text().splitlines()) == len(GOOD)
+    assert f"{len(GOOD)} tasks" in capsys.readouterr().out
+    assert main(["--project", "424242", "--out", str(out)]) == 2
+    assert "does not exist" in capsys.readouterr().err
