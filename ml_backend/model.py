@@ -33,6 +33,9 @@ class IllumeModel:
         self.engine = Engine(self.settings)
         self.jobs = Jobs(self.settings, self.engine, self.counters, client)
         self.queue = JobLog(self.settings.data_dir / "queue")
+        ignore = self.settings.data_dir / ".gitignore"
+        if not ignore.exists():  # state, not source: keep it out of a checkout's git status
+            ignore.write_text("*\n")
         self.worker = Worker(self.queue, self.jobs.handle)
         self._last_scan: dict[int, float] = {}
 
@@ -109,6 +112,9 @@ class IllumeModel:
             return self.jobs.generate_tasks(missing, project, add_predictions=False)
         except lsclient.LabelStudioError as e:
             log.warning("/predict could not store candidates: %s", e)
+            return {}
+        except Exception:  # a sampling failure must not turn /predict into a 5xx
+            log.exception("/predict could not sample; the background job will retry")
             return {}
 
     def fit(self, event: str, data: dict[str, Any], **_: Any) -> dict[str, Any]:

@@ -267,3 +267,29 @@ def test_export_command(ls_client, label_studio, monkeypatch, tmp_path, capsys):
     assert f"{len(GOOD)} tasks" in capsys.readouterr().out
     assert main(["--project", "424242", "--out", str(out)]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_predict_samples_tasks_without_candidates(ls_client, label_studio, backend):
+    """Tasks Label Studio asks about before the background job got to them."""
+    bad = [
+        {
+            "image": "/data/local-files/?d=images/chelsea.jpg",
+            "question": "q?",
+            "answer": "",
+            "item_id": "no-answer",
+            "candidates": [],
+        }
+    ]
+    project = make_project(ls_client, label_studio, "illume predict", bad)  # not connected
+    tasks = all_tasks(ls_client, project)
+    status, body = backend.post("/predict", {"tasks": tasks, "project": f"{project}.9"})
+    assert status == 200 and len(body["results"]) == len(tasks)
+    by_item = {t["data"]["item_id"]: r for t, r in zip(tasks, body["results"], strict=True)}
+    assert by_item["no-answer"]["result"] == []
+    stored = {t["data"]["item_id"]: t["data"] for t in all_tasks(ls_client, project)}
+    for i in range(len(GOOD)):
+        pred = by_item[f"item-{i}"]
+        assert pred["model_version"] == "zero-shot"
+        ticked = pred["result"][0]["value"]["choices"]
+        assert set(ticked) <= {c["value"] for c in stored[f"item-{i}"]["candidates"]}
+    assert "answer" in stored["no-answer"]["candidates_error"]
