@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from illume.critique import CriticConfig, RougeCritic
+from illume.critique import Critic, CriticConfig, RougeCritic
 from illume.facts import fact_error_rate
 from illume.items import Item, load_items, read_jsonl, write_jsonl
 from illume.sample import SampleConfig
@@ -58,7 +59,9 @@ class LoopConfig:
 class Run:
     """The run folder: items per split, rounds, versions, report."""
 
-    def __init__(self, out: str | Path, items_path: str | Path, config: LoopConfig):
+    def __init__(
+        self, out: str | Path, items_path: str | Path, config: LoopConfig, critic: Critic | None
+    ):
         self.out = Path(out)
         self.config = config
         self.out.mkdir(parents=True, exist_ok=True)
@@ -69,11 +72,14 @@ class Run:
         self.splits: dict[str, list[Item]] = {}
         for split, limit in limits.items():
             chosen = [it for it in items if it.split == split]
-            self.splits[split] = chosen[:limit] if limit else chosen
+            if limit and limit < len(chosen):  # a seeded spread over the split, not its head
+                keep = set(random.Random(config.sample.seed).sample(range(len(chosen)), limit))
+                chosen = [it for i, it in enumerate(chosen) if i in keep]
+            self.splits[split] = chosen
         self.items_file = self.out / "items.jsonl"
         if not self.items_file.exists():
             write_jsonl(self.items_file, (it.to_dict() for s in self.splits.values() for it in s))
-        self.critic = RougeCritic(config.critic)
+        self.critic = critic or RougeCritic(config.critic)
 
     def round_dir(self, r: int) -> Path:
         path = self.out / "rounds" / f"r{r:02d}"
@@ -292,13 +298,19 @@ def stop_reason(rounds: list[dict], config: LoopConfig) -> str | None:
     return None
 
 
-def run_loop(items_path: str | Path, out: str | Path, config: LoopConfig) -> dict:
-    """Run (or resume) the loop; write report.json/.md/.png; return the report."""
+def run_loop(
+    items_path: str | Path, out: str | Path, config: LoopConfig, critic: Critic | None = None
+) -> dict:
+    """Run (or resume) the loop; write report.json/.md/.png; return the report.
+
+    The critic defaults to coco ROUGE-L against the references; any `Critic`
+    (see critique.py) can stand in.
+    """
     from illume.evaluate import Scorers
     from illume.models import load_model
     from illume.report import write_report
 
-    run = Run(out, items_path, config)
+    run = Run(out, items_path, config, critic)
     (run.out / "config.json").write_text(json.dumps(asdict(config), indent=2))
     model = load_model(config.lm, config.encoder)
     rounds = run.completed_rounds()
@@ -328,18 +340,22 @@ def finish(run: Run, model, rounds: list[dict], scorers) -> dict:
     fd.mkdir(exist_ok=True)
     prompt = cfg.sample.explanation_prompts[0]
     test = run.splits["test"]
-    best = max(rounds, key=lambda r: r["val"]["ROUGE_L"])
+    best = max(rounds, key=lambda r: (r["val"]["ROUGE_L"], r["round"]))  # ties: more data
     final: dict = {"best_round": best["round"], "best_version": best["version"]}
     model.reset_version()
     final["test_zero_shot"] = score_split(model, test, scorers, fd / "test-zero-shot.json", prompt)
     if best["round"]:
         model.load_version(run.out / "versions" / "illume" / best["version"])
-    final["test_illume"] = score_split(model, test, scorers, fd / "test-illume.json", prompt)
+    final["test_illume"] = score_split(
+        model, test, scorers, fd / f"test-illume-{best['version']}.json", prompt
+    )
     items = {it.id: it for s in run.splits.values() for it in s}
     if "same-gt" in cfg.baselines and best["round"]:
         fb = same_gt_feedback(run.fitting(best["round"] - 1), items)
         model.load_version(tune_version(run, "same-gt", fb, {"round": best["round"]}))
-        final["test_same_gt"] = score_split(model, test, scorers, fd / "test-same-gt.json", prompt)
+        final["test_same_gt"] = score_split(
+            model, test, scorers, fd / f"test-same-gt-r{best['round']:02d}.json", prompt
+        )
     if "full-gt" in cfg.baselines:
         fb = [{"id": it.id, "text": e} for it in run.splits["train"] for e in it.explanations[:1]]
         model.load_version(tune_version(run, "full-gt", fb, {"round": 0}))

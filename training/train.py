@@ -111,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         log.info("published %s (best epoch %d)", path, result.best_epoch + 1)
         print(path)
     dist.barrier()
+    dist.destroy_process_group()
     return 0
 
 

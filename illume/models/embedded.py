@@ -75,12 +75,14 @@ class EmbeddedVLM(nn.Module):
         hidden = self.lm.config.hidden_size
         self.encoder = TinyEncoder() if config.encoder == "tiny" else EfficientNetEncoder()
         token_rms = self.lm.get_input_embeddings().weight.detach().pow(2).mean().sqrt().item()
-        self.prefix = ImagePrefix(
-            self.encoder.out_dim, hidden, config.prefix_layernorm, embed_scale=token_rms
-        )
+        with torch.random.fork_rng():  # the same untrained weights in every process and run
+            torch.manual_seed(0)
+            self.prefix = ImagePrefix(
+                self.encoder.out_dim, hidden, config.prefix_layernorm, embed_scale=token_rms
+            )
+            self.n_adapters = add_adapters(self.lm, config.adapters, hidden)
         self._load_prefix()
         self.prefix.requires_grad_(False)
-        self.n_adapters = add_adapters(self.lm, config.adapters, hidden)
         self.to(device=config.device, dtype=dtype)
 
     def _load_prefix(self) -> None:

@@ -1,0 +1,109 @@
+"""The loop without people, end to end on a tiny model through the DeepSpeed tuning job."""
+
+import json
+import os
+
+import pytest
+
+from illume.items import write_jsonl
+from illume.loop import LoopConfig, run_loop, stop_reason
+from illume.sample import SampleConfig
+
+pytestmark = pytest.mark.deepspeed
+
+
+class EveryOtherItemCritic:
+    """Accepts the first candidate of every second item it is shown: a deterministic critic."""
+
+    threshold = 0.5
+
+    def __init__(self):
+        self.calls = 0
+
+    def score(self, item, texts):
+        self.calls += 1
+        return [1.0 if self.calls % 2 and i == 0 else 0.0 for i in range(len(texts))]
+
+    def fitting(self, score):
+        return score >= self.threshold
+
+
+@pytest.fixture
+def loop_items(image_dir):
+    rows = []
+    for split, n in (("train", 8), ("val", 3), ("test", 3)):
+        for k in range(n):
+            rows.append(
+                {
+                    "id": f"{split}{k}",
+                    "image": "rgb.png" if k % 2 else "gray.jpg",
+                    "question": "what colour is the shape?",
+                    "answer": "red",
+                    "explanations": ["the shape is red", "it is a red circle"],
+                    "split": split,
+                    "facts": {"colour": "red", "shape": "circle"},
+                }
+            )
+    path = image_dir / "loop-items.jsonl"
+    write_jsonl(path, rows)
+    return path
+
+
+@pytest.fixture
+def tiny_env(tiny_lm_dir, monkeypatch):
+    monkeypatch.setenv("ILLUME_LM", str(tiny_lm_dir))
+    monkeypatch.setenv("ILLUME_ENCODER", "tiny")
+
+
+def _config(rounds):
+    return LoopConfig(
+        rounds=rounds,
+        epochs=1,
+        batch_size=4,
+        vqa_ratio=1.0,
+        baselines=("same-gt",),
+        sample=SampleConfig(n_per_temperature=2, max_new_tokens=4),
+    )
+
+
+def test_two_rounds_report_and_resume(loop_items, tmp_path, tiny_env):
+    out = tmp_path / "run"
+    report = run_loop(loop_items, out, _config(1), EveryOtherItemCritic())
+    assert [r["round"] for r in report["rounds"]] == [0, 1]
+    r0_candidates = out / "rounds" / "r00" / "critiqued.jsonl"
+    stamp = os.stat(r0_candidates).st_mtime_ns
+    # asking for one more round resumes: round 0 and 1 are not redone
+    report = run_loop(loop_items, out, _config(2), EveryOtherItemCritic())
+    rounds = report["rounds"]
+    assert [r["round"] for r in rounds] == [0, 1, 2]
+    assert os.stat(r0_candidates).st_mtime_ns == stamp
+    assert rounds[0]["n_fitting"] == 4 and rounds[0]["rv_pct"] == 50.0
+    assert rounds[1]["sampled_items"] == 4  # only the unresolved items are sampled again
+    assert rounds[1]["n_fitting"] == 6 and rounds[1]["new_pct"] == 50.0
+    assert [r["version"] for r in rounds] == ["zero-shot", "v0001", "v0002"]
+    assert all("same_gt" in r for r in rounds[1:])
+    assert {"test_zero_shot", "test_illume", "test_same_gt"} <= set(report["final"])
+    versions = sorted(p.name for p in (out / "versions" / "illume").iterdir())
+    assert versions == ["v0001", "v0002"]  # no temporary folder left behind
+    manifest = (out / "versions" / "illume" / "v0002" / "manifest.jsonl").read_text()
+    assert sum('"kind": "exp"' in line for line in manifest.splitlines()) == 6
+    md = (out / "report.md").read_text()
+    assert "| round | B-1" in md and "fact-err" in md and "Test split" in md
+    assert (out / "report.png").stat().st_size > 10_000
+    assert json.loads((out / "report.json").read_text())["final"]["stop_reason"]
+
+
+def test_stop_rules():
+    cfg = LoopConfig(rounds=5, saturation=0.05, patience=1)
+    base = {"val": {"ROUGE_L": 0.3}, "new": 10, "new_pct": 50.0}
+    assert stop_reason([{**base, "round": 0, "new_pct": None}], cfg) is None
+    assert "saturated" in stop_reason(
+        [{**base, "round": 0}, {**base, "round": 1, "new_pct": 4.0}], cfg
+    )
+    worse = [
+        {**base, "round": 0},
+        {**base, "round": 1, "val": {"ROUGE_L": 0.4}},
+        {**base, "round": 2, "val": {"ROUGE_L": 0.35}},
+    ]
+    assert "not improved" in stop_reason(worse, cfg)
+    assert "rounds" in stop_reason([{**base, "round": 5}], cfg)
