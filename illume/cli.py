@@ -64,23 +64,25 @@ def cmd_sample(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     sampler = Sampler(_load_model(args), cfg)
-    stats = {"items": 0, "failed": len(errors), "candidates": 0}
+    stats = {"ok": 0, "failed": len(errors), "candidates": 0}
 
     def rows():
         for rid, err in errors:
+            log.warning("item %s failed: %s", rid, err)
             yield {"id": rid, "error": err}
         for result in sampler.sample(items):
-            stats["items"] += 1
-            stats["candidates"] += len(result.candidates)
             if result.error:
                 stats["failed"] += 1
                 log.warning("item %s failed: %s", result.id, result.error)
+            else:
+                stats["ok"] += 1
+                stats["candidates"] += len(result.candidates)
             yield result.to_dict()
 
     write_jsonl(args.out, rows())
     print(
-        f"{stats['items'] - stats['failed'] + len(errors)} items sampled, "
-        f"{stats['failed']} failed, {stats['candidates']} candidates -> {args.out}"
+        f"{stats['ok']} items sampled, {stats['failed']} failed, "
+        f"{stats['candidates']} candidates -> {args.out}"
     )
     return 0
 
