@@ -130,3 +130,30 @@ def test_export_record_names_versions_rounds_and_rejections():
     assert round_of("v0010") == 10 and round_of(None) == 0
     sets = candidate_sets(d)
     assert shown_at(sets, None)["version"] == "v0002"
+
+
+def test_queued_jobs_survive_a_backend_restart(tmp_path):
+    from ml_backend.config import Settings
+    from ml_backend.model import IllumeModel
+
+    first = IllumeModel(Settings(data_dir=tmp_path, load_model=False))
+    first.fit("START_TRAINING", {"project": {"id": 3}})
+    first.setup(3)
+    again = IllumeModel(Settings(data_dir=tmp_path, load_model=False))
+    assert [j["kind"] for j in again.queue.pending()] == ["event", "generate"]
+
+
+def test_serve_runs_gunicorn_with_one_worker(monkeypatch):
+    import sys
+
+    import gunicorn.app.wsgiapp
+
+    from ml_backend import server
+
+    seen = {}
+    monkeypatch.setattr(gunicorn.app.wsgiapp, "run", lambda: seen.update(argv=list(sys.argv)))
+    monkeypatch.setattr(sys, "argv", ["illume"])
+    server.serve("127.0.0.1", 9191)
+    argv = seen["argv"]
+    assert argv[argv.index("--bind") + 1] == "127.0.0.1:9191"
+    assert argv[argv.index("--workers") + 1] == "1" and argv[-1] == "ml_backend.wsgi:app"
