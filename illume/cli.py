@@ -4,6 +4,10 @@
     illume critique  --candidates F --items F --out F
     illume evaluate  --predictions F --items F [--json F]
     illume prompts   --items F              pick the explanation prompt (Table 2 form)
+    illume tune      --items F --feedback F --versions DIR   one tuning round (DeepSpeed)
+    illume loop      --items F --critic rouge --rounds N --out DIR
+    illume serve     --host H --port P      the Label Studio ML backend
+    illume export    --project ID --format jsonl|vqax|hf --out PATH
     illume data      easy-vqa-x | vqa-x     build or import item files
 
 Every command is offline; `--help` on each says more.
@@ -192,6 +196,19 @@ def cmd_loop(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ml_backend.server import serve
+
+    serve(args.host, args.port, threads=args.threads)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ml_backend.export import main as export_main
+
+    return export_main(["--project", str(args.project), "--format", args.format, "--out", args.out])
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     if args.dataset == "easy-vqa-x":
         from illume.data.easyvqa import build_easy_vqa_x
@@ -299,6 +316,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoder")
     p.add_argument("--nproc", type=int, default=1, help="CPU ranks for tuning (torchrun)")
     p.set_defaults(func=cmd_loop)
+
+    p = sub.add_parser("serve", help="run the Label Studio ML backend (gunicorn)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=9090)
+    p.add_argument("--threads", type=int, default=8)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("export", help="export the curated rationale dataset of a project")
+    p.add_argument("--project", required=True, type=int, help="Label Studio project id")
+    p.add_argument("--format", choices=["jsonl", "vqax", "hf"], default="jsonl")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("data", help="build easy-vqa-x, or import VQA-X annotations")
     p.add_argument("dataset", choices=["easy-vqa-x", "vqa-x"])

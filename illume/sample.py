@@ -46,6 +46,10 @@ class SampleConfig:
     max_new_tokens: int = 24
     min_new_tokens: int = 1
     """Stop tokens are not drawn before this many tokens (no empty candidates)."""
+    min_distinct: int = 10
+    """Items with fewer distinct candidates get more samples at the two highest temperatures."""
+    top_up_rounds: int = 2
+    """At most this many extra draws per batch (0: exactly n per temperature)."""
     batch_items: int = 8
     seed: int = 0
 
@@ -178,17 +182,31 @@ class Sampler:
                 prompts.append(prompt)
                 owners.append(item.id)
         temps = [t for t in cfg.temperatures for _ in range(cfg.n_per_temperature)]
-        if prompts:
-            rows = self.decode(images, prompts, temps)
-            for i, (owner, prompt) in enumerate(zip(owners, prompts, strict=True)):
-                for j, temp in enumerate(temps):
-                    text, lp = rows[i * len(temps) + j]
-                    results[owner].candidates.append(
-                        Candidate(text, temp, prompt, round(lp, 4), self.model.version)
-                    )
-        for r in results.values():
-            r.candidates = deduplicate(r.candidates)
+        self._draw_into(results, images, prompts, owners, temps)
+        hot = [t for t in sorted(cfg.temperatures)[-2:] for _ in range(cfg.n_per_temperature)]
+        for _ in range(cfg.top_up_rounds):
+            short = [
+                i for i, o in enumerate(owners) if len(results[o].candidates) < cfg.min_distinct
+            ]
+            if not short:
+                break
+            pick = [[x[i] for i in short] for x in (images, prompts, owners)]
+            self._draw_into(results, *pick, hot)
         return [results[it.id] for it in items]
+
+    def _draw_into(self, results, images, prompts, owners, temps) -> None:
+        """Decode every prompt at every temperature; add the new distinct texts to its item."""
+        if not prompts:
+            return
+        rows = self.decode(images, prompts, temps)
+        for i, (owner, prompt) in enumerate(zip(owners, prompts, strict=True)):
+            for j, temp in enumerate(temps):
+                text, lp = rows[i * len(temps) + j]
+                results[owner].candidates.append(
+                    Candidate(text, temp, prompt, round(lp, 4), self.model.version)
+                )
+        for owner in set(owners):
+            results[owner].candidates = deduplicate(results[owner].candidates)
 
     def sample(self, items: Iterable[Item], progress: bool = True) -> Iterator[SampledItem]:
         """Candidates for many items, batch by batch, with a progress bar."""

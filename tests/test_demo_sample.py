@@ -18,4 +18,4 @@ def test_real_model_gives_ten_distinct_candidates_per_demo_photo(tmp_path):
         assert "error" not in row, row
         texts = {c["text"].strip().lower() for c in row["candidates"]}
         assert len(texts) >= 10 and all(texts), (row["id"], texts)
-        assert {c["temperature"] for c in row["candidates"]} >= {0.3, 0.6, 0.9}
+        assert len({c["temperature"] for c in row["candidates"]}) >= 3

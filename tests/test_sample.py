@@ -43,7 +43,7 @@ def test_deduplicate_ignores_case_and_space_and_drops_empty():
 def test_sampler_gives_candidates_and_per_item_errors(tiny_model, items_file):
     items, errors = load_items(items_file)
     assert [e[0] for e in errors] == ["nofield"]
-    cfg = SampleConfig(n_per_temperature=2, max_new_tokens=6, batch_items=3)
+    cfg = SampleConfig(n_per_temperature=2, max_new_tokens=6, batch_items=3, top_up_rounds=0)
     results = {r.id: r for r in Sampler(tiny_model, cfg).sample(items, progress=False)}
     assert set(results) == {"a", "b", "c", "d", "broken", "missing"}
     assert "not a readable image" in results["broken"].error
@@ -79,3 +79,15 @@ def test_several_prompts_and_phrasings():
     prompts = cfg.prompts_for(item)
     assert len(prompts) == 4
     assert "Q: what activity is shown? A: running, seeing that" in prompts
+
+
+def test_top_up_reaches_min_distinct(tiny_model, items_file):
+    items, _ = load_items(items_file)
+    plain = SampleConfig(n_per_temperature=1, max_new_tokens=6, top_up_rounds=0)
+    topped = SampleConfig(n_per_temperature=1, max_new_tokens=6, min_distinct=8, top_up_rounds=2)
+    few = list(Sampler(tiny_model, plain).sample(items[:2], progress=False))
+    more = list(Sampler(tiny_model, topped).sample(items[:2], progress=False))
+    for a, b in zip(few, more, strict=True):
+        assert len(a.candidates) <= 5
+        assert len(b.candidates) >= 8
+        assert {c.temperature for c in b.candidates[5:]} <= {0.6, 0.9}

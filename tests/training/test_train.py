@@ -101,7 +101,7 @@ def test_two_ranks_give_the_same_losses_as_one(job):
         "--master_addr",
         "127.0.0.1",
         "--master_port",
-        "0",
+        str(_free_port()),
     ]
     two = _run([*torchrun, "-m", "training.train", *args, "--versions", str(tmp / "two")], env)
     assert two.returncode == 0, two.stderr[-3000:]
