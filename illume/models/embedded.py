@@ -148,10 +148,8 @@ class EmbeddedVLM(nn.Module):
 
     @property
     def prefix_length(self) -> int:
-        if not self.config.image_prefix:
-            return 0
-        grid = self.image_embeddings([Image.new("RGB", (8, 8))])
-        return grid.shape[1]
+        """Prefix embeddings before the prompt (49 for EfficientNet-Lite0; 0 without images)."""
+        return self.encoder.num_positions if self.config.image_prefix else 0
 
     # ---- the model interface ---------------------------------------------------------------
 

@@ -39,6 +39,7 @@ class EfficientNetEncoder(nn.Module):
 
     out_dim = 1280
     image_size = 224
+    num_positions = 49  # the 7x7 grid of the last feature map
 
     def __init__(self, pretrained: bool = True):
         super().__init__()
@@ -76,6 +77,7 @@ class TinyEncoder(nn.Module):
     def __init__(self, out_dim: int = 64, grid: int = 2):
         super().__init__()
         self.out_dim = out_dim
+        self.num_positions = grid * grid
         with torch.random.fork_rng():
             torch.manual_seed(0)
             self.net = nn.Sequential(
