@@ -48,6 +48,8 @@ class LoopConfig:
     batch_size: int = 16
     lr: float = 1e-3
     vqa_ratio: float = 10.0
+    tune_val_items: int = 16
+    """Validation items the tuning job scores per epoch to keep its best epoch."""
     sample: SampleConfig = field(default_factory=SampleConfig)
     critic: CriticConfig = field(default_factory=CriticConfig)
     lm: str | None = None
@@ -138,6 +140,8 @@ def tune_version(run: Run, name: str, feedback: list[dict], extra: dict) -> Path
         str(cfg.lr),
         "--vqa-ratio",
         str(cfg.vqa_ratio),
+        "--val-items",
+        str(cfg.tune_val_items),
         "--explanation-prompt",
         cfg.sample.explanation_prompts[0],
         "--metrics-extra",
