@@ -219,6 +219,7 @@ def cmd_data(args: argparse.Namespace) -> int:
             max_train=args.max_train,
             max_val=args.max_val,
             max_test=args.max_test,
+            with_explanations=not args.no_explanations,
         )
         print(f"easy-vqa-x -> {args.out}/items.jsonl: {counts}")
     else:
@@ -336,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-train", type=int)
     p.add_argument("--max-val", type=int)
     p.add_argument("--max-test", type=int)
+    p.add_argument("--no-explanations", action="store_true", help="easy-vqa items only")
     p.add_argument("--json", help="VQA-X annotation JSON (vqaX_train.json, ...)")
     p.add_argument("--image-root", help="COCO image folder for VQA-X")
     p.add_argument("--split", default="train", help="split name for imported VQA-X items")
