@@ -19,7 +19,7 @@ import time
 import torch
 
 from illume.items import load_items
-from illume.tune import TuneConfig, build_examples, collate, load_images
+from illume.tune import TuneConfig, build_examples, load_images, target_ids
 
 
 def examples_for(items_path: str, n_exp: int, config: TuneConfig):
@@ -77,9 +77,13 @@ def run_hf_lora(args, config: TuneConfig) -> dict:
 
     def collator(batch):
         with torch.no_grad():
-            b = collate(model, batch, images, config)
-        counted["tokens"] += int(b.attention_mask.sum())
-        return {"inputs_embeds": b.embeds, "attention_mask": b.attention_mask, "labels": b.labels}
+            embeds, mask, labels = model.training_batch(
+                [images[ex.item.image] for ex in batch],
+                [ex.prompt for ex in batch],
+                target_ids(model.tokenizer, batch, config),
+            )
+        counted["tokens"] += int(mask.sum())
+        return {"inputs_embeds": embeds, "attention_mask": mask, "labels": labels}
 
     targs = TrainingArguments(
         output_dir=str(args.tmp),

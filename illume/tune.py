@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from illume.images import open_image
@@ -96,66 +95,36 @@ def build_examples(
     return exp, vqa, b
 
 
-@dataclass
-class Batch:
-    """A tokenised batch: embeddings, mask, labels (-100 where no loss) and kinds."""
-
-    embeds: torch.Tensor
-    attention_mask: torch.Tensor
-    labels: torch.Tensor
-    is_exp: torch.Tensor  # [B] bool
-
-
-def collate(model, examples: list[Example], images: dict[str, Image.Image], config: TuneConfig):
-    """Right-padded [image prefix][prompt][target] rows; only target tokens are labelled."""
-    tok = model.tokenizer
-    eos = tok.eos_token_id
-    prompt_ids, target_ids = [], []
+def target_ids(tokenizer, examples: list[Example], config: TuneConfig) -> list[list[int]]:
+    """Each example's target token ids; rationales end in EOS so the model learns to stop."""
+    out = []
     for ex in examples:
-        prompt_ids.append(tok(ex.prompt, add_special_tokens=False).input_ids)
-        tgt = tok(ex.target, add_special_tokens=False).input_ids[: config.max_target_tokens]
-        target_ids.append(tgt + [eos] if ex.kind == "exp" else tgt)
-    seqs = [p + t for p, t in zip(prompt_ids, target_ids, strict=True)]
-    imgs = [images[ex.item.image] for ex in examples]
-    embeds, mask = model.embed(imgs, seqs, pad_left=False)
-    prefix = embeds.shape[1] - max(len(s) for s in seqs)
-    labels = torch.full(mask.shape, -100, dtype=torch.long)
-    for r, (p, t) in enumerate(zip(prompt_ids, target_ids, strict=True)):
-        start = prefix + len(p)
-        labels[r, start : start + len(t)] = torch.tensor(t)
-    is_exp = torch.tensor([ex.kind == "exp" for ex in examples])
-    return Batch(embeds, mask, labels.to(mask.device), is_exp.to(mask.device))
+        ids = tokenizer(ex.target, add_special_tokens=False).input_ids[: config.max_target_tokens]
+        out.append(ids + [tokenizer.eos_token_id] if ex.kind == "exp" else ids)
+    return out
 
 
-def token_loss_sums(model, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, int, int]:
-    """Summed target-token cross-entropy for the VQA and explanation rows, and token counts.
-
-    The LM head (576 x 49k for SmolLM2, a fifth of the model's compute) runs
-    only on the positions that predict a target token.
-    """
-    positions = (batch.attention_mask.cumsum(-1) - 1).clamp(min=0)
-    hidden = model.lm.model(
-        inputs_embeds=batch.embeds, attention_mask=batch.attention_mask, position_ids=positions
-    ).last_hidden_state
-    labels = batch.labels[:, 1:]
-    valid = labels != -100
-    logits = model.lm.lm_head(hidden[:, :-1][valid]).float()
-    ce = F.cross_entropy(logits, labels[valid], reduction="none")
-    row_is_exp = batch.is_exp[:, None].expand_as(labels)[valid]
-    exp_sum, vqa_sum = ce[row_is_exp].sum(), ce[~row_is_exp].sum()
-    return vqa_sum, exp_sum, int((~row_is_exp).sum()), int(row_is_exp.sum())
+def loss_sums(
+    model, examples: list[Example], images: dict[str, Image.Image], config: TuneConfig
+) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Summed target-token cross-entropy of the VQA and of the explanation rows; positions run."""
+    nll, n_positions = model.target_nll(
+        [images[ex.item.image] for ex in examples],
+        [ex.prompt for ex in examples],
+        target_ids(model.tokenizer, examples, config),
+    )
+    is_exp = torch.tensor([ex.kind == "exp" for ex in examples], device=nll.device)
+    return nll[~is_exp].sum(), nll[is_exp].sum(), n_positions
 
 
 def count_target_tokens(model, examples: list[Example], config: TuneConfig) -> tuple[int, int]:
     """Target tokens of each kind in a batch, so every rank can normalise by the global count."""
     n_vqa = n_exp = 0
-    for ex in examples:
-        n = len(model.tokenizer(ex.target, add_special_tokens=False).input_ids)
-        n = min(n, config.max_target_tokens)
+    for ex, ids in zip(examples, target_ids(model.tokenizer, examples, config), strict=True):
         if ex.kind == "exp":
-            n_exp += n + 1
+            n_exp += len(ids)
         else:
-            n_vqa += n
+            n_vqa += len(ids)
     return n_vqa, n_exp
 
 

@@ -23,7 +23,6 @@ from illume.images import open_image
 from illume.items import load_items
 from illume.models.embedded import DEFAULT_PREFIX_WEIGHTS, EmbeddedConfig, EmbeddedVLM
 from illume.models.image_prefix import preprocess
-from illume.tune import Batch, token_loss_sums
 
 CAPTIONS = (
     "a {colour} {shape}.",
@@ -94,10 +93,7 @@ def main() -> None:
         embeds, mask, labels = caption_batch(
             model, feats[idx], [by_image[paths[i]] for i in idx], rng
         )
-        _, loss_sum, _, n_tokens = token_loss_sums(
-            model, Batch(embeds, mask, labels, torch.ones(len(idx), dtype=torch.bool))
-        )
-        loss = loss_sum / n_tokens
+        loss = model.nll_rows(embeds, mask, labels).sum() / (labels != -100).sum()
         opt.zero_grad()
         loss.backward()
         opt.step()

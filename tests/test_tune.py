@@ -5,11 +5,11 @@ from illume.items import Item
 from illume.tune import (
     TuneConfig,
     build_examples,
-    collate,
     combined_loss,
     count_target_tokens,
     dedupe_explained,
-    token_loss_sums,
+    loss_sums,
+    target_ids,
 )
 
 
@@ -53,41 +53,51 @@ def test_dedupe_explained_keeps_distinct_texts():
 
 def test_masks_cover_only_target_tokens(tiny_model):
     items = _items(3)
-    exp, vqa, _ = build_examples([(items[0], "it is round")], items, TuneConfig(vqa_ratio=2))
+    config = TuneConfig(vqa_ratio=2)
+    exp, vqa, _ = build_examples([(items[0], "it is round")], items, config)
     examples = exp + vqa
-    images = {"img.png": Image.new("RGB", (16, 16), "red")}
-    batch = collate(tiny_model, examples, images, TuneConfig())
+    image = Image.new("RGB", (16, 16), "red")
+    targets = target_ids(tiny_model.tokenizer, examples, config)
+    _, _, labels = tiny_model.training_batch(
+        [image] * len(examples), [ex.prompt for ex in examples], targets
+    )
     tok = tiny_model.tokenizer
     n_prefix = tiny_model.prefix_length
     # explanation row: target tokens + EOS, right after image prefix + prompt
     prompt_len = len(tok(exp[0].prompt, add_special_tokens=False).input_ids)
     target = tok(" it is round", add_special_tokens=False).input_ids + [tok.eos_token_id]
-    row = batch.labels[0]
+    row = labels[0]
     labelled = (row != -100).nonzero().squeeze(1).tolist()
     assert labelled == list(range(n_prefix + prompt_len, n_prefix + prompt_len + len(target)))
     assert row[labelled].tolist() == target
     # VQA rows: only the answer, no EOS
-    vqa_row = batch.labels[1]
+    vqa_row = labels[1]
     assert tok.decode(vqa_row[vqa_row != -100]).strip() == "circle"
-    assert batch.is_exp.tolist() == [True, False, False]
-    n_vqa, n_exp = count_target_tokens(tiny_model, examples, TuneConfig())
-    assert (n_vqa, n_exp) == ((batch.labels[1:] != -100).sum(), len(target))
+    n_vqa, n_exp = count_target_tokens(tiny_model, examples, config)
+    assert (n_vqa, n_exp) == ((labels[1:] != -100).sum(), len(target))
 
 
 def test_loss_sums_match_plain_cross_entropy(tiny_model):
     items = _items(2)
-    exp, vqa, b = build_examples([(items[0], "it is round")], items, TuneConfig())
+    config = TuneConfig()
+    exp, vqa, b = build_examples([(items[0], "it is round")], items, config)
     images = {"img.png": Image.new("RGB", (16, 16), "blue")}
-    batch = collate(tiny_model, exp + vqa, images, TuneConfig())
-    vqa_sum, exp_sum, n_vqa, n_exp = token_loss_sums(tiny_model, batch)
-    logits = tiny_model.lm(inputs_embeds=batch.embeds, attention_mask=batch.attention_mask).logits
+    vqa_sum, exp_sum, n_positions = loss_sums(tiny_model, exp + vqa, images, config)
+    embeds, mask, labels = tiny_model.training_batch(
+        [images["img.png"]] * 2,
+        [ex.prompt for ex in exp + vqa],
+        target_ids(tiny_model.tokenizer, exp + vqa, config),
+    )
+    assert n_positions == int(mask.sum())
+    logits = tiny_model.lm(inputs_embeds=embeds, attention_mask=mask).logits
     ce = torch.nn.functional.cross_entropy(
         logits[:, :-1].reshape(-1, logits.shape[-1]),
-        batch.labels[:, 1:].reshape(-1),
+        labels[:, 1:].reshape(-1),
         ignore_index=-100,
         reduction="none",
     ).view(2, -1)
     assert torch.allclose(exp_sum, ce[0].sum(), atol=1e-3)
     assert torch.allclose(vqa_sum, ce[1].sum(), atol=1e-3)
+    n_vqa, n_exp = count_target_tokens(tiny_model, exp + vqa, config)
     loss = combined_loss(vqa_sum, exp_sum, n_vqa, n_exp, b)
     assert torch.allclose(loss, (vqa_sum + b * exp_sum) / (n_vqa + n_exp))

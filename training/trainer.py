@@ -23,16 +23,14 @@ from tqdm import tqdm
 
 from illume.critique import RougeCritic
 from illume.items import Item
-from illume.models.wiring import adapter_state_dict
 from illume.prompts import greedy_rationales
 from illume.tune import (
     Example,
     TuneConfig,
-    collate,
     combined_loss,
     count_target_tokens,
     load_images,
-    token_loss_sums,
+    loss_sums,
 )
 
 log = logging.getLogger(__name__)
@@ -126,7 +124,7 @@ def train(
     examples = exp + vqa
     images = load_images(examples)
     result = TuneResult()
-    best_state, best_score = adapter_state_dict(model.lm), val_rouge(model, val_items, config)
+    best_state, best_score = model.trainable_state(), val_rouge(model, val_items, config)
     log.info(
         "rank %d/%d: |X^E|=%d |X^A|=%d b=%.2f val R-L before %.4f",
         rank,
@@ -162,8 +160,8 @@ def train(
         result.val_rouge.append(score)
         log.info("epoch %d: val ROUGE-L %.4f (best %.4f)", epoch + 1, score, best_score)
         if score >= best_score:
-            best_score, best_state, result.best_epoch = score, adapter_state_dict(model.lm), epoch
-    model.lm.load_state_dict(best_state, strict=False)
+            best_score, best_state, result.best_epoch = score, model.trainable_state(), epoch
+    model.load_trainable_state(best_state)
     result.tokens_per_s = tokens / seconds if seconds else 0.0
     result.peak_memory_mb = _peak_memory_mb()
     return result
@@ -173,12 +171,11 @@ def _train_step(engine, model, batch_ex, images, b, rank, world, config) -> tupl
     """One optimiser step on a global batch; returns its loss and tokens (all ranks)."""
     n_vqa, n_exp = count_target_tokens(model, batch_ex, config)
     shard = batch_ex[rank::world]
-    batch = collate(model, shard, images, config)
-    vqa_sum, exp_sum, _, _ = token_loss_sums(model, batch)
+    vqa_sum, exp_sum, n_positions = loss_sums(model, shard, images, config)
     loss = combined_loss(vqa_sum, exp_sum, n_vqa, n_exp, b)
     engine.backward(loss * world)
     engine.step()
-    reported = torch.stack([loss.detach().float(), batch.attention_mask.sum().float()])
+    reported = torch.stack([loss.detach().float(), loss.new_tensor(float(n_positions))])
     if world > 1:
         dist.all_reduce(reported)
     return reported[0].item(), int(reported[1].item())

@@ -2,8 +2,9 @@
 
 A family turns (image, prompt) pairs into next-token logits and a decode
 state (`prefill`), continues decoding from that state one token per row
-(`step`), and stores its tuned parameters as a named version. The sampler,
-the critic, the tuner and the loop only ever talk to this interface.
+(`step`), scores target tokens for tuning (`target_nll`), and stores its tuned
+parameters as a named version. The sampler, the critic, the tuner and the loop
+only ever talk to this interface, so every family runs the same round loop.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class VisionLanguageModel(Protocol):
 
     tokenizer: Any
     version: str
+    vocab_size: int
 
     def prefill(
         self, images: list[Image.Image], prompts: list[str]
@@ -55,6 +57,29 @@ class VisionLanguageModel(Protocol):
 
     def step(self, tokens: torch.Tensor, state: DecodeState) -> tuple[torch.Tensor, DecodeState]:
         """Feed one token per row; return the next logits [R, V] and the advanced state."""
+        ...
+
+    def target_nll(
+        self, images: list[Image.Image], prompts: list[str], targets: list[list[int]]
+    ) -> tuple[torch.Tensor, int]:
+        """Summed next-token cross-entropy of each row's target ids after its prompt [B].
+
+        The only loss the tuner needs: L_vqa and L_exp are sums of these rows.
+        Also returns how many positions (image, prompt, target) the forward pass
+        processed, for the tokens/s figure.
+        """
+        ...
+
+    def trainable_parameters(self) -> list[torch.nn.Parameter]: ...
+
+    def trainable_state(self) -> dict[str, torch.Tensor]:
+        """A detached copy of the tuned weights (to keep the best epoch)."""
+        ...
+
+    def load_trainable_state(self, state: dict[str, torch.Tensor]) -> None: ...
+
+    def reset_version(self) -> None:
+        """Back to zero-shot: the tuned weights at their initial, identity values."""
         ...
 
     def save_version(self, path: str | Path) -> None: ...
