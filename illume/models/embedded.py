@@ -60,6 +60,16 @@ class EmbeddedConfig:
         return cls(**raw)
 
 
+def build_embedded(choice) -> EmbeddedVLM:
+    """The embedded model for a `ModelChoice` (its lm, encoder, prefix, device and dtype)."""
+    cfg = EmbeddedConfig(image_prefix=choice.image_prefix)
+    cfg.lm = choice.lm or cfg.lm
+    cfg.encoder = choice.encoder or cfg.encoder
+    cfg.device = choice.resolved_device()
+    cfg.dtype = choice.resolved_dtype()
+    return EmbeddedVLM(cfg)
+
+
 class EmbeddedVLM(nn.Module):
     """The embedded vision-language model behind the common model interface."""
 
