@@ -78,12 +78,14 @@ class SampledItem:
 
 
 def stop_token_mask(tokenizer, vocab_size: int) -> torch.Tensor:
-    """True for tokens that end a sentence or a line, and for end-of-text tokens."""
+    """True for tokens that end a sentence or a line, and for special tokens (end of text,
+    end of turn, image placeholders: none of them belongs in a rationale)."""
     mask = torch.zeros(vocab_size, dtype=torch.bool)
     for tid in range(min(vocab_size, len(tokenizer))):
         if SENTENCE_END.search(tokenizer.decode([tid])):
             mask[tid] = True
-    for tid in (tokenizer.eos_token_id, getattr(tokenizer, "pad_token_id", None)):
+    specials = (tokenizer.eos_token_id, getattr(tokenizer, "pad_token_id", None))
+    for tid in (*specials, *getattr(tokenizer, "all_special_ids", ())):
         if tid is not None and tid < vocab_size:
             mask[tid] = True
     return mask
@@ -120,10 +122,19 @@ class Sampler:
         vocab = model.vocab_size
         self.top_k = max(1, round(self.config.top_k_fraction * vocab))
         self.stop = stop_token_mask(model.tokenizer, vocab)
-        self.generator = torch.Generator().manual_seed(self.config.seed)
+        self.seed = self.config.seed
+        self.generators: dict[str, torch.Generator] = {}
 
     def reseed(self, seed: int) -> None:
-        self.generator.manual_seed(seed)
+        self.seed = seed
+        self.generators.clear()
+
+    def generator(self, device: torch.device) -> torch.Generator:
+        """One seeded generator per device (a CUDA draw needs a CUDA generator)."""
+        key = str(device)
+        if key not in self.generators:
+            self.generators[key] = torch.Generator(device=device).manual_seed(self.seed)
+        return self.generators[key]
 
     def decode(
         self, images: list, prompts: list[str], temperatures: list[float]
@@ -148,7 +159,9 @@ class Sampler:
             logits = logits.float()
             if t < cfg.min_new_tokens:
                 logits = logits.masked_fill(stop[: logits.shape[1]], float("-inf"))
-            nxt = draw(logits, temp[alive].to(logits.device), self.top_k, self.generator)
+            nxt = draw(
+                logits, temp[alive].to(logits.device), self.top_k, self.generator(logits.device)
+            )
             logprob_sum[alive] += torch.log_softmax(logits, -1).gather(1, nxt[:, None])[:, 0].cpu()
             for row, tok in zip(alive.tolist(), nxt.tolist(), strict=True):
                 tokens[row].append(tok)

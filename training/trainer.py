@@ -96,6 +96,7 @@ def val_rouge(model, items: list[Item], config: TuneConfig) -> float:
     if not items:
         return 0.0
     critic = RougeCritic()
+    model.eval()
     preds = greedy_rationales(model, items, config.explanation_prompt)
     scores = [critic.score_text(preds.get(it.id, ""), critic.references(it)) for it in items]
     return sum(scores) / len(scores)
