@@ -27,17 +27,17 @@ log = logging.getLogger("illume")
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--no-image-prefix", action="store_true", help="text-only (plain LM) baseline")
+    from illume.models import ModelChoice
+
+    ModelChoice.add_arguments(p)
     p.add_argument("--model-version", help="a tuned version folder to load (adapters)")
-    p.add_argument("--lm", help="language model: folder or hub id (default: $ILLUME_LM or SmolLM2)")
-    p.add_argument("--encoder", help="image encoder: efficientnet-lite0 (default) or tiny")
     p.add_argument("--seed", type=int, default=0)
 
 
 def _load_model(args: argparse.Namespace):
-    from illume.models import load_model
+    from illume.models import ModelChoice, load_model
 
-    return load_model(args.lm, args.encoder, not args.no_image_prefix, args.model_version)
+    return load_model(ModelChoice.from_args(args), args.model_version)
 
 
 def _items_arg(p: argparse.ArgumentParser, required: bool = True) -> None:
@@ -144,9 +144,11 @@ def cmd_tune(args: argparse.Namespace) -> int:
         "--train-split",
         args.train_split,
     ]
-    for flag, value in (("--base", args.base), ("--lm", args.lm), ("--encoder", args.encoder)):
-        if value:
-            forward += [flag, value]
+    from illume.models import ModelChoice
+
+    if args.base:
+        forward += ["--base", args.base]
+    forward += ModelChoice.from_args(args).to_args()
     if args.nproc > 1 or args.launcher == "deepspeed":
         launcher = (
             ["deepspeed", "--num_gpus", str(args.nproc)]
@@ -162,6 +164,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 def cmd_loop(args: argparse.Namespace) -> int:
     from illume.critique import CriticConfig
     from illume.loop import LoopConfig, run_loop
+    from illume.models import ModelChoice
     from illume.sample import SampleConfig
 
     config = LoopConfig(
@@ -173,8 +176,7 @@ def cmd_loop(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
-        lm=args.lm,
-        encoder=args.encoder,
+        model=ModelChoice.from_args(args),
         sample=SampleConfig(
             n_per_temperature=args.n, explanation_prompts=(args.prompt,), seed=args.seed
         ),
@@ -232,6 +234,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from illume.models import ModelChoice
     from illume.sample import EXPLANATION_PROMPTS, SampleConfig
 
     defaults = SampleConfig()
@@ -291,8 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lm")
-    p.add_argument("--encoder")
+    ModelChoice.add_arguments(p)
     p.add_argument("--nproc", type=int, default=1, help="ranks (CPU processes or GPUs)")
     p.add_argument("--launcher", choices=["torchrun", "deepspeed"], default="torchrun")
     p.set_defaults(func=cmd_tune)
@@ -313,8 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prompt", default=defaults.explanation_prompts[0])
     p.add_argument("--threshold", type=float, default=0.7)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--lm")
-    p.add_argument("--encoder")
+    ModelChoice.add_arguments(p)
     p.add_argument("--nproc", type=int, default=1, help="CPU ranks for tuning (torchrun)")
     p.set_defaults(func=cmd_loop)
 

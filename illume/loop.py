@@ -25,6 +25,7 @@ from pathlib import Path
 from illume.critique import Critic, CriticConfig, RougeCritic
 from illume.facts import fact_error_rate
 from illume.items import Item, load_items, read_jsonl, write_jsonl
+from illume.models import ModelChoice
 from illume.sample import SampleConfig
 
 log = logging.getLogger(__name__)
@@ -52,8 +53,8 @@ class LoopConfig:
     """Validation items the tuning job scores per epoch to keep its best epoch."""
     sample: SampleConfig = field(default_factory=SampleConfig)
     critic: CriticConfig = field(default_factory=CriticConfig)
-    lm: str | None = None
-    encoder: str | None = None
+    model: ModelChoice = field(default_factory=ModelChoice.from_env)
+    """The model family and its options (the tuning job gets the same)."""
     launcher: list[str] = field(default_factory=list)
     """Prefix for the tuning job (e.g. ["torchrun", "--nproc_per_node", "2"]); empty: in-process."""
 
@@ -147,10 +148,7 @@ def tune_version(run: Run, name: str, feedback: list[dict], extra: dict) -> Path
         "--metrics-extra",
         json.dumps(extra),
     ]
-    if cfg.lm:
-        cmd += ["--lm", cfg.lm]
-    if cfg.encoder:
-        cmd += ["--encoder", cfg.encoder]
+    cmd += cfg.model.to_args()
     log.info("tuning %s round %d on %d rationales", name, extra["round"], len(feedback))
     subprocess.run(cmd, check=True)
     found = _find_version(root, extra)
@@ -316,7 +314,7 @@ def run_loop(
 
     run = Run(out, items_path, config, critic)
     (run.out / "config.json").write_text(json.dumps(asdict(config), indent=2))
-    model = load_model(config.lm, config.encoder)
+    model = load_model(config.model)
     rounds = run.completed_rounds()
     if rounds:
         log.info("resuming after round %d", rounds[-1]["round"])

@@ -107,3 +107,18 @@ def test_stop_rules():
     ]
     assert "not improved" in stop_reason(worse, cfg)
     assert "rounds" in stop_reason([{**base, "round": 5}], cfg)
+
+
+def test_a_hugging_face_model_runs_the_same_loop(loop_items, tmp_path, monkeypatch):
+    from illume.models.hf_build import build
+
+    folder = build("llava", tmp_path / "llava")
+    monkeypatch.setenv("ILLUME_MODEL", f"hf:{folder}")
+    config = _config(1)
+    config.baselines = ()
+    report = run_loop(loop_items, tmp_path / "run", config, EveryOtherItemCritic())
+    assert [r["version"] for r in report["rounds"]] == ["zero-shot", "v0001"]
+    version = tmp_path / "run" / "versions" / "illume" / "v0001"
+    adapter = json.loads((version / "adapter_config.json").read_text())
+    assert adapter["peft_type"] == "LORA"
+    assert json.loads((version / "model.json").read_text())["family"] == "hf"

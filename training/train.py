@@ -18,6 +18,7 @@ import logging
 import sys
 
 from illume.items import Item, load_items, read_jsonl
+from illume.models import ModelChoice
 from illume.tune import TuneConfig, build_examples
 
 log = logging.getLogger("illume.tune")
@@ -47,9 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--base", help="version to start from (default: zero-shot adapters)")
     ap.add_argument("--train-split", default="train", help="items that feed X^A (all: 'all')")
     ap.add_argument("--val-split", default="val")
-    ap.add_argument("--lm")
-    ap.add_argument("--encoder")
-    ap.add_argument("--no-image-prefix", action="store_true")
+    ModelChoice.add_arguments(ap)
     ap.add_argument("--epochs", type=int, default=d.epochs)
     ap.add_argument("--batch-size", type=int, default=d.batch_size)
     ap.add_argument("--lr", type=float, default=d.lr)
@@ -92,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     val = [it for it in items if it.split == args.val_split and it.explanations][: config.val_items]
     exp, vqa, b = build_examples(explained, pool, config)
 
-    model = load_model(args.lm, args.encoder, not args.no_image_prefix, args.base)
+    model = load_model(ModelChoice.from_args(args), args.base)
     result = train(model, exp, vqa, b, val, config, args.ds_config)
     if dist.get_rank() == 0:
         clean_partial(args.versions)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -225,6 +226,7 @@ def _load_vlm(config: HFConfig) -> nn.Module:
     """The model in the chosen precision and place; a clear error when it does not fit."""
     from transformers import AutoModelForImageTextToText
 
+    check_fits(config)
     kwargs = {"dtype": getattr(torch, config.dtype)}
     if config.device_map:
         kwargs["device_map"] = config.device_map
@@ -241,11 +243,42 @@ def _load_vlm(config: HFConfig) -> nn.Module:
     return vlm
 
 
-def _does_not_fit(config: HFConfig) -> str:
+def _does_not_fit(config: HFConfig, detail: str = "") -> str:
     return (
-        f"{config.reference} does not fit on {config.device} in {config.dtype}: "
+        f"{config.reference} does not fit on {config.device} in {config.dtype}{detail}: "
         "try --dtype bfloat16, --device-map auto (several GPUs) or a smaller model"
     )
+
+
+def weight_bytes(config: HFConfig) -> int:
+    """The model's weight size in the chosen dtype, from its config alone (no weights read)."""
+    from transformers import AutoConfig, AutoModelForImageTextToText
+
+    with torch.device("meta"):
+        shell = AutoModelForImageTextToText.from_config(
+            AutoConfig.from_pretrained(config.reference)
+        )
+    size = torch.empty(0, dtype=getattr(torch, config.dtype)).element_size()
+    return sum(p.numel() for p in shell.parameters()) * size
+
+
+def free_bytes(device: str, device_map: str | None) -> int:
+    """Memory the weights may take: free GPU memory (all GPUs under a device map) or free RAM."""
+    if device.startswith("cuda") and torch.cuda.is_available():
+        gpus = range(torch.cuda.device_count()) if device_map else [torch.device(device).index or 0]
+        return sum(torch.cuda.mem_get_info(i)[0] for i in gpus)
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def check_fits(config: HFConfig) -> None:
+    """Fail before loading when the weights alone exceed the free memory (an OOM kill on a
+    CPU gives no message at all)."""
+    need = weight_bytes(config)
+    have = free_bytes(config.device, config.device_map)
+    if need > have:
+        raise ModelDoesNotFit(
+            _does_not_fit(config, f" (weights {need / 2**30:.1f} GiB, free {have / 2**30:.1f} GiB)")
+        )
 
 
 def _decoder_and_head(vlm: nn.Module) -> tuple[nn.Module, nn.Module | None]:
