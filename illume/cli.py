@@ -4,6 +4,7 @@
     illume critique  --candidates F --items F --out F
     illume evaluate  --predictions F --items F [--json F]
     illume prompts   --items F              pick the explanation prompt (Table 2 form)
+    illume zeroshot  --models A,B --items F --out DIR   Table 2 across models
     illume tune      --items F --feedback F --versions DIR   one tuning round (DeepSpeed)
     illume loop      --items F --critic rouge --rounds N --out DIR
     illume serve     --host H --port P      the Label Studio ML backend
@@ -123,6 +124,31 @@ def cmd_prompts(args: argparse.Namespace) -> int:
     print(f"best explanation prompt: {rows[0]['prompt']!r}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+def cmd_zeroshot(args: argparse.Namespace) -> int:
+    from illume.models import ModelChoice
+    from illume.sample import SampleConfig
+    from illume.zeroshot import ZeroShotConfig, compare, write
+
+    items, _ = _read_items(args)
+    models = [
+        ModelChoice.from_env(
+            model=spec.strip(), dtype=args.dtype, device=args.device, device_map=args.device_map
+        )
+        for spec in args.models.split(",")
+        if spec.strip()
+    ]
+    for choice in models:
+        _ = choice.family  # a typo fails before any model loads
+    config = ZeroShotConfig(
+        prompts=tuple(args.prompts),
+        sample=SampleConfig(n_per_temperature=args.n, seed=args.seed),
+        sample_items=args.sample_items,
+    )
+    print(write(args.out, compare(models, items, config)))
+    print(f"report: {args.out}/zeroshot.md, {args.out}/zeroshot.png")
     return 0
 
 
@@ -281,6 +307,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prompts", nargs="+", default=list(EXPLANATION_PROMPTS))
     p.add_argument("--json", help="also write the table (with predictions) as JSON")
     p.set_defaults(func=cmd_prompts)
+
+    p = sub.add_parser("zeroshot", help="the paper's Table 2 for several models")
+    p.add_argument(
+        "--models",
+        required=True,
+        help="comma-separated: embedded, hf:<hub id or folder>, magma:<folder>",
+    )
+    _items_arg(p)
+    p.add_argument("--out", required=True, help="folder for zeroshot.json/.md/.png")
+    p.add_argument("--prompts", nargs="+", default=list(EXPLANATION_PROMPTS))
+    p.add_argument("--n", type=int, default=defaults.n_per_temperature, help="per temperature")
+    p.add_argument("--sample-items", type=int, default=50, help="items the jabber is drawn on")
+    p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"])
+    p.add_argument("--device")
+    p.add_argument("--device-map")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_zeroshot)
 
     p = sub.add_parser(
         "tune", help="tune adapters on fitting rationales (DeepSpeed), publish a version"

@@ -44,13 +44,16 @@ def score_prompts(
     items: list[Item],
     prompts: list[str],
     config: SampleConfig | None = None,
+    scorers=None,
 ) -> list[dict]:
-    """Metrics per explanation prompt, best (by ROUGE-L) first."""
+    """Metrics per explanation prompt, best (by ROUGE-L) first (`scorers`: an open Scorers)."""
     refs = {it.id: it.explanations for it in items if it.explanations}
     rows = []
     for prompt in prompts:
         preds = greedy_rationales(model, [it for it in items if it.id in refs], prompt, config)
-        metrics = compute_metrics(preds, {k: v for k, v in refs.items() if k in preds})
+        metrics = compute_metrics(
+            preds, {k: v for k, v in refs.items() if k in preds}, scorers=scorers
+        )
         rows.append({"prompt": prompt, "n": len(preds), **metrics, "predictions": preds})
         log.info("prompt %r: ROUGE-L %.4f on %d items", prompt, metrics["ROUGE_L"], len(preds))
     return sorted(rows, key=lambda r: r["ROUGE_L"], reverse=True)
