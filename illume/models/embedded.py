@@ -4,32 +4,31 @@ image -> EfficientNet-Lite0 (frozen) -> 49 grid features -> image prefix
 (linear + LayerNorm) -> SmolLM2-135M-Instruct (frozen) with Houlsby adapters
 after every attention and MLP block. Only the adapters are tuned by ILLUME;
 the prefix is aligned once (scripts/pretrain_prefix.py) and shipped.
+
+Everything the ILLUME stages call is shared with MAGMA itself (prefix_vlm.py);
+this file only says which parts the embedded model is made of.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from PIL import Image
-from safetensors.torch import load_file, save_file
-from torch import nn
-from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
+from safetensors.torch import load_file
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from illume.models.adapters import AdapterConfig
-from illume.models.base import DecodeState
 from illume.models.image_prefix import (
     EfficientNetEncoder,
     ImagePrefix,
     TinyEncoder,
     preprocess,
 )
+from illume.models.prefix_vlm import PrefixVLM
 from illume.models.weights import PACKAGED, SMOLLM2_NAME, smollm2_dir
-from illume.models.wiring import adapter_parameters, adapter_state_dict, add_adapters
+from illume.models.wiring import add_adapters
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +69,15 @@ def build_embedded(choice) -> EmbeddedVLM:
     return EmbeddedVLM(cfg)
 
 
-class EmbeddedVLM(nn.Module):
-    """The embedded vision-language model behind the common model interface."""
+class EmbeddedVLM(PrefixVLM):
+    """The embedded vision-language model behind the common model interface.
+
+    A version stores the image prefix (0.7M parameters) next to the adapters, so it
+    is self-contained even for a model whose prefix was never aligned.
+    """
+
+    family = "embedded"
+    version_includes_prefix = True
 
     def __init__(self, config: EmbeddedConfig | None = None):
         super().__init__()
@@ -112,171 +118,14 @@ class EmbeddedVLM(nn.Module):
             return
         self.prefix.load_state_dict(load_file(path))
 
-    # ---- inputs -------------------------------------------------------------------------
-
     @property
-    def device(self) -> torch.device:
-        return self.lm.get_input_embeddings().weight.device
+    def use_image_prefix(self) -> bool:
+        return self.config.image_prefix
 
-    def image_embeddings(self, images: list[Image.Image]) -> torch.Tensor:
-        """[B, P, d] prefix embeddings (P = 49 for EfficientNet-Lite0)."""
-        pixels = preprocess(images, self.encoder.image_size).to(self.device, self.lm.dtype)
-        with torch.no_grad():
-            feats = self.encoder(pixels)
-        return self.prefix(feats)
-
-    def embed(
-        self,
-        images: list[Image.Image] | None,
-        token_ids: list[list[int]],
-        pad_left: bool = True,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Concatenate [image prefix] + token embeddings per row and pad to one length.
-
-        Returns (embeds [B, L, d], attention_mask [B, L]). Prompts are padded on
-        the left for generation so every row's last position is its real end.
-        """
-        emb_layer = self.lm.get_input_embeddings()
-        use_image = self.config.image_prefix and images is not None
-        prefix = self.image_embeddings(images) if use_image else None
-        rows = []
-        for i, ids in enumerate(token_ids):
-            tok = emb_layer(torch.tensor(ids, dtype=torch.long, device=self.device))
-            rows.append(torch.cat([prefix[i], tok]) if prefix is not None else tok)
-        length = max(r.shape[0] for r in rows)
-        d = rows[0].shape[1]
-        embeds = rows[0].new_zeros(len(rows), length, d)
-        mask = torch.zeros(len(rows), length, dtype=torch.long, device=self.device)
-        for i, r in enumerate(rows):
-            span = slice(length - r.shape[0], length) if pad_left else slice(0, r.shape[0])
-            embeds[i, span] = r
-            mask[i, span] = 1
-        return embeds, mask
-
-    @property
-    def vocab_size(self) -> int:
-        return self.lm.config.vocab_size
+    def pixels(self, images: list[Image.Image]) -> torch.Tensor:
+        return preprocess(images, self.encoder.image_size)
 
     @property
     def prefix_length(self) -> int:
         """Prefix embeddings before the prompt (49 for EfficientNet-Lite0; 0 without images)."""
-        return self.encoder.num_positions if self.config.image_prefix else 0
-
-    # ---- the model interface ---------------------------------------------------------------
-
-    @torch.no_grad()
-    def prefill(
-        self, images: list[Image.Image], prompts: list[str]
-    ) -> tuple[torch.Tensor, DecodeState]:
-        ids = [self.tokenizer(p, add_special_tokens=False).input_ids for p in prompts]
-        embeds, mask = self.embed(images, ids, pad_left=True)
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        cache = DynamicCache(config=self.lm.config)
-        out = self.lm(
-            inputs_embeds=embeds,
-            attention_mask=mask,
-            position_ids=positions,
-            cache=cache,
-            use_cache=True,
-            logits_to_keep=1,
-        )
-        state = DecodeState(cache, mask, mask.sum(-1))
-        return out.logits[:, -1].float(), state
-
-    @torch.no_grad()
-    def step(self, tokens: torch.Tensor, state: DecodeState) -> tuple[torch.Tensor, DecodeState]:
-        mask = torch.cat([state.attention_mask, state.attention_mask.new_ones(len(tokens), 1)], 1)
-        out = self.lm(
-            input_ids=tokens[:, None],
-            attention_mask=mask,
-            position_ids=state.next_position[:, None],
-            cache=state.cache,
-            use_cache=True,
-        )
-        return out.logits[:, -1].float(), DecodeState(state.cache, mask, state.next_position + 1)
-
-    # ---- tuning ---------------------------------------------------------------------------
-
-    def training_batch(
-        self, images: list[Image.Image] | None, prompts: list[str], targets: list[list[int]]
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Right-padded [image prefix][prompt][target] rows and labels (-100 off the target)."""
-        prompt_ids = [self.tokenizer(p, add_special_tokens=False).input_ids for p in prompts]
-        seqs = [p + t for p, t in zip(prompt_ids, targets, strict=True)]
-        embeds, mask = self.embed(images, seqs, pad_left=False)
-        prefix = embeds.shape[1] - max(len(s) for s in seqs)
-        labels = torch.full(mask.shape, -100, dtype=torch.long, device=mask.device)
-        for r, (p, t) in enumerate(zip(prompt_ids, targets, strict=True)):
-            start = prefix + len(p)
-            labels[r, start : start + len(t)] = torch.tensor(t)
-        return embeds, mask, labels
-
-    def nll_rows(
-        self, embeds: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor
-    ) -> torch.Tensor:
-        """Per-row summed cross-entropy on labelled positions [B].
-
-        The LM head (576 x 49k for SmolLM2, a fifth of the model's compute)
-        runs only on the positions that predict a target token.
-        """
-        positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
-        hidden = self.lm.model(
-            inputs_embeds=embeds, attention_mask=attention_mask, position_ids=positions
-        ).last_hidden_state
-        labels = labels[:, 1:]
-        valid = labels != -100
-        logits = self.lm.lm_head(hidden[:, :-1][valid]).float()
-        ce = F.cross_entropy(logits, labels[valid], reduction="none")
-        rows = torch.arange(len(labels), device=labels.device)[:, None].expand_as(labels)[valid]
-        return torch.zeros(len(labels), device=ce.device).index_add(0, rows, ce)
-
-    def target_nll(
-        self, images: list[Image.Image], prompts: list[str], targets: list[list[int]]
-    ) -> tuple[torch.Tensor, int]:
-        embeds, mask, labels = self.training_batch(images, prompts, targets)
-        return self.nll_rows(embeds, mask, labels), int(mask.sum())
-
-    def trainable_parameters(self) -> list[nn.Parameter]:
-        return adapter_parameters(self.lm)
-
-    def trainable_state(self) -> dict[str, torch.Tensor]:
-        return adapter_state_dict(self.lm)
-
-    def load_trainable_state(self, state: dict[str, torch.Tensor]) -> None:
-        self.lm.load_state_dict(state, strict=False)
-
-    # ---- versions -------------------------------------------------------------------------
-
-    def save_version(self, path: str | Path) -> None:
-        """Write the tuned parameters and the config that rebuilds the model around them.
-
-        The image prefix (0.7M parameters) is stored too, so a version is
-        self-contained even for a model whose prefix was never aligned.
-        """
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        tensors = {f"lm.{k}": v.contiguous() for k, v in adapter_state_dict(self.lm).items()}
-        tensors.update({f"prefix.{k}": v.contiguous() for k, v in self.prefix.state_dict().items()})
-        save_file(tensors, str(path / "adapters.safetensors"))
-        meta = {"family": "embedded", "config": asdict(self.config)}
-        (path / "model.json").write_text(json.dumps(meta, indent=2))
-
-    def reset_version(self) -> None:
-        """Back to zero-shot: every adapter the identity again (the prefix is frozen)."""
-        with torch.no_grad():
-            for name, p in self.lm.named_parameters():
-                if ".adapter.up." in name:
-                    p.zero_()
-        self.version = "zero-shot"
-
-    def load_version(self, path: str | Path) -> None:
-        path = Path(path)
-        state = load_file(str(path / "adapters.safetensors"), device=str(self.device))
-        missing, unexpected = self.load_state_dict(state, strict=False)
-        tuned = [k for k in missing if ".adapter." in k or k.startswith("prefix.")]
-        if unexpected or tuned:
-            raise ValueError(
-                f"{path}: weights do not match this model "
-                f"(missing {tuned[:3]}, unexpected {unexpected[:3]})"
-            )
-        self.version = path.name
+        return super().prefix_length
