@@ -61,7 +61,14 @@ class HFConfig:
 
 def build_hf(choice) -> HFVisionLanguageModel:
     """The HF model for a `ModelChoice` ("hf:<reference>", dtype, device, device map, peft)."""
-    return HFVisionLanguageModel(
+    from transformers import AutoConfig
+
+    cls = HFVisionLanguageModel
+    if AutoConfig.from_pretrained(choice.reference).model_type == "blip":
+        from illume.models.hf_blip import BlipCaptioner
+
+        cls = BlipCaptioner
+    return cls(
         HFConfig(
             reference=choice.reference,
             dtype=choice.resolved_dtype(),
@@ -95,7 +102,8 @@ class HFVisionLanguageModel(nn.Module):
             self.tuner.to(config.device)
         self._decoder, self._head = _decoder_and_head(self.vlm)
         self._prefill_kwargs = set(inspect.signature(self.vlm.forward).parameters)
-        self.vocab_size = self.vlm.get_output_embeddings().weight.shape[0]
+        head = self.vlm.get_output_embeddings() or self._decoder.get_output_embeddings()
+        self.vocab_size = head.weight.shape[0]
         self.eval()  # the tuner's fresh modules (LoRA dropout) too
 
     @property
@@ -172,7 +180,9 @@ class HFVisionLanguageModel(nn.Module):
         # the LM head runs only where a target token is predicted
         keep = torch.arange(width - 1, total - 1, device=self.device)
         logits = self._forward(full, use_cache=False, logits_to_keep=keep).logits
-        logits = logits[:, -len(keep) :].float()
+        if "logits_to_keep" not in self._prefill_kwargs:  # the model returned every position
+            logits = logits[:, keep]
+        logits = logits.float()
         labels = torch.full(logits.shape[:2], -100, dtype=torch.long, device=logits.device)
         for r, t in enumerate(targets):
             labels[r, : len(t)] = torch.tensor(t, device=logits.device)

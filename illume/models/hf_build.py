@@ -2,7 +2,7 @@
 
 The Hugging Face family loads any hub id or folder; tests and benchmarks need
 such folders without a network. These are real architectures (Idefics3 /
-SmolVLM, LLaVA, Qwen2-VL, BLIP-2) with random weights, SmolLM2's tokenizer
+SmolVLM, LLaVA, Qwen2-VL, BLIP-2, BLIP) with random weights, SmolLM2's tokenizer
 (the packaged one) plus each architecture's image tokens, the PIL image
 processors and a chat template shaped like the published model's.
 
@@ -19,7 +19,7 @@ import torch
 
 from illume.models.hf_inputs import QwenStillImageProcessor
 
-ARCHS = ("idefics3", "llava", "qwen2_vl", "blip2")
+ARCHS = ("idefics3", "llava", "qwen2_vl", "blip2", "blip")
 
 SIZES = {
     # text width, layers, heads, kv heads, MLP width; vision width, layers
@@ -231,7 +231,42 @@ def _blip2(s: dict):
     return Blip2ForConditionalGeneration(cfg), proc
 
 
-BUILDERS = {"idefics3": _idefics3, "llava": _llava, "qwen2_vl": _qwen2_vl, "blip2": _blip2}
+def _blip(s: dict):
+    from transformers import (
+        BlipConfig,
+        BlipForConditionalGeneration,
+        BlipImageProcessorPil,
+        BlipProcessor,
+    )
+
+    tok = _tokenizer([])
+    size = 32 if s["hidden"] < 256 else 384
+    cfg = BlipConfig(
+        text_config=dict(
+            vocab_size=len(tok),
+            hidden_size=s["hidden"],
+            intermediate_size=s["mlp"],
+            num_hidden_layers=s["layers"],
+            num_attention_heads=s["heads"],
+            encoder_hidden_size=s["v_hidden"],
+            bos_token_id=tok.bos_token_id,
+            eos_token_id=tok.eos_token_id,
+            sep_token_id=tok.eos_token_id,
+            pad_token_id=tok.pad_token_id,
+        ),
+        vision_config=_vision(s, image_size=size, patch_size=size // 4 if size < 64 else 16),
+    )
+    proc = BlipProcessor(BlipImageProcessorPil(size={"height": size, "width": size}), tok)
+    return BlipForConditionalGeneration(cfg), proc
+
+
+BUILDERS = {
+    "idefics3": _idefics3,
+    "llava": _llava,
+    "qwen2_vl": _qwen2_vl,
+    "blip2": _blip2,
+    "blip": _blip,
+}
 
 
 def build(arch: str, out: str | Path, size: str = "tiny", seed: int = 0) -> Path:

@@ -37,8 +37,9 @@ class TunerConfig:
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.05
-    lora_targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
-    """Linear layers of the language decoder that get LoRA (by their last name)."""
+    lora_targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj", "query", "value")
+    """Linear layers of the language decoder that get LoRA (by their last name; the last two
+    are BERT-style names, as in BLIP's text decoder)."""
     prompt_tokens: int = 20
     """Soft prompt length (virtual tokens)."""
     prompt_init_text: str = "Explain why the answer is right, because"

@@ -12,7 +12,6 @@ from illume.items import Item
 from illume.models import ModelChoice, load_model
 from illume.models.hf import HFConfig, ModelDoesNotFit, check_fits
 from illume.models.hf_build import ARCHS, build
-from illume.models.hf_inputs import extend_right
 from illume.sample import SampleConfig, Sampler
 from illume.tune import TuneConfig, build_examples, loss_sums
 
@@ -38,18 +37,21 @@ def _images():
 
 
 @pytest.mark.parametrize("arch", ARCHS)
-def test_prefill_and_step_equal_a_full_forward_of_each_row_alone(hf_dirs, arch):
+def test_prefill_step_and_target_nll_agree_and_rows_do_not_mix(hf_dirs, arch):
     model = _model(hf_dirs, arch)
     images = _images()
     logits, state = model.prefill(images, PROMPTS)
-    nxt = torch.tensor([11, 12])
-    step_logits, _ = model.step(nxt, state)
+    first, second = [11, 12], [13, 14]
+    step_logits, _ = model.step(torch.tensor(first), state)
+    one, _ = model.target_nll(images, PROMPTS, [[t] for t in first])
+    two, _ = model.target_nll(images, PROMPTS, [[t, u] for t, u in zip(first, second, strict=True)])
     for row in range(2):
-        inputs = model._encode([images[row]], [PROMPTS[row]])
-        full = extend_right(inputs, [[int(nxt[row])]], model.tokenizer.pad_token_id)
-        out = model._forward(full, use_cache=False).logits[0].float()
-        assert torch.allclose(out[-2], logits[row], atol=1e-4)
-        assert torch.allclose(out[-1], step_logits[row], atol=1e-4)
+        expected_one = -torch.log_softmax(logits[row], -1)[first[row]]
+        expected_two = -torch.log_softmax(step_logits[row], -1)[second[row]]
+        assert torch.allclose(one[row], expected_one, atol=1e-4)
+        assert torch.allclose(two[row] - one[row], expected_two, atol=1e-4)
+        alone, _ = model.prefill([images[row]], [PROMPTS[row]])
+        assert torch.allclose(alone[0], logits[row], atol=1e-4), "left padding changed a row"
 
 
 @pytest.mark.parametrize("arch", ARCHS)
