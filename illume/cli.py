@@ -10,6 +10,7 @@
     illume serve     --host H --port P      the Label Studio ML backend
     illume export    --project ID --format jsonl|vqax|hf --out PATH
     illume data      easy-vqa-x | vqa-x     build or import item files
+    illume magma-import --checkpoint F --out DIR   MAGMA's checkpoint -> --model magma:DIR
 
 Every command is offline; `--help` on each says more.
 """
@@ -150,6 +151,12 @@ def cmd_zeroshot(args: argparse.Namespace) -> int:
     print(write(args.out, compare(models, items, config)))
     print(f"report: {args.out}/zeroshot.md, {args.out}/zeroshot.png")
     return 0
+
+
+def cmd_magma_import(args: argparse.Namespace) -> int:
+    from illume.models.magma_cli import main as magma_import_main
+
+    return magma_import_main(args)
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
@@ -386,6 +393,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image-root", help="COCO image folder for VQA-X")
     p.add_argument("--split", default="train", help="split name for imported VQA-X items")
     p.set_defaults(func=cmd_data)
+
+    from illume.models.magma_cli import add_arguments as magma_import_arguments
+
+    p = sub.add_parser(
+        "magma-import",
+        help="import MAGMA's published checkpoint for --model magma:<folder>",
+        description="Map MAGMA's DeepSpeed checkpoint (mp_rank_00_model_states.pt) onto our "
+        "MAGMA through an explicit key map, report mapped/dropped/unexpected/missing keys, "
+        "and write a folder that --model magma:<folder> loads.",
+    )
+    magma_import_arguments(p)
+    p.set_defaults(func=cmd_magma_import)
     return ap
 
 

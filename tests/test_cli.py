@@ -5,7 +5,19 @@ import pytest
 from illume.cli import build_parser, main
 from illume.items import read_jsonl, write_jsonl
 
-COMMANDS = ["sample", "critique", "evaluate", "prompts", "zeroshot", "tune", "loop", "serve", "export", "data"]
+COMMANDS = [
+    "sample",
+    "critique",
+    "evaluate",
+    "prompts",
+    "zeroshot",
+    "tune",
+    "loop",
+    "serve",
+    "export",
+    "data",
+    "magma-import",
+]
 
 
 def test_help_for_every_command(capsys):
