@@ -125,14 +125,8 @@ class HFVisionLanguageModel(nn.Module):
             kwargs["position_ids"] = (mask.cumsum(-1) - 1).clamp(min=0)
         if "logits_to_keep" not in self._prefill_kwargs:
             kwargs.pop("logits_to_keep", None)
-        prompt = self.tuner if isinstance(self.tuner, PromptTuner) else None
-        if prompt:
-            prompt.filling = True
-        try:
+        with self.tuner.filling_slots():
             return self.vlm(**inputs, **kwargs)
-        finally:
-            if prompt:
-                prompt.filling = False
 
     # ---- the model interface ---------------------------------------------------------------
 

@@ -59,10 +59,7 @@ class BlipCaptioner(HFVisionLanguageModel):
         return self.vlm.vision_model(pixel_values=pixels.to(self.device, dtype))[0]
 
     def _decode(self, ids, mask, positions, image_embeds, cache=None, use_cache=True, keep=0):
-        prompt = self.tuner if isinstance(self.tuner, PromptTuner) else None
-        if prompt:
-            prompt.filling = ids.shape[1] > 1
-        try:
+        with self.tuner.filling_slots(ids.shape[1] > 1):
             return self.vlm.text_decoder(
                 input_ids=ids,
                 attention_mask=mask,
@@ -73,9 +70,6 @@ class BlipCaptioner(HFVisionLanguageModel):
                 logits_to_keep=keep,
                 return_dict=True,
             )
-        finally:
-            if prompt:
-                prompt.filling = False
 
     @torch.no_grad()
     def prefill(

@@ -16,7 +16,9 @@ the projector stay frozen, as in the paper.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,6 +77,10 @@ class Tuner(nn.Module):
 
     def save(self, path: Path, base: str) -> None:
         raise NotImplementedError
+
+    def filling_slots(self, on: bool = True) -> contextlib.AbstractContextManager:
+        """Around a forward pass whose first columns are soft-prompt slots (prompt tuning)."""
+        return contextlib.nullcontext()
 
     def load(self, path: Path) -> None:
         config = path / "adapter_config.json"
@@ -169,6 +175,14 @@ class PromptTuner(Tuner):
             return output
         soft = self.prompt_embeddings.to(output.dtype)[None].expand(len(output), -1, -1)
         return torch.cat([soft, output[:, self.n :]], 1)
+
+    @contextlib.contextmanager
+    def filling_slots(self, on: bool = True) -> Iterator[None]:
+        self.filling = on
+        try:
+            yield
+        finally:
+            self.filling = False
 
     @property
     def slots(self) -> int:
