@@ -32,7 +32,7 @@ def latest_version(root: Path) -> Path | None:
 
 
 class Engine:
-    """One embedded model per process, its state, and a sampling lock."""
+    """One model per process (any family: $ILLUME_MODEL), its state, and a sampling lock."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -90,17 +90,15 @@ class Engine:
     def use_version(self, path: Path | None) -> str:
         """Serve `path`'s adapters (None: the base model). Returns the version name.
 
-        Switching between versions only swaps adapter weights; going back to
-        the base model (another project without versions) rebuilds it.
+        Switching only swaps tuned weights; going back to the base model (another
+        project without versions) resets them in place: a large model is never
+        built twice in memory.
         """
         if path == self._version_path:
             return self.version
         with self._lock:
             if path is None:
-                from illume.models import load_model
-
-                self._model = load_model()
-                self._sampler.model = self._model
+                self._model.reset_version()
             else:
                 self._model.load_version(path)
             self._version_path = path
