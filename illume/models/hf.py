@@ -84,6 +84,11 @@ class ModelDoesNotFit(RuntimeError):
 
 
 class HFVisionLanguageModel(nn.Module):
+    """A Hugging Face VLM and its processor behind the common interface, with one PEFT tuner.
+
+    The VLM itself stays frozen; `tuner` holds what ILLUME trains (see hf_peft.py).
+    """
+
     def __init__(self, config: HFConfig):
         super().__init__()
         from transformers import AutoConfig
@@ -113,7 +118,8 @@ class HFVisionLanguageModel(nn.Module):
     # ---- inputs -------------------------------------------------------------------------
 
     def _encode(self, images: list[Image.Image], prompts: list[str]) -> dict:
-        inputs = self.inputs(images, prompts, self.device)
+        dtype = self.vlm.get_input_embeddings().weight.dtype
+        inputs = self.inputs(images, prompts, self.device, dtype)
         if isinstance(self.tuner, PromptTuner):
             inputs = prepend_columns(inputs, self.tuner.slots, self.tokenizer.pad_token_id)
         return inputs

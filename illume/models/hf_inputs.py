@@ -142,11 +142,19 @@ class InputBuilder:
             return self.processor.image_token + prompt
         return prompt
 
-    def __call__(self, images: list[Image.Image], prompts: list[str], device) -> dict:
+    def __call__(
+        self, images: list[Image.Image], prompts: list[str], device, dtype: torch.dtype
+    ) -> dict:
+        """Processor outputs on `device`; pixel values in the model's dtype (bf16 on a GPU)."""
         texts = [self.text(p) for p in prompts]
         imgs = [[im] for im in images] if self.model_type in NESTED_IMAGE_TYPES else images
         enc = self.processor(images=imgs, text=texts, return_tensors="pt", padding=True)
-        return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in enc.items()}
+        out = {}
+        for key, value in enc.items():
+            if isinstance(value, torch.Tensor):
+                value = value.to(device, dtype) if value.is_floating_point() else value.to(device)
+            out[key] = value
+        return out
 
 
 def per_token_keys(inputs: dict) -> list[str]:

@@ -150,3 +150,17 @@ def test_model_choice_parses_and_forwards():
     assert (choice.family, choice.reference) == ("hf", "org/name")
     args = choice.to_args()
     assert args[:2] == ["--model", "hf:org/name"] and "--peft" in args and "--lm" not in args
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_bfloat16_runs_prefill_step_and_a_backward_pass(hf_dirs, arch):
+    choice = ModelChoice(model=f"hf:{hf_dirs[arch]}", device="cpu", dtype="bfloat16")
+    model = load_model(choice)
+    assert model.vlm.dtype == torch.bfloat16
+    logits, state = model.prefill(_images()[:1], PROMPTS[:1])
+    step_logits, _ = model.step(torch.tensor([11]), state)
+    assert logits.dtype == step_logits.dtype == torch.float32  # the sampler's precision
+    params = model.trainable_parameters()
+    nll, _ = model.target_nll(_images()[:1], PROMPTS[:1], [[11, 12]])
+    nll.sum().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in params[:2])
