@@ -94,10 +94,8 @@ class Backend:
         raise TimeoutError(f"backend still busy after {timeout} s: {m['jobs']}")
 
 
-@pytest.fixture(scope="session")
-def backend(label_studio, tiny_lm_dir, tmp_path_factory, local_root):
+def start_backend(label_studio, local_root, data_dir: Path, extra_env: dict):
     """The backend under gunicorn (one worker, threads), exactly as `illume serve` runs it."""
-    data_dir = tmp_path_factory.mktemp("backend")
     control = data_dir / "fake-tune-control"
     port = free_port()
     env = {
@@ -107,11 +105,10 @@ def backend(label_studio, tiny_lm_dir, tmp_path_factory, local_root):
         "LABEL_STUDIO_API_KEY": label_studio.token,
         "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT": str(local_root),
         "ILLUME_BACKEND_DIR": str(data_dir),
-        "ILLUME_LM": str(tiny_lm_dir),
-        "ILLUME_ENCODER": "tiny",
         "ILLUME_TRAIN_EVERY": "0",
         "ILLUME_MAX_NEW_TOKENS": "8",
         "TUNE_WRAPPER_CONTROL": str(control),
+        **extra_env,
     }
     # the real `illume tune` behind a wrapper that the failed-round test can make fail
     env["ILLUME_TUNE_CMD"] = f"{sys.executable} {Path(__file__).parent / 'tune_wrapper.py'}"
@@ -130,11 +127,38 @@ def backend(label_studio, tiny_lm_dir, tmp_path_factory, local_root):
         wait_http(url + "/health", 60, proc)
     except Exception:
         proc.terminate()
+        logf.close()
         raise
-    yield Backend(url, proc, data_dir, control)
-    proc.terminate()
-    proc.wait(timeout=20)
+    return Backend(url, proc, data_dir, control), logf
+
+
+def stop_backend(backend: Backend, logf) -> None:
+    backend.proc.terminate()
+    backend.proc.wait(timeout=20)
     logf.close()
+
+
+@pytest.fixture(scope="session")
+def backend(label_studio, tiny_lm_dir, tmp_path_factory, local_root):
+    """The backend on the tiny embedded model."""
+    env = {"ILLUME_LM": str(tiny_lm_dir), "ILLUME_ENCODER": "tiny"}
+    started, logf = start_backend(label_studio, local_root, tmp_path_factory.mktemp("backend"), env)
+    yield started
+    stop_backend(started, logf)
+
+
+@pytest.fixture(scope="session")
+def hf_backend(label_studio, tmp_path_factory, local_root):
+    """The backend on a tiny LLaVA: any Hugging Face model through $ILLUME_MODEL."""
+    from illume.models.hf_build import build
+
+    folder = build("llava", tmp_path_factory.mktemp("llava") / "llava")
+    env = {"ILLUME_MODEL": f"hf:{folder}"}
+    started, logf = start_backend(
+        label_studio, local_root, tmp_path_factory.mktemp("hf-backend"), env
+    )
+    yield started
+    stop_backend(started, logf)
 
 
 def rationale_config() -> str:

@@ -293,3 +293,40 @@ def test_predict_samples_tasks_without_candidates(ls_client, label_studio, backe
         ticked = pred["result"][0]["value"]["choices"]
         assert set(ticked) <= {c["value"] for c in stored[f"item-{i}"]["candidates"]}
     assert "answer" in stored["no-answer"]["candidates_error"]
+
+
+def test_a_hugging_face_model_serves_candidates_and_tunes(ls_client, label_studio, hf_backend):
+    """$ILLUME_MODEL=hf:<folder>: candidates, a LoRA round through the real `illume tune`."""
+    project = make_project(ls_client, label_studio, "illume hf")
+    ml = ls_client.ml.create(
+        url=hf_backend.url, project=project, title="illume hf", is_interactive=False
+    )
+    tasks = wait_for(
+        lambda: (
+            (ts := all_tasks(ls_client, project))
+            and all(t["data"].get("candidates") for t in ts)
+            and ts
+        ),
+        what="candidates on every task",
+    )
+    first = tasks[0]
+    pick = first["data"]["candidates"][0]["value"]
+    ls_client.annotations.create(
+        id=first["id"],
+        result=[
+            {
+                "from_name": "rationales",
+                "to_name": "image",
+                "type": "choices",
+                "value": {"choices": [pick]},
+            }
+        ],
+    )
+    ls_client.ml.train(id=ml.id)
+    wait_for(lambda: hf_backend.get("/metrics")["counters"]["rounds_ok"] >= 1, 180, "a round")
+    hf_backend.wait_idle()
+    version = hf_backend.data_dir / "projects" / str(project) / "versions" / "v0001"
+    assert json.loads((version / "adapter_config.json").read_text())["peft_type"] == "LORA"
+    after = {t["id"]: t["data"] for t in all_tasks(ls_client, project)}
+    assert after[first["id"]] == first["data"]  # resolved: untouched
+    assert all(d["candidates_version"] == "v0001" for i, d in after.items() if i != first["id"])
