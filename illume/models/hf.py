@@ -79,8 +79,12 @@ def build_hf(choice) -> HFVisionLanguageModel:
     )
 
 
-class ModelDoesNotFit(RuntimeError):
-    """The model's weights need more memory than the chosen device has."""
+class ModelDoesNotFit(ValueError):
+    """The model's weights need more memory than the chosen device has.
+
+    A ValueError, so every command reports it in one line (a bad choice of
+    model, dtype or device) instead of a traceback.
+    """
 
 
 class HFVisionLanguageModel(nn.Module):
