@@ -46,6 +46,16 @@ def make_project(client, label_studio, title: str, extra: list[dict] | None = No
     return project.id
 
 
+def tick(choices: list[str]) -> dict:
+    """An annotation result that ticks these candidates."""
+    return {
+        "from_name": "rationales",
+        "to_name": "image",
+        "type": "choices",
+        "value": {"choices": choices},
+    }
+
+
 def all_tasks(client, project: int) -> list[dict]:
     return [
         json.loads(json.dumps(t.model_dump(), default=str))
@@ -128,12 +138,7 @@ def test_full_loop(ls_client, label_studio, backend, tmp_path):
     ls_client.annotations.create(
         id=resolved["id"],
         result=[
-            {
-                "from_name": "rationales",
-                "to_name": "image",
-                "type": "choices",
-                "value": {"choices": [pick]},
-            },
+            tick([pick]),
             {
                 "from_name": "rationale",
                 "to_name": "image",
@@ -145,14 +150,7 @@ def test_full_loop(ls_client, label_studio, backend, tmp_path):
     rejected_all = by_item["item-1"]
     ls_client.annotations.create(
         id=rejected_all["id"],
-        result=[
-            {
-                "from_name": "rationales",
-                "to_name": "image",
-                "type": "choices",
-                "value": {"choices": [NONE_FITS]},
-            }
-        ],
+        result=[tick([NONE_FITS])],
     )
 
     # 4. "Start training" -> a round -> v0001 -> unresolved tasks regenerated
@@ -313,14 +311,7 @@ def test_a_hugging_face_model_serves_candidates_and_tunes(ls_client, label_studi
     pick = first["data"]["candidates"][0]["value"]
     ls_client.annotations.create(
         id=first["id"],
-        result=[
-            {
-                "from_name": "rationales",
-                "to_name": "image",
-                "type": "choices",
-                "value": {"choices": [pick]},
-            }
-        ],
+        result=[tick([pick])],
     )
     ls_client.ml.train(id=ml.id)
     wait_for(lambda: hf_backend.get("/metrics")["counters"]["rounds_ok"] >= 1, 180, "a round")
