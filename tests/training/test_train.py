@@ -109,3 +109,40 @@ def test_two_ranks_give_the_same_losses_as_one(job):
     l2 = json.loads((list_versions(tmp / "two")[0] / "metrics.json").read_text())["losses"]
     assert len(l1) == len(l2) == 4
     assert l1 == pytest.approx(l2, rel=1e-4)
+
+
+def _family_model(family: str, tmp_path, tiny_lm_dir) -> list[str]:
+    """`--model` flags for a tiny model of each non-default family."""
+    if family.startswith("hf"):
+        from illume.models.hf_build import build
+
+        folder = build("llava", tmp_path / "llava")
+        return ["--model", f"hf:{folder}", "--peft", family.split("-", 1)[1]]
+    import torch
+
+    from illume.models.magma_import import import_checkpoint
+    from tests.models.test_magma import TINY, _magma_checkpoint, _source, magma_tokenizer
+
+    checkpoint = tmp_path / "mp_rank_00_model_states.pt"
+    source = _source(magma_tokenizer(str(tiny_lm_dir)))
+    torch.save({"module": _magma_checkpoint(source)}, checkpoint)
+    import_checkpoint(checkpoint, tmp_path / "magma", "v1", str(tiny_lm_dir), **TINY)
+    return ["--model", f"magma:{tmp_path / 'magma'}"]
+
+
+@pytest.mark.parametrize("family", ["hf-lora", "hf-prompt", "hf-adapters", "magma"])
+def test_every_family_tunes_and_publishes_through_deepspeed(job, family, tiny_lm_dir):
+    from illume.models import ModelChoice, load_model
+
+    args, env, tmp = job
+    flags = _family_model(family, tmp, tiny_lm_dir)
+    cmd = [sys.executable, "-m", "training.train", *args, *flags, "--versions", str(tmp / "v")]
+    out = _run(cmd, env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    (version,) = list_versions(tmp / "v")
+    meta = json.loads((version / "model.json").read_text())
+    assert meta["family"] == family.split("-")[0]
+    metrics = json.loads((version / "metrics.json").read_text())
+    assert len(metrics["losses"]) == 4 and metrics["tokens_per_s"] > 0
+    choice = ModelChoice(model=flags[1], peft=flags[3] if len(flags) > 2 else "lora")
+    assert load_model(choice, version).version == "v0001"
