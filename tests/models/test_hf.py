@@ -164,3 +164,25 @@ def test_bfloat16_runs_prefill_step_and_a_backward_pass(hf_dirs, arch):
     nll, _ = model.target_nll(_images()[:1], PROMPTS[:1], [[11, 12]])
     nll.sum().backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in params[:2])
+
+
+def test_a_lora_version_loads_in_peft_itself(hf_dirs, tmp_path):
+    from peft import PeftModel
+    from transformers import AutoModelForImageTextToText
+
+    model = _model(hf_dirs, "llava")
+    params = model.trainable_parameters()
+    nll, _ = model.target_nll(_images(), PROMPTS, [[11, 12], [13]])
+    nll.sum().backward()
+    torch.optim.AdamW(params, lr=5e-2).step()
+    model.save_version(tmp_path / "v0001")
+    inputs = model._encode(_images(), PROMPTS)
+    positions = (inputs["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+    ours = model.vlm(**inputs, position_ids=positions).logits[:, -1]
+
+    plain = AutoModelForImageTextToText.from_pretrained(hf_dirs["llava"])
+    untuned = plain(**inputs, position_ids=positions).logits[:, -1]
+    assert not torch.allclose(ours, untuned, atol=1e-4)
+    peft = PeftModel.from_pretrained(plain, tmp_path / "v0001").eval()
+    theirs = peft(**inputs, position_ids=positions).logits[:, -1]
+    assert torch.allclose(ours, theirs, atol=1e-5)
