@@ -7,7 +7,8 @@ colour or shape is absent), so each image's *facts* (``colour`` and ``shape``)
 can be derived exactly from its questions; for the ~11% of images whose
 questions leave a gap, it is read off the pixels (checked against the question
 facts of every other image). From the facts and the question type, CLEVR-X
-style templates give several reference explanations per item.
+style templates (easyvqa_references.py) give several reference explanations
+per item.
 
 `build_easy_vqa_x` writes the benchmark: ``items.jsonl`` (one `Item` per
 question, with explanations and facts) and the images it uses under
@@ -253,98 +254,6 @@ def answer_consistent(question: str, answer: str, facts: dict[str, str]) -> bool
 
 
 # --------------------------------------------------------------------------
-# Reference explanations
-
-# {c}/{s}: the image's colour and shape; {x}: the absent value the question names.
-_COLOUR_Q = [
-    "the shape is {c}",
-    "the {s} is {c}",
-    "the image shows a {c} {s}",
-    "there is a {c} {s} in the image",
-    "the shape in the image is a {c} {s}",
-    "the only shape is a {c} {s}",
-    "the {s} in the image is colored {c}",
-]
-_SHAPE_Q = [
-    "the shape is a {s}",
-    "the {c} shape is a {s}",
-    "the image shows a {c} {s}",
-    "there is a {c} {s} in the image",
-    "the shape in the image is a {c} {s}",
-    "the only shape is a {c} {s}",
-    "the {c} shape in the image is a {s}",
-]
-_PRESENT = [
-    "there is a {c} {s} in the image",
-    "the image contains a {c} {s}",
-    "the shape in the image is a {c} {s}",
-    "the image shows a {c} {s}",
-    "the only shape is a {c} {s}",
-    "a {c} {s} is in the image",
-]
-_ABSENT_COLOUR = [
-    "the only shape is a {c} {s}",
-    "the shape is {c}, not {x}",
-    "the {s} is {c}, not {x}",
-    "there is no {x} shape, only a {c} {s}",
-    "the image shows a {c} {s}, not a {x} one",
-    "the only shape is a {c} {s}, not {x}",
-    "the shape in the image is a {c} {s}",
-]
-_ABSENT_SHAPE = [
-    "the only shape is a {c} {s}",
-    "the shape is a {s}, not a {x}",
-    "there is no {x}, only a {c} {s}",
-    "the image shows a {c} {s}, not a {x}",
-    "the {c} shape is a {s}, not a {x}",
-    "the shape in the image is a {c} {s}",
-    "the only shape is a {c} {s}, no {x}",
-]
-
-
-def reference_templates(question: str, answer: str, facts: dict[str, str]) -> list[str]:
-    """All template wordings that fit this item, filled in (before sampling)."""
-    if "colour" not in facts or "shape" not in facts:
-        raise ValueError(f"facts need a colour and a shape, got {facts!r}")
-    if not answer_consistent(question, answer, facts):
-        raise ValueError(f"answer {answer!r} to {question!r} contradicts the facts {facts!r}")
-    pq = parse_question(question)
-    c, s = facts["colour"], facts["shape"]
-    if pq.kind == "colour":
-        pool = _COLOUR_Q
-    elif pq.kind == "shape":
-        pool = _SHAPE_Q
-    else:
-        present = (c if pq.target == "colour" else s) == pq.value
-        absent = _ABSENT_COLOUR if pq.target == "colour" else _ABSENT_SHAPE
-        pool = _PRESENT if present else absent
-    return [t.format(c=c, s=s, x=pq.value or "") for t in pool]
-
-
-def reference_explanations(
-    question: str,
-    answer: str,
-    facts: dict[str, str],
-    rng: random.Random | int | None = None,
-    n: int = 4,
-) -> list[str]:
-    """`n` (at least 3) reference explanations for one item, in different wordings.
-
-    Lowercase, without a final period, each consistent with the answer (a "no"
-    to "is there a red shape?" gets "the shape is blue, not red", never "there
-    is a red ..."). At most one wording in a pool leaves out the colour or the
-    shape, so most references name both. Raises ValueError when the answer
-    contradicts the facts. `rng` (a Random or a seed) picks the wordings.
-    """
-    if n < 3:
-        raise ValueError("at least 3 references per item")
-    if not isinstance(rng, random.Random):
-        rng = random.Random(rng)
-    pool = reference_templates(question, answer, facts)
-    return rng.sample(pool, min(n, len(pool)))
-
-
-# --------------------------------------------------------------------------
 # The benchmark
 
 
@@ -388,6 +297,8 @@ def build_easy_vqa_x(
     larger one). Re-running replaces the items file and the images folder.
     """
     import easy_vqa
+
+    from illume.data.easyvqa_references import reference_explanations  # it imports this module
 
     out_dir = Path(out_dir)
     rows: dict[str, list[dict[str, Any]]] = {s: [] for s in ("train", "val", "test")}

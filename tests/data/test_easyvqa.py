@@ -19,9 +19,8 @@ from illume.data.easyvqa import (
     image_facts,
     parse_question,
     pixel_facts,
-    reference_explanations,
-    reference_templates,
 )
+from illume.data.easyvqa_references import reference_explanations, reference_templates
 from illume.items import load_items
 
 
