@@ -106,6 +106,8 @@ def test_other_tuners_round_trip_and_start_as_zero_shot(hf_dirs, peft, tmp_path)
     torch.optim.AdamW(params, lr=5e-2).step()
     tuned, _ = model.prefill(_images(), PROMPTS)
     assert not torch.allclose(tuned, zero, atol=1e-4)
+    alone, _ = model.prefill(_images()[:1], PROMPTS[:1])  # row 0 is left-padded in the batch
+    assert torch.allclose(alone[0], tuned[0], atol=1e-4), "padding moved the soft prompt"
     model.save_version(tmp_path / "v0001")
     if peft == "prompt":
         cfg = json.loads((tmp_path / "v0001" / "adapter_config.json").read_text())
