@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ml_backend.test_integration import all_tasks, make_project, wait_for
+from tests.ml_backend.test_integration import make_project, wait_for, wait_for_candidates
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -37,14 +37,7 @@ def test_tick_and_submit_in_the_browser(ls_client, label_studio, backend, tmp_pa
     node = require_browser()
     project = make_project(ls_client, label_studio, "illume browser")
     ls_client.ml.create(url=backend.url, project=project, title="illume", is_interactive=False)
-    tasks = wait_for(
-        lambda: (
-            (ts := all_tasks(ls_client, project))
-            and all(t["data"].get("candidates_version") for t in ts)
-            and ts
-        ),
-        what="candidates",
-    )
+    tasks = wait_for_candidates(ls_client, project)
     task = tasks[0]
     pick = task["data"]["candidates"][-1]["value"]  # the least likely: not pre-ticked
     shot = tmp_path / "task.png"

@@ -46,6 +46,18 @@ def make_project(client, label_studio, title: str, extra: list[dict] | None = No
     return project.id
 
 
+def wait_for_candidates(client, project: int) -> list[dict]:
+    """The project's tasks, once the backend has written candidates (or an error) into each."""
+    return wait_for(
+        lambda: (
+            (ts := all_tasks(client, project))
+            and all(t["data"].get("candidates_version") for t in ts)
+            and ts
+        ),
+        what="candidates on every task",
+    )
+
+
 def tick(choices: list[str]) -> dict:
     """An annotation result that ticks these candidates."""
     return {
@@ -101,14 +113,7 @@ def test_full_loop(ls_client, label_studio, backend, tmp_path):
     ml = ls_client.ml.create(url=backend.url, project=project, title="illume", is_interactive=False)
 
     # 1. connecting the backend generates candidates for every task, ahead of annotation
-    tasks = wait_for(
-        lambda: (
-            (ts := all_tasks(ls_client, project))
-            and all(t["data"].get("candidates_version") for t in ts)
-            and ts
-        ),
-        what="candidates on every task",
-    )
+    tasks = wait_for_candidates(ls_client, project)
     by_item = {t["data"]["item_id"]: t for t in tasks}
     for i in range(len(GOOD)):
         t = by_item[f"item-{i}"]
@@ -210,14 +215,7 @@ def test_full_loop(ls_client, label_studio, backend, tmp_path):
 def test_failed_round_keeps_serving(ls_client, label_studio, backend):
     project = make_project(ls_client, label_studio, "illume failing round")
     ml = ls_client.ml.create(url=backend.url, project=project, title="illume", is_interactive=False)
-    tasks = wait_for(
-        lambda: (
-            (ts := all_tasks(ls_client, project))
-            and all(t["data"].get("candidates_version") for t in ts)
-            and ts
-        ),
-        what="candidates",
-    )
+    tasks = wait_for_candidates(ls_client, project)
     t = tasks[0]
     ls_client.annotations.create(
         id=t["id"],
@@ -299,14 +297,7 @@ def test_a_hugging_face_model_serves_candidates_and_tunes(ls_client, label_studi
     ml = ls_client.ml.create(
         url=hf_backend.url, project=project, title="illume hf", is_interactive=False
     )
-    tasks = wait_for(
-        lambda: (
-            (ts := all_tasks(ls_client, project))
-            and all(t["data"].get("candidates") for t in ts)
-            and ts
-        ),
-        what="candidates on every task",
-    )
+    tasks = wait_for_candidates(ls_client, project)
     first = tasks[0]
     pick = first["data"]["candidates"][0]["value"]
     ls_client.annotations.create(
