@@ -63,20 +63,20 @@ def build_hf(choice) -> HFVisionLanguageModel:
     """The HF model for a `ModelChoice` ("hf:<reference>", dtype, device, device map, peft)."""
     from transformers import AutoConfig
 
+    hf_config = AutoConfig.from_pretrained(choice.reference)
     cls = HFVisionLanguageModel
-    if AutoConfig.from_pretrained(choice.reference).model_type == "blip":
+    if hf_config.model_type == "blip":
         from illume.models.hf_blip import BlipCaptioner
 
         cls = BlipCaptioner
-    return cls(
-        HFConfig(
-            reference=choice.reference,
-            dtype=choice.resolved_dtype(),
-            device=choice.resolved_device(),
-            device_map=choice.device_map,
-            tuner=TunerConfig(method=choice.peft),
-        )
+    config = HFConfig(
+        reference=choice.reference,
+        dtype=choice.resolved_dtype(),
+        device=choice.resolved_device(),
+        device_map=choice.device_map,
+        tuner=TunerConfig(method=choice.peft),
     )
+    return cls(config, hf_config)
 
 
 class ModelDoesNotFit(ValueError):
@@ -93,17 +93,18 @@ class HFVisionLanguageModel(nn.Module):
     The VLM itself stays frozen; `tuner` holds what ILLUME trains (see hf_peft.py).
     """
 
-    def __init__(self, config: HFConfig):
+    def __init__(self, config: HFConfig, hf_config=None):
         super().__init__()
         from transformers import AutoConfig
 
         self.config = config
         self.version = "zero-shot"
-        self.model_type = AutoConfig.from_pretrained(config.reference).model_type
+        hf_config = hf_config or AutoConfig.from_pretrained(config.reference)
+        self.model_type = hf_config.model_type
         processor = load_processor(config.reference, self.model_type)
         self.inputs = InputBuilder(processor, self.model_type, config.use_chat_template)
         self.tokenizer = self.inputs.tokenizer
-        self.vlm = _load_vlm(config)
+        self.vlm = _load_vlm(config, hf_config)
         self.vlm.requires_grad_(False)
         self.vlm.eval()
         self.tuner = make_tuner(self.vlm, self.tokenizer, config.tuner)
@@ -111,8 +112,7 @@ class HFVisionLanguageModel(nn.Module):
             self.tuner.to(config.device)
         self._decoder, self._head = _decoder_and_head(self.vlm)
         self._prefill_kwargs = set(inspect.signature(self.vlm.forward).parameters)
-        head = self.vlm.get_output_embeddings() or self._decoder.get_output_embeddings()
-        self.vocab_size = head.weight.shape[0]
+        self.vocab_size = self._head.weight.shape[0]
         self.eval()  # the tuner's fresh modules (LoRA dropout) too
 
     @property
@@ -168,10 +168,9 @@ class HFVisionLanguageModel(nn.Module):
             cache=state.cache,
             use_cache=True,
         )
-        if self._head is None:
-            logits = out.logits[:, -1]
-        else:
-            logits = self._head(out.last_hidden_state[:, -1])
+        # a decoder with its own head (BLIP-2's OPT) returns logits, a bare one hidden states
+        has_head = "logits" in out
+        logits = out.logits[:, -1] if has_head else self._head(out.last_hidden_state[:, -1])
         return logits.float(), DecodeState(state.cache, mask, state.next_position + 1)
 
     def target_nll(
@@ -186,12 +185,7 @@ class HFVisionLanguageModel(nn.Module):
         logits = self._forward(full, use_cache=False, logits_to_keep=keep).logits
         if "logits_to_keep" not in self._prefill_kwargs:  # the model returned every position
             logits = logits[:, keep]
-        logits = logits.float()
-        labels = torch.full(logits.shape[:2], -100, dtype=torch.long, device=logits.device)
-        for r, t in enumerate(targets):
-            labels[r, : len(t)] = torch.tensor(t, device=logits.device)
-        ce = F.cross_entropy(logits.transpose(1, 2), labels, reduction="none")
-        return ce.sum(-1), int(full["attention_mask"].sum())
+        return span_nll(logits, targets), int(full["attention_mask"].sum())
 
     # ---- tuned weights and versions --------------------------------------------------------
 
@@ -236,12 +230,22 @@ class HFVisionLanguageModel(nn.Module):
         self.version = path.name
 
 
-def _load_vlm(config: HFConfig) -> nn.Module:
+def span_nll(logits: torch.Tensor, targets: list[list[int]]) -> torch.Tensor:
+    """Summed cross-entropy per row of the logits [B, T, V] that predict each row's targets
+    (right-padded: a row's logits past its own targets carry no loss)."""
+    labels = torch.full(logits.shape[:2], -100, dtype=torch.long)
+    for r, t in enumerate(targets):
+        labels[r, : len(t)] = torch.tensor(t)
+    ce = F.cross_entropy(logits.float().transpose(1, 2), labels.to(logits.device), reduction="none")
+    return ce.sum(-1)
+
+
+def _load_vlm(config: HFConfig, hf_config) -> nn.Module:
     """The model in the chosen precision and place; a clear error when it does not fit."""
     from transformers import AutoModelForImageTextToText
 
-    check_fits(config)
-    kwargs = {"dtype": getattr(torch, config.dtype)}
+    check_fits(config, hf_config)
+    kwargs = {"dtype": getattr(torch, config.dtype), "config": hf_config}
     if config.device_map:
         kwargs["device_map"] = config.device_map
     try:
@@ -264,14 +268,13 @@ def _does_not_fit(config: HFConfig, detail: str = "") -> str:
     )
 
 
-def weight_bytes(config: HFConfig) -> int:
+def weight_bytes(config: HFConfig, hf_config=None) -> int:
     """The model's weight size in the chosen dtype, from its config alone (no weights read)."""
     from transformers import AutoConfig, AutoModelForImageTextToText
 
+    hf_config = hf_config or AutoConfig.from_pretrained(config.reference)
     with torch.device("meta"):
-        shell = AutoModelForImageTextToText.from_config(
-            AutoConfig.from_pretrained(config.reference)
-        )
+        shell = AutoModelForImageTextToText.from_config(hf_config)
     size = torch.empty(0, dtype=getattr(torch, config.dtype)).element_size()
     return sum(p.numel() for p in shell.parameters()) * size
 
@@ -284,10 +287,10 @@ def free_bytes(device: str, device_map: str | None) -> int:
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
-def check_fits(config: HFConfig) -> None:
+def check_fits(config: HFConfig, hf_config=None) -> None:
     """Fail before loading when the weights alone exceed the free memory (an OOM kill on a
     CPU gives no message at all)."""
-    need = weight_bytes(config)
+    need = weight_bytes(config, hf_config)
     have = free_bytes(config.device, config.device_map)
     if need > have:
         raise ModelDoesNotFit(
@@ -295,13 +298,8 @@ def check_fits(config: HFConfig) -> None:
         )
 
 
-def _decoder_and_head(vlm: nn.Module) -> tuple[nn.Module, nn.Module | None]:
-    """What a decoding step runs: the decoder and the LM head (None: the decoder has its own)."""
+def _decoder_and_head(vlm: nn.Module) -> tuple[nn.Module, nn.Module]:
+    """What a decoding step runs: the language decoder, and the LM head (the decoder's own
+    where it has one, as BLIP's and BLIP-2's do)."""
     decoder = vlm.get_decoder()
-    if (
-        hasattr(decoder, "lm_head")
-        or hasattr(decoder, "get_output_embeddings")
-        and (decoder.get_output_embeddings() is not None)
-    ):
-        return decoder, None
-    return decoder, vlm.get_output_embeddings()
+    return decoder, decoder.get_output_embeddings() or vlm.get_output_embeddings()

@@ -12,12 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from illume.models.base import DecodeState
-from illume.models.hf import HFVisionLanguageModel
-from illume.models.hf_inputs import prepend_columns
+from illume.models.hf import HFVisionLanguageModel, span_nll
+from illume.models.hf_inputs import extend_right, prepend_columns
 from illume.models.hf_peft import PromptTuner
 
 
@@ -101,20 +100,16 @@ class BlipCaptioner(HFVisionLanguageModel):
     ) -> tuple[torch.Tensor, int]:
         inputs = self._text_inputs(prompts)
         width = inputs["input_ids"].shape[1]
-        tail = max(len(t) for t in targets)
-        ids = torch.full((len(targets), tail), self.tokenizer.pad_token_id, dtype=torch.long)
-        tmask = torch.zeros_like(ids)
-        labels = torch.full_like(ids, -100)
-        for r, t in enumerate(targets):
-            ids[r, : len(t)] = labels[r, : len(t)] = torch.tensor(t)
-            tmask[r, : len(t)] = 1
-        all_ids = torch.cat([inputs["input_ids"], ids.to(self.device)], 1)
-        mask = torch.cat([inputs["attention_mask"], tmask.to(self.device)], 1)
+        full = extend_right(inputs, targets, self.tokenizer.pad_token_id)
+        mask = full["attention_mask"]
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        keep = torch.arange(width - 1, width - 1 + tail, device=self.device)
+        keep = torch.arange(width - 1, mask.shape[1] - 1, device=self.device)
         out = self._decode(
-            all_ids, mask, positions, self._image_embeds(images), use_cache=False, keep=keep
+            full["input_ids"],
+            mask,
+            positions,
+            self._image_embeds(images),
+            use_cache=False,
+            keep=keep,
         )
-        logits = out.logits[:, -tail:].float()
-        ce = F.cross_entropy(logits.transpose(1, 2), labels.to(self.device), reduction="none")
-        return ce.sum(-1), int(mask.sum())
+        return span_nll(out.logits, targets), int(mask.sum())
