@@ -326,9 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prompts", nargs="+", default=list(EXPLANATION_PROMPTS))
     p.add_argument("--n", type=int, default=defaults.n_per_temperature, help="per temperature")
     p.add_argument("--sample-items", type=int, default=50, help="items the jabber is drawn on")
-    p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"])
-    p.add_argument("--device")
-    p.add_argument("--device-map")
+    ModelChoice.add_device_arguments(p)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_zeroshot)
 

@@ -59,6 +59,7 @@ def compare(models: list[ModelChoice], items: list[Item], config: ZeroShotConfig
     items = [it for it in items if it.explanations]
     if not items:
         raise ValueError("no items with reference explanations to score against")
+    answers = {it.id: it.answer for it in items}
     results = []
     with Scorers() as scorers:
         for choice in models:
@@ -67,21 +68,21 @@ def compare(models: list[ModelChoice], items: list[Item], config: ZeroShotConfig
             rows = score_prompts(model, items, list(config.prompts), scorers=scorers)
             for row in rows:
                 preds = row.pop("predictions")
-                answers = {it.id: it.answer for it in items}
                 row["greedy_repeat_pct"] = _pct(
                     [repeats_answer(t, answers[k]) for k, t in preds.items()]
                 )
             best = rows[0]["prompt"]
-            jabber = _jabber(model, items[: config.sample_items], best, config.sample)
+            jabber = _jabber(model, items[: config.sample_items], best, config.sample, answers)
             results.append({"model": choice.model, "best_prompt": best, "prompts": rows, **jabber})
             del model
             gc.collect()
     return results
 
 
-def _jabber(model, items: list[Item], prompt: str, sample: SampleConfig) -> dict:
+def _jabber(
+    model, items: list[Item], prompt: str, sample: SampleConfig, answers: dict[str, str]
+) -> dict:
     cfg = replace(sample, explanation_prompts=(prompt,))
-    answers = {it.id: it.answer for it in items}
     flags = []
     for result in Sampler(model, cfg).sample(items, progress=True):
         flags += [repeats_answer(c.text, answers[result.id]) for c in result.candidates]

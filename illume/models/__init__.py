@@ -88,10 +88,15 @@ class ModelChoice:
         p.add_argument("--lm", help="embedded model's LM: folder or hub id (default: SmolLM2)")
         p.add_argument("--encoder", help="embedded model's encoder: efficientnet-lite0 or tiny")
         p.add_argument("--no-image-prefix", action="store_true", help="text-only baseline")
+        ModelChoice.add_device_arguments(p)
+        p.add_argument("--peft", choices=PEFT_METHODS, help="HF models: what to tune (lora)")
+
+    @staticmethod
+    def add_device_arguments(p: argparse.ArgumentParser) -> None:
+        """Where and in what precision a model runs (also for commands that load several)."""
         p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"])
         p.add_argument("--device", help="cpu, cuda or cuda:N (default: a GPU if there is one)")
         p.add_argument("--device-map", help='"auto": spread a large HF model over the GPUs')
-        p.add_argument("--peft", choices=PEFT_METHODS, help="HF models: what to tune (lora)")
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ModelChoice:
