@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,25 +59,30 @@ def decoder_of(vlm: nn.Module) -> tuple[str, nn.Module]:
     raise ValueError(f"cannot find the language decoder of {type(vlm).__name__}")
 
 
-class Tuner(nn.Module):
+class Tuner(nn.Module, ABC):
     """The tuned parameters of one method, with PEFT-format save and load."""
 
     peft_type = ""
+    """PEFT's name for the method (checked on load); empty where PEFT has none."""
+    weights_name = "adapter_model.safetensors"
 
-    def parameters_to_tune(self) -> list[nn.Parameter]:
-        raise NotImplementedError
+    @abstractmethod
+    def parameters_to_tune(self) -> list[nn.Parameter]: ...
 
-    def state(self) -> dict[str, torch.Tensor]:
-        raise NotImplementedError
+    @abstractmethod
+    def state(self) -> dict[str, torch.Tensor]: ...
 
-    def load_state(self, state: dict[str, torch.Tensor]) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def load_state(self, state: dict[str, torch.Tensor]) -> None: ...
 
+    @abstractmethod
     def reset(self) -> None:
-        raise NotImplementedError
+        """The tuned weights back to their identity values (zero-shot)."""
 
     def save(self, path: Path, base: str) -> None:
-        raise NotImplementedError
+        """The weights file; methods PEFT knows add their adapter_config.json."""
+        state = {k: v.contiguous() for k, v in self.state().items()}
+        save_file(state, str(path / self.weights_name))
 
     def filling_slots(self, on: bool = True) -> contextlib.AbstractContextManager:
         """Around a forward pass whose first columns are soft-prompt slots (prompt tuning)."""
@@ -94,8 +100,6 @@ class Tuner(nn.Module):
         if not weights.exists():
             raise FileNotFoundError(f"{path}: no {self.weights_name} (not a version of this model)")
         self.load_state(load_file(str(weights)))
-
-    weights_name = "adapter_model.safetensors"
 
 
 class LoraTuner(Tuner):
@@ -224,7 +228,7 @@ class PromptTuner(Tuner):
             tokenizer_name_or_path=base,
             base_model_name_or_path=base,
         ).save_pretrained(str(path))
-        save_file(self.state(), str(path / self.weights_name))
+        super().save(path, base)
 
 
 class BottleneckTuner(Tuner):
@@ -258,10 +262,6 @@ class BottleneckTuner(Tuner):
             for name, p in self.decoder.named_parameters():
                 if ".adapter.up." in name:
                     p.zero_()
-
-    def save(self, path: Path, base: str) -> None:
-        state = {k: v.contiguous() for k, v in self.state().items()}
-        save_file(state, str(path / self.weights_name))
 
 
 def make_tuner(vlm: nn.Module, tokenizer, config: TunerConfig) -> Tuner:

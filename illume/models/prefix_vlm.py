@@ -13,6 +13,7 @@ supplies the parts and a few hooks.
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from illume.models.base import DecodeState
 from illume.models.wiring import adapter_parameters, adapter_state_dict
 
 
-class PrefixVLM(nn.Module):
+class PrefixVLM(nn.Module, ABC):
     """An image-prefix vision-language model behind the common model interface.
 
     A subclass sets `config`, `tokenizer`, `lm` (a Hugging Face causal LM with adapters
@@ -55,9 +56,9 @@ class PrefixVLM(nn.Module):
         """False gives the plain language model (the text-only baseline)."""
         return True
 
+    @abstractmethod
     def pixels(self, images: list[Image.Image]) -> torch.Tensor:
         """The encoder's input for these images: [B, 3, H, W], normalised as it was trained."""
-        raise NotImplementedError
 
     def version_config(self) -> dict:
         """What model.json records to rebuild the model around a version."""
