@@ -120,8 +120,9 @@ def _family_model(family: str, tmp_path, tiny_lm_dir) -> list[str]:
         return ["--model", f"hf:{folder}", "--peft", family.split("-", 1)[1]]
     import torch
 
+    from illume.models.magma import magma_tokenizer
     from illume.models.magma_import import import_checkpoint
-    from tests.models.test_magma import TINY, _magma_checkpoint, _source, magma_tokenizer
+    from tests.models.tiny_magma import TINY, _magma_checkpoint, _source
 
     checkpoint = tmp_path / "mp_rank_00_model_states.pt"
     source = _source(magma_tokenizer(str(tiny_lm_dir)))
