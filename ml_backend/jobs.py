@@ -15,6 +15,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,9 @@ from ml_backend.images import ImageResolver
 from ml_backend.state import Counters, StateStore
 
 log = logging.getLogger(__name__)
+
+WRITE_ATTEMPTS = 5
+"""Reads and writes of one task before a write that keeps meeting concurrent edits gives up."""
 
 ANNOTATION_EVENTS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED")
 
@@ -130,17 +135,20 @@ class Jobs:
     ) -> dict[int, dict[str, Any] | None]:
         """Sample, write candidates into task data, optionally add predictions.
 
-        Returns task id -> prediction (None for a task that failed; its reason
-        is written into its data as `candidates_error`).
+        `batch` holds tasks as just read from Label Studio. Returns task id ->
+        prediction (None for a task that failed, whose reason is written into its
+        data as `candidates_error`, or that was resolved or moved meanwhile).
         """
         started = time.monotonic()
         with self._model_lock:
             version = self.serve_project(project)
-            out, sampled, items = self._sample_batch(batch, version)
+            out, sampled, items = self._sample_batch(batch, version, project)
         for result in sampled:
             task, _ = items[result.id]
             if result.error or not result.candidates:
-                out[task["id"]] = self._fail(task, result.error or "no candidates", version)
+                out[task["id"]] = self._fail(
+                    task, result.error or "no candidates", version, project
+                )
                 continue
             cands = [
                 {
@@ -151,8 +159,14 @@ class Jobs:
                 }
                 for c in sorted(result.candidates, key=lambda c: c.logprob, reverse=True)
             ]
-            data = tasks.with_candidates(task.get("data") or {}, cands, version)
-            lsclient.update_task_data(self.client, task["id"], data)
+            written = self.store_own_keys(
+                task["id"],
+                project,
+                partial(tasks.with_candidates, candidates=cands, version=version),
+            )
+            if not written:
+                out[task["id"]] = None
+                continue
             pred = tasks.prediction(cands, version, self.settings.pretick)
             if add_predictions:
                 lsclient.create_prediction(self.client, task["id"], pred)
@@ -162,7 +176,7 @@ class Jobs:
         self.counters.generate_seconds += time.monotonic() - started
         return out
 
-    def _sample_batch(self, batch: list[dict[str, Any]], version: str):
+    def _sample_batch(self, batch: list[dict[str, Any]], version: str, project: int | None):
         """Build engine items (recording bad tasks) and sample them in one call."""
         out: dict[int, dict[str, Any] | None] = {}
         items: dict[str, tuple[dict[str, Any], Item]] = {}
@@ -172,22 +186,55 @@ class Jobs:
                 fields["image"] = self.resolver.resolve(fields["image"])
                 items[str(task["id"])] = (task, Item(**{**fields, "id": str(task["id"])}))
             except (tasks.TaskError, ImageError) as e:
-                out[task["id"]] = self._fail(task, str(e), version)
+                out[task["id"]] = self._fail(task, str(e), version, project)
         sampled = self.engine.sample([it for _, it in items.values()]) if items else []
         return out, sampled, items
 
-    def _fail(self, task: dict[str, Any], error: str, version: str) -> None:
+    def _fail(self, task: dict[str, Any], error: str, version: str, project: int | None) -> None:
         """Record a per-task error in the log, the counters and the task's data."""
         log.warning("task %s: %s", task.get("id"), error)
         self.counters.tasks_failed += 1
         self.counters.last_task_error = f"task {task.get('id')}: {error}"
-        data = task.get("data") if isinstance(task.get("data"), dict) else {}
         try:
-            data = tasks.with_error(data, error, version)
-            lsclient.update_task_data(self.client, task["id"], data)
+            self.store_own_keys(
+                task["id"], project, partial(tasks.with_error, error=error, version=version)
+            )
         except lsclient.LabelStudioError as e:
             log.warning("could not record the error on task %s: %s", task.get("id"), e)
         return None
+
+    def store_own_keys(
+        self, task_id: int, project: int | None, edit: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> bool:
+        """Apply `edit` to the task data Label Studio holds now; write back only our keys.
+
+        Never writes a copy that came from a request: the task is read first,
+        must belong to `project` and be unresolved, and only OWN_KEYS of the
+        edit's result are merged into what was read. A task that changed
+        between the read and the write is read again (a concurrent edit in
+        Label Studio wins). Returns False when nothing was written.
+        """
+        if project is None:
+            return False
+        for _ in range(WRITE_ATTEMPTS):
+            task = self.read_task(task_id, project)
+            if task is None or tasks.is_resolved(task):
+                return False
+            data = task["data"] if isinstance(task.get("data"), dict) else {}
+            merged = tasks.merge_own_keys(data, edit(dict(data)))
+            again = self.read_task(task_id, project)
+            if again is None or again.get("data") != task.get("data"):
+                continue
+            lsclient.update_task_data(self.client, task_id, merged)
+            return True
+        raise lsclient.LabelStudioError(f"task {task_id} kept changing: nothing written")
+
+    def read_task(self, task_id: int, project: int) -> dict[str, Any] | None:
+        """The task from Label Studio if it exists in `project`, else None."""
+        task = lsclient.get_task(self.client, task_id)
+        if task is None or tasks.task_project(task) != project:
+            return None
+        return task
 
     # ---- tuning rounds --------------------------------------------------------------------
 

@@ -59,6 +59,16 @@ def iter_tasks(
         raise LabelStudioError(f"cannot list tasks of project {project}: {_why(e)}") from e
 
 
+def get_task(client: LabelStudio, task_id: int) -> dict[str, Any] | None:
+    """One task as Label Studio holds it now (None when it does not exist)."""
+    try:
+        return _dump(client.tasks.get(id=task_id))
+    except Exception as e:
+        if getattr(e, "status_code", None) == 404:
+            return None
+        raise LabelStudioError(f"cannot read task {task_id}: {_why(e)}") from e
+
+
 def update_task_data(client: LabelStudio, task_id: int, data: dict[str, Any]) -> None:
     try:
         client.tasks.update(id=task_id, data=data)

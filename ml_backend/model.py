@@ -78,38 +78,52 @@ class IllumeModel:
     def predict(
         self, task_list: list[dict[str, Any]], context: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
-        """A prediction per task, from stored candidates; samples only tasks that have none."""
+        """A prediction per task, from stored candidates; samples only tasks that have none.
+
+        The request's copy of a task only picks the prediction for candidates it
+        already shows. Whether a task without candidates gets sampled, and the
+        data written back, come from Label Studio: the task is read there and
+        must belong to the request's project (else: an empty prediction).
+        """
         self.counters.predict_calls += 1
         project = (context or {}).get("project")
         version = self.version_for(project)
-        out: list[dict[str, Any] | None] = []
-        missing = []
-        for task in task_list:
+        out: dict[int, dict[str, Any] | None] = {}
+        missing: list[int] = []
+        for i, task in enumerate(task_list):
             stored = tasks.stored_candidates(task)
             if stored:
                 made_by = tasks.candidates_version(task) or version
-                out.append(tasks.prediction(stored, made_by, self.settings.pretick))
-            else:
-                out.append(None)
-                if isinstance(task.get("id"), int) and not tasks.is_resolved(task):
-                    missing.append(task)
-        if missing:
-            made = self._sample_now(missing, project)
-            for i, task in enumerate(task_list):
-                if out[i] is None:
-                    out[i] = made.get(task.get("id"))
-        return [p or empty_prediction(version) for p in out]
+                out[i] = tasks.prediction(stored, made_by, self.settings.pretick)
+            elif isinstance(task.get("id"), int) and not isinstance(task["id"], bool):
+                missing.append(i)
+        if missing and project is not None:
+            made = self._sample_now([task_list[i]["id"] for i in missing], project)
+            out.update({i: made.get(task_list[i]["id"]) for i in missing})
+        return [out.get(i) or empty_prediction(version) for i in range(len(task_list))]
 
-    def _sample_now(
-        self, missing: list[dict[str, Any]], project: int | None
-    ) -> dict[int, dict[str, Any] | None]:
+    def _sample_now(self, task_ids: list[int], project: int) -> dict[int, dict[str, Any] | None]:
         """Candidates for tasks Label Studio asked about before the background job reached them."""
         if not self.settings.load_model or not self.engine.wait_ready(timeout=60):
-            log.info("model not ready: %d tasks wait for the background job", len(missing))
+            log.info("model not ready: %d tasks wait for the background job", len(task_ids))
             return {}
-        self.counters.predict_sampled += len(missing)
         try:
-            return self.jobs.generate_tasks(missing, project, add_predictions=False)
+            fresh = [self.jobs.read_task(tid, project) for tid in dict.fromkeys(task_ids)]
+            known = [t for t in fresh if t is not None]
+            made = {
+                t["id"]: tasks.prediction(
+                    tasks.stored_candidates(t),
+                    tasks.candidates_version(t) or self.version_for(project),
+                    self.settings.pretick,
+                )
+                for t in known
+                if tasks.stored_candidates(t)
+            }
+            todo = [t for t in known if t["id"] not in made and not tasks.is_resolved(t)]
+            self.counters.predict_sampled += len(todo)
+            if todo:
+                made.update(self.jobs.generate_tasks(todo, project, add_predictions=False))
+            return made
         except lsclient.LabelStudioError as e:
             log.warning("/predict could not store candidates: %s", e)
             return {}

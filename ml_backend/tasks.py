@@ -17,6 +17,18 @@ CHOICES_NAME = "rationales"
 TEXT_NAME = "rationale"
 TO_NAME = "image"
 REQUIRED = ("image", "question", "answer")
+OWN_KEYS = frozenset(
+    {
+        "candidates",
+        "candidates_meta",
+        "candidates_version",
+        "candidates_generated_at",
+        "candidate_rounds",
+        "candidates_error",
+        "candidates_error_at",
+    }
+)
+"""The only task-data keys the backend ever writes; every other key is Label Studio's."""
 
 
 class TaskError(ValueError):
@@ -62,6 +74,25 @@ def stored_candidates(task: dict[str, Any]) -> list[dict[str, Any]]:
 def candidates_version(task: dict[str, Any]) -> str | None:
     data = task.get("data") if isinstance(task.get("data"), dict) else {}
     return data.get("candidates_version")
+
+
+def task_project(task: dict[str, Any]) -> int | None:
+    """The project a task (as Label Studio returns it) belongs to."""
+    pid = task.get("project")
+    if isinstance(pid, dict):
+        pid = pid.get("id")
+    return pid if isinstance(pid, int) and not isinstance(pid, bool) else None
+
+
+def merge_own_keys(current: dict[str, Any], edited: dict[str, Any]) -> dict[str, Any]:
+    """`current` with only the backend's own keys taken from `edited`.
+
+    A guard on every write: whatever an edit function did to other keys is
+    dropped, so only OWN_KEYS can ever change in Label Studio's task data.
+    """
+    out = {k: v for k, v in current.items() if k not in OWN_KEYS}
+    out.update({k: v for k, v in edited.items() if k in OWN_KEYS})
+    return out
 
 
 def now_iso() -> str:

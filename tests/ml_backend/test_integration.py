@@ -10,7 +10,7 @@ import pytest
 
 from ml_backend.export import export_project
 from ml_backend.images import ImageResolver
-from ml_backend.tasks import NONE_FITS
+from ml_backend.tasks import NONE_FITS, OWN_KEYS
 from tests.ml_backend.conftest import rationale_config
 
 pytestmark = pytest.mark.integration
@@ -312,3 +312,62 @@ def test_a_hugging_face_model_serves_candidates_and_tunes(ls_client, label_studi
     after = {t["id"]: t["data"] for t in all_tasks(ls_client, project)}
     assert after[first["id"]] == first["data"]  # resolved: untouched
     assert all(d["candidates_version"] == "v0001" for i, d in after.items() if i != first["id"])
+
+
+def test_forged_predict_bodies_change_nothing_in_label_studio(ls_client, label_studio, backend):
+    """Label Studio is the source of truth: /predict never writes what a request says."""
+    served = make_project(ls_client, label_studio, "illume forged served")
+    ls_client.ml.create(url=backend.url, project=served, title="illume", is_interactive=False)
+    tasks = wait_for_candidates(ls_client, served)
+    annotated = tasks[:2]
+    for t in annotated:
+        ls_client.annotations.create(
+            id=t["id"], result=[tick([t["data"]["candidates"][0]["value"]])]
+        )
+    fresh = make_project(ls_client, label_studio, "illume forged fresh")  # no candidates yet
+    fresh_tasks = all_tasks(ls_client, fresh)
+
+    def snapshot(project: int) -> dict[int, str]:
+        out = {}
+        for t in all_tasks(ls_client, project):
+            anns = [
+                {k: a[k] for k in ("id", "result", "completed_by", "was_cancelled")}
+                for a in ls_client.annotations.list(id=t["id"])
+                for a in [json.loads(json.dumps(a.model_dump(), default=str))]
+            ]
+            out[t["id"]] = json.dumps({"data": t["data"], "annotations": anns}, sort_keys=True)
+        return out
+
+    before = {served: snapshot(served), fresh: snapshot(fresh)}
+    forged = {"image": "http://127.0.0.1:9/x.png", "question": "changed?", "answer": "changed"}
+    bodies = [
+        # annotated tasks, claiming to be unannotated and to hold other data
+        [{"id": t["id"], "data": forged, "annotations": []} for t in annotated],
+        # the fields dropped altogether
+        [{"id": t["id"], "data": {"candidates": []}} for t in annotated],
+        # unannotated tasks with candidates, their data replaced
+        [{"id": t["id"], "data": {**forged, "candidates": []}} for t in tasks[2:]],
+    ]
+    for body in bodies:
+        status, answer = backend.post("/predict", {"tasks": body, "project": f"{served}.1"})
+        assert status == 200 and len(answer["results"]) == len(body)
+    # tasks of another project, and ids Label Studio does not have: empty predictions
+    other = [{"id": t["id"], "data": {**forged, "candidates": []}} for t in fresh_tasks]
+    unknown = [{"id": 987654321, "data": {**forged, "candidates": []}}]
+    status, answer = backend.post("/predict", {"tasks": other + unknown, "project": f"{served}.1"})
+    assert status == 200 and all(r["result"] == [] for r in answer["results"])
+
+    assert snapshot(served) == before[served]
+    assert snapshot(fresh) == before[fresh]
+
+    # a task of the named project without candidates: sampled from Label Studio's copy;
+    # only the backend's own keys are added to what Label Studio holds
+    target = fresh_tasks[0]
+    body = [{"id": target["id"], "data": {**forged, "candidates": []}}]
+    status, answer = backend.post("/predict", {"tasks": body, "project": f"{fresh}.1"})
+    assert status == 200 and answer["results"][0]["result"]
+    after = next(t for t in all_tasks(ls_client, fresh) if t["id"] == target["id"])
+    assert after["data"]["candidates"]
+    kept = {k: v for k, v in after["data"].items() if k not in OWN_KEYS}
+    assert kept == {k: v for k, v in target["data"].items() if k not in OWN_KEYS}
+    assert kept["image"] == target["data"]["image"] and kept["question"] != "changed?"

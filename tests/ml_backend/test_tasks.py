@@ -157,3 +157,26 @@ def test_serve_runs_gunicorn_with_one_worker(monkeypatch):
     argv = seen["argv"]
     assert argv[argv.index("--bind") + 1] == "127.0.0.1:9191"
     assert argv[argv.index("--workers") + 1] == "1" and argv[-1] == "ml_backend.wsgi:app"
+
+
+def test_merge_own_keys_takes_only_the_backends_keys_from_an_edit():
+    current = {"image": "a.png", "question": "q?", "answer": "a", "candidates": []}
+    edited = {"image": "forged.png", "question": None, "candidates": [{"value": "x"}], "extra": 1}
+    merged = tasks.merge_own_keys(current, edited)
+    assert merged == {
+        "image": "a.png",
+        "question": "q?",
+        "answer": "a",
+        "candidates": [{"value": "x"}],
+    }
+    # an edit from with_candidates adds only own keys
+    made = tasks.with_candidates(current, [{"text": "it purrs", "logprob": -1.0}], "zero-shot")
+    assert set(made) - set(current) <= tasks.OWN_KEYS
+    assert tasks.merge_own_keys(current, made) == made
+
+
+def test_task_project_reads_ids_and_objects():
+    assert tasks.task_project({"project": 3}) == 3
+    assert tasks.task_project({"project": {"id": 4}}) == 4
+    assert tasks.task_project({"project": True}) is None
+    assert tasks.task_project({}) is None
