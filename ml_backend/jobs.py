@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -30,6 +31,14 @@ from ml_backend.state import Counters, StateStore
 
 log = logging.getLogger(__name__)
 
+Task = dict[str, Any]
+Made = tuple[Task, list[dict[str, Any]]]
+"""A task and the candidates sampled for it."""
+Failed = tuple[Task, str]
+"""A task and why it got no candidates."""
+
+RECENT_TASKS = 4096
+"""How many recently sampled tasks the backend remembers (see Jobs._recent)."""
 WRITE_ATTEMPTS = 5
 """Reads and writes of one task before a write that keeps meeting concurrent edits gives up."""
 
@@ -48,6 +57,8 @@ class Jobs:
         self._resolver: ImageResolver | None = None
         self._model_lock = threading.RLock()
         """Held from choosing a version to the end of sampling with it."""
+        self._recent: OrderedDict[tuple[int, str], dict[str, Any]] = OrderedDict()
+        """(task id, version) -> prediction of tasks sampled lately, so none is sampled twice."""
 
     # ---- plumbing -------------------------------------------------------------------------
 
@@ -138,47 +149,41 @@ class Jobs:
         `batch` holds tasks as just read from Label Studio. Returns task id ->
         prediction (None for a task that failed, whose reason is written into its
         data as `candidates_error`, or that was resolved or moved meanwhile).
+
+        Label Studio is never called while the model lock is held: it calls
+        /predict from inside its own request handlers (the data manager asks
+        for predictions while listing tasks), so a read from Label Studio under
+        the lock can wait on a /predict that waits on the lock.
         """
         started = time.monotonic()
         with self._model_lock:
             version = self.serve_project(project)
-            out, sampled, items = self._sample_batch(batch, version, project)
-        for result in sampled:
-            task, _ = items[result.id]
-            if result.error or not result.candidates:
-                out[task["id"]] = self._fail(
-                    task, result.error or "no candidates", version, project
+            out = {
+                t["id"]: self._recent[(t["id"], version)]
+                for t in batch
+                if (t["id"], version) in self._recent
+            }
+            todo = [t for t in batch if t["id"] not in out]
+            made, failed = self._sample_batch(todo, version)
+            for task, cands in made:  # a /predict queued behind this batch reuses its result
+                self._remember(
+                    (task["id"], version), tasks.prediction(cands, version, self.settings.pretick)
                 )
-                continue
-            cands = [
-                {
-                    "text": c.text,
-                    "logprob": c.logprob,
-                    "temperature": c.temperature,
-                    "model_version": version,
-                }
-                for c in sorted(result.candidates, key=lambda c: c.logprob, reverse=True)
-            ]
-            written = self.store_own_keys(
-                task["id"],
-                project,
-                partial(tasks.with_candidates, candidates=cands, version=version),
-            )
-            if not written:
-                out[task["id"]] = None
-                continue
-            pred = tasks.prediction(cands, version, self.settings.pretick)
-            if add_predictions:
-                lsclient.create_prediction(self.client, task["id"], pred)
-            out[task["id"]] = pred
-            self.counters.tasks_generated += 1
-            self.counters.candidates_written += len(cands)
+        for task, error in failed:
+            out[task["id"]] = self._fail(task, error, version, project)
+        for task, cands in made:
+            out[task["id"]] = self._store(task, cands, version, project, add_predictions)
         self.counters.generate_seconds += time.monotonic() - started
         return out
 
-    def _sample_batch(self, batch: list[dict[str, Any]], version: str, project: int | None):
-        """Build engine items (recording bad tasks) and sample them in one call."""
-        out: dict[int, dict[str, Any] | None] = {}
+    def _remember(self, key: tuple[int, str], pred: dict[str, Any]) -> None:
+        self._recent[key] = pred
+        while len(self._recent) > RECENT_TASKS:
+            self._recent.popitem(last=False)
+
+    def _sample_batch(self, batch: list[Task], version: str) -> tuple[list[Made], list[Failed]]:
+        """Sample a batch in one call: (task, candidates) per success, (task, why) per failure."""
+        failed: list[Failed] = []
         items: dict[str, tuple[dict[str, Any], Item]] = {}
         for task in batch:
             try:
@@ -186,9 +191,45 @@ class Jobs:
                 fields["image"] = self.resolver.resolve(fields["image"])
                 items[str(task["id"])] = (task, Item(**{**fields, "id": str(task["id"])}))
             except (tasks.TaskError, ImageError) as e:
-                out[task["id"]] = self._fail(task, str(e), version, project)
+                failed.append((task, str(e)))
         sampled = self.engine.sample([it for _, it in items.values()]) if items else []
-        return out, sampled, items
+        made = []
+        for result in sampled:
+            task, _ = items[result.id]
+            if result.error or not result.candidates:
+                failed.append((task, result.error or "no candidates"))
+                continue
+            ranked = sorted(result.candidates, key=lambda c: c.logprob, reverse=True)
+            cands = [
+                {
+                    "text": c.text,
+                    "logprob": c.logprob,
+                    "temperature": c.temperature,
+                    "model_version": version,
+                }
+                for c in ranked
+            ]
+            made.append((task, cands))
+        return made, failed
+
+    def _store(
+        self,
+        task: dict[str, Any],
+        cands: list[dict[str, Any]],
+        version: str,
+        project: int | None,
+        add_predictions: bool,
+    ) -> dict[str, Any] | None:
+        """Write one task's candidates and (optionally) its prediction; return the prediction."""
+        write = partial(tasks.with_candidates, candidates=cands, version=version)
+        if not self.store_own_keys(task["id"], project, write):
+            return None
+        pred = tasks.prediction(cands, version, self.settings.pretick)
+        if add_predictions:
+            lsclient.create_prediction(self.client, task["id"], pred)
+        self.counters.tasks_generated += 1
+        self.counters.candidates_written += len(cands)
+        return pred
 
     def _fail(self, task: dict[str, Any], error: str, version: str, project: int | None) -> None:
         """Record a per-task error in the log, the counters and the task's data."""

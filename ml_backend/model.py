@@ -103,7 +103,12 @@ class IllumeModel:
         return [out.get(i) or empty_prediction(version) for i in range(len(task_list))]
 
     def _sample_now(self, task_ids: list[int], project: int) -> dict[int, dict[str, Any] | None]:
-        """Candidates for tasks Label Studio asked about before the background job reached them."""
+        """Candidates for tasks Label Studio asked about before the background job reached them.
+
+        A task that already failed with the serving version is not retried here
+        (Label Studio asks again on every look at it); a new version retries it.
+        """
+        version = self.version_for(project)
         if not self.settings.load_model or not self.engine.wait_ready(timeout=60):
             log.info("model not ready: %d tasks wait for the background job", len(task_ids))
             return {}
@@ -113,13 +118,19 @@ class IllumeModel:
             made = {
                 t["id"]: tasks.prediction(
                     tasks.stored_candidates(t),
-                    tasks.candidates_version(t) or self.version_for(project),
+                    tasks.candidates_version(t) or version,
                     self.settings.pretick,
                 )
                 for t in known
                 if tasks.stored_candidates(t)
             }
-            todo = [t for t in known if t["id"] not in made and not tasks.is_resolved(t)]
+            todo = [
+                t
+                for t in known
+                if t["id"] not in made
+                and not tasks.is_resolved(t)
+                and not tasks.failed_for(t, version)
+            ]
             self.counters.predict_sampled += len(todo)
             if todo:
                 made.update(self.jobs.generate_tasks(todo, project, add_predictions=False))

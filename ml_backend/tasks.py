@@ -95,6 +95,12 @@ def merge_own_keys(current: dict[str, Any], edited: dict[str, Any]) -> dict[str,
     return out
 
 
+def failed_for(task: dict[str, Any], version: str) -> bool:
+    """True when sampling this task with `version` already failed (see with_error)."""
+    data = task.get("data") if isinstance(task.get("data"), dict) else {}
+    return bool(data.get("candidates_error")) and data.get("candidates_version") == version
+
+
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -131,7 +137,7 @@ def with_error(data: dict[str, Any], error: str, version: str) -> dict[str, Any]
     """Task data recording why no candidates could be made (kept for the export).
 
     The version is stored too, so the job does not retry the task until a new
-    model version (or an explicit /predict) comes along.
+    model version comes along (/predict does not retry it either).
     """
     out = dict(data)
     out.setdefault("candidates", [])
