@@ -23,7 +23,7 @@ import torch
 
 from illume.data.demo_items import demo_items
 from illume.images import open_image
-from illume.models.embedded import EmbeddedConfig, EmbeddedVLM
+from illume.models.embedded.model import EmbeddedConfig, EmbeddedVLM
 from illume.sample import SampleConfig, Sampler
 
 

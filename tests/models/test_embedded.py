@@ -1,7 +1,7 @@
 import torch
 from PIL import Image
 
-from illume.models.embedded import EmbeddedConfig, EmbeddedVLM
+from illume.models.embedded.model import EmbeddedConfig, EmbeddedVLM
 
 
 def _images(n):

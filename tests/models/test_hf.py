@@ -10,8 +10,8 @@ from PIL import Image
 
 from illume.items import Item
 from illume.models import ModelChoice, load_model
-from illume.models.hf import HFConfig, ModelDoesNotFit, check_fits
-from illume.models.hf_build import ARCHS, build
+from illume.models.hf.build import ARCHS, build
+from illume.models.hf.model import HFConfig, ModelDoesNotFit, check_fits
 from illume.sample import SampleConfig, Sampler
 from illume.tune import TuneConfig, build_examples, loss_sums
 

@@ -10,11 +10,17 @@ from PIL import Image
 
 from illume.items import Item
 from illume.models import ModelChoice
-from illume.models.clip_resnet import clip_preprocess
-from illume.models.magma import MagmaConfig, MagmaVLM, build_magma, load_magma, magma_tokenizer
-from illume.models.magma_cli import add_arguments, main
-from illume.models.magma_import import MagmaImportError, import_checkpoint
-from illume.models.magma_keys import magma_key, map_key
+from illume.models.magma.cli import add_arguments, main
+from illume.models.magma.clip_resnet import clip_preprocess
+from illume.models.magma.importer import MagmaImportError, import_checkpoint
+from illume.models.magma.keys import magma_key, map_key
+from illume.models.magma.model import (
+    MagmaConfig,
+    MagmaVLM,
+    build_magma,
+    load_magma,
+    magma_tokenizer,
+)
 from illume.sample import SampleConfig, Sampler
 from illume.tune import TuneConfig, build_examples, combined_loss, loss_sums
 from tests.models.tiny_magma import TINY, _magma_checkpoint, _source

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from illume.models.clip_resnet import ClipResNetConfig
-from illume.models.magma import MagmaConfig, MagmaVLM
-from illume.models.magma_keys import magma_key
+from illume.models.magma.clip_resnet import ClipResNetConfig
+from illume.models.magma.keys import magma_key
+from illume.models.magma.model import MagmaConfig, MagmaVLM
 
 TINY = {
     "encoder": ClipResNetConfig(layers=(1, 1, 1, 1), width=8, image_size=64),

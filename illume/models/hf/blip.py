@@ -15,9 +15,9 @@ import torch
 from PIL import Image
 
 from illume.models.base import DecodeState
-from illume.models.hf import HFVisionLanguageModel, span_nll
-from illume.models.hf_inputs import extend_right, prepend_columns
-from illume.models.hf_peft import PromptTuner
+from illume.models.hf.inputs import extend_right, prepend_columns
+from illume.models.hf.model import HFVisionLanguageModel, span_nll
+from illume.models.hf.tuners import PromptTuner
 
 
 @dataclass
