@@ -27,6 +27,7 @@ from torch import nn
 from illume.models.base import DecodeState
 from illume.models.hf.inputs import InputBuilder, extend_right, load_processor, prepend_columns
 from illume.models.hf.tuners import PromptTuner, TunerConfig, make_tuner
+from illume.models.prompt import Prompt
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ class HFVisionLanguageModel(nn.Module):
 
     # ---- inputs -------------------------------------------------------------------------
 
-    def _encode(self, images: list[Image.Image], prompts: list[str]) -> dict:
+    def _encode(self, images: list[Image.Image], prompts: list[Prompt]) -> dict:
         dtype = self.vlm.get_input_embeddings().weight.dtype
         inputs = self.inputs(images, prompts, self.device, dtype)
         if isinstance(self.tuner, PromptTuner):
@@ -122,7 +123,7 @@ class HFVisionLanguageModel(nn.Module):
 
     @torch.no_grad()
     def prefill(
-        self, images: list[Image.Image], prompts: list[str]
+        self, images: list[Image.Image], prompts: list[Prompt]
     ) -> tuple[torch.Tensor, DecodeState]:
         inputs = self._encode(images, prompts)
         out = self._forward(inputs, use_cache=True, logits_to_keep=1)
@@ -154,7 +155,7 @@ class HFVisionLanguageModel(nn.Module):
         return logits.float(), DecodeState(state.cache, mask, state.next_position + 1)
 
     def target_nll(
-        self, images: list[Image.Image], prompts: list[str], targets: list[list[int]]
+        self, images: list[Image.Image], prompts: list[Prompt], targets: list[list[int]]
     ) -> tuple[torch.Tensor, int]:
         inputs = self._encode(images, prompts)
         width = inputs["input_ids"].shape[1]
