@@ -24,7 +24,7 @@ import torch
 from illume.data.demo_items import demo_items
 from illume.images import open_image
 from illume.models import ModelChoice, load_model
-from illume.models.hf_build import ARCHS, build
+from illume.models.hf.build import ARCHS, build
 from illume.sample import SampleConfig, Sampler
 from illume.tune import TuneConfig, build_examples
 

@@ -23,7 +23,7 @@ import torch
 
 from illume.data.demo_items import demo_items
 from illume.images import open_image
-from illume.models.embedded import EmbeddedConfig, EmbeddedVLM
+from illume.models.embedded.model import EmbeddedConfig, EmbeddedVLM
 from illume.sample import SampleConfig, Sampler
 
 
@@ -35,7 +35,7 @@ def generate_baseline(model: EmbeddedVLM, sampler: Sampler, items, per_call: int
     for item in items:
         image = open_image(item.image)
         prompt = cfg.prompts_for(item)[0]
-        ids = model.tokenizer(prompt, add_special_tokens=False).input_ids
+        ids = model.prompt_ids([prompt])[0]
         for temp in cfg.temperatures:
             for _ in range(cfg.n_per_temperature // per_call):
                 with torch.no_grad():

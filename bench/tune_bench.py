@@ -56,7 +56,7 @@ def run_hf_lora(args, config: TuneConfig) -> dict:
     from transformers import Trainer, TrainingArguments
 
     from illume.models.adapters import AdapterConfig
-    from illume.models.embedded import EmbeddedConfig, EmbeddedVLM
+    from illume.models.embedded.model import EmbeddedConfig, EmbeddedVLM
 
     exp, vqa, _ = examples_for(args.items, args.n_exp, config)
     examples = (exp + vqa)[: config.batch_size * args.steps]

@@ -154,7 +154,7 @@ def cmd_zeroshot(args: argparse.Namespace) -> int:
 
 
 def cmd_magma_import(args: argparse.Namespace) -> int:
-    from illume.models.magma_cli import main as magma_import_main
+    from illume.models.magma.cli import main as magma_import_main
 
     return magma_import_main(args)
 
@@ -392,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="train", help="split name for imported VQA-X items")
     p.set_defaults(func=cmd_data)
 
-    from illume.models.magma_cli import add_arguments as magma_import_arguments
+    from illume.models.magma.cli import add_arguments as magma_import_arguments
 
     p = sub.add_parser(
         "magma-import",

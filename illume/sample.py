@@ -22,6 +22,7 @@ from tqdm import tqdm
 from illume.images import ImageError, open_image
 from illume.items import Candidate, Item
 from illume.models.base import VisionLanguageModel
+from illume.models.prompt import Prompt
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,6 @@ class SampleConfig:
     """Appended after the answer to elicit a rationale; each gets its own samples."""
     question_templates: tuple[str, ...] = ("{question}",)
     """Question phrasings (ACT-X style); `{question}` is the item's own question."""
-    prompt_template: str = "Q: {question} A: {answer}, {explanation}"
     max_new_tokens: int = 24
     min_new_tokens: int = 1
     """Stop tokens are not drawn before this many tokens (no empty candidates)."""
@@ -53,11 +53,10 @@ class SampleConfig:
     batch_items: int = 8
     seed: int = 0
 
-    def prompts_for(self, item: Item) -> list[str]:
+    def prompts_for(self, item: Item) -> list[Prompt]:
+        """One prompt per question phrasing and explanation prompt; the model renders each."""
         return [
-            self.prompt_template.format(
-                question=q.format(question=item.question), answer=item.answer, explanation=e
-            )
+            Prompt(q.format(question=item.question), item.answer, e)
             for q in self.question_templates
             for e in self.explanation_prompts
         ]
@@ -137,7 +136,7 @@ class Sampler:
         return self.generators[key]
 
     def decode(
-        self, images: list, prompts: list[str], temperatures: list[float]
+        self, images: list, prompts: list[Prompt], temperatures: list[float]
     ) -> list[tuple[str, float]]:
         """Sample one continuation per (prompt, temperature) row group.
 
@@ -216,7 +215,7 @@ class Sampler:
             for j, temp in enumerate(temps):
                 text, lp = rows[i * len(temps) + j]
                 results[owner].candidates.append(
-                    Candidate(text, temp, prompt, round(lp, 4), self.model.version)
+                    Candidate(text, temp, prompt.plain(), round(lp, 4), self.model.version)
                 )
         for owner in set(owners):
             results[owner].candidates = deduplicate(results[owner].candidates)

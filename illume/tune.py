@@ -22,6 +22,7 @@ from PIL import Image
 
 from illume.images import open_image
 from illume.items import Item
+from illume.models.prompt import Prompt
 
 
 @dataclass
@@ -37,8 +38,6 @@ class TuneConfig:
     vqa_ratio: float = 10.0
     """|X^A| is about this times |X^E| (fewer if fewer items lack a rationale)."""
     explanation_prompt: str = "because"
-    prompt_template: str = "Q: {question} A: {answer}, {explanation}"
-    vqa_template: str = "Q: {question} A:"
     max_target_tokens: int = 32
     val_items: int = 64
     """Validation items scored after each epoch (greedy rationales, ROUGE-L)."""
@@ -50,7 +49,8 @@ class Example:
     """One training sequence: image + prompt, then the target the loss is taken on."""
 
     item: Item
-    prompt: str
+    prompt: Prompt
+    """As data: the model renders it as it does for sampling, so both see the same text."""
     target: str
     kind: str  # "exp" or "vqa"
 
@@ -73,23 +73,16 @@ def build_examples(
     """X^E and X^A as examples, and the weight b = n(X^A) / n(X^E)."""
     rng = random.Random(config.seed)
     explained = dedupe_explained(explained)
+    explain = config.explanation_prompt
     exp = [
-        Example(
-            item,
-            config.prompt_template.format(
-                question=item.question, answer=item.answer, explanation=config.explanation_prompt
-            ),
-            " " + text,
-            "exp",
-        )
+        Example(item, Prompt(item.question, item.answer, explain), " " + text, "exp")
         for item, text in explained
     ]
     with_rationale = {item.id for item, _ in explained}
     pool = [it for it in items if it.id not in with_rationale]
     n_vqa = min(len(pool), round(config.vqa_ratio * len(exp)))
     vqa = [
-        Example(it, config.vqa_template.format(question=it.question), " " + it.answer, "vqa")
-        for it in rng.sample(pool, n_vqa)
+        Example(it, Prompt(it.question), " " + it.answer, "vqa") for it in rng.sample(pool, n_vqa)
     ]
     b = len(vqa) / len(exp) if exp and vqa else 1.0
     return exp, vqa, b

@@ -4,7 +4,7 @@ MAGMA trains its image prefix on image-caption pairs with the language model
 frozen. We have no captioned photos offline, so the captions come from the
 easy-vqa-x *train* images' facts ("a blue rectangle", ...) in a few
 wordings. Only the prefix (linear 1280 -> 576 + LayerNorm, 0.7M parameters)
-is trained; the result ships in illume/models/weights/.
+is trained; the result ships in illume/models/embedded/weights/.
 
     python scripts/pretrain_prefix.py --items data/easy-vqa-x/items.jsonl --steps 150
 """
@@ -21,8 +21,8 @@ from safetensors.torch import save_file
 
 from illume.images import open_image
 from illume.items import load_items
-from illume.models.embedded import DEFAULT_PREFIX_WEIGHTS, EmbeddedConfig, EmbeddedVLM
-from illume.models.image_prefix import preprocess
+from illume.models.embedded.encoders import preprocess
+from illume.models.embedded.model import DEFAULT_PREFIX_WEIGHTS, EmbeddedConfig, EmbeddedVLM
 
 CAPTIONS = (
     "a {colour} {shape}.",

@@ -51,7 +51,7 @@ def tiny_lm_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_lm_dir):
-    from illume.models.embedded import EmbeddedConfig, EmbeddedVLM
+    from illume.models.embedded.model import EmbeddedConfig, EmbeddedVLM
 
     return EmbeddedVLM(EmbeddedConfig(lm=str(tiny_lm_dir), encoder="tiny", prefix_weights=None))
 

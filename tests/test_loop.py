@@ -110,7 +110,7 @@ def test_stop_rules():
 
 
 def test_a_hugging_face_model_runs_the_same_loop(loop_items, tmp_path, monkeypatch):
-    from illume.models.hf_build import build
+    from illume.models.hf.build import build
 
     folder = build("llava", tmp_path / "llava")
     monkeypatch.setenv("ILLUME_MODEL", f"hf:{folder}")

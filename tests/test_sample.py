@@ -2,6 +2,7 @@ import torch
 from transformers import TemperatureLogitsWarper, TopKLogitsWarper
 
 from illume.items import Candidate, Item, load_items
+from illume.models.prompt import Prompt
 from illume.sample import SampleConfig, Sampler, clean, deduplicate, draw
 
 
@@ -78,7 +79,8 @@ def test_several_prompts_and_phrasings():
     )
     prompts = cfg.prompts_for(item)
     assert len(prompts) == 4
-    assert "Q: what activity is shown? A: running, seeing that" in prompts
+    assert Prompt("what activity is shown?", "running", "seeing that") in prompts
+    assert prompts[0].plain() == "Q: what is he doing? A: running, because"
 
 
 def test_top_up_reaches_min_distinct(tiny_model, items_file):

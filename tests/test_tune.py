@@ -30,8 +30,8 @@ def test_b_is_vqa_over_explanations_and_x_a_avoids_explained_items():
     assert len(exp) == 2  # the repeat is dropped
     assert len(vqa) == 20 and b == 10.0
     assert not {ex.item.id for ex in vqa} & {"i0", "i1"}
-    assert all(ex.kind == "vqa" and ex.prompt.endswith("A:") for ex in vqa)
-    assert exp[0].prompt == "Q: what is shape 0? A: circle, because"
+    assert all(ex.kind == "vqa" and ex.prompt.plain().endswith("A:") for ex in vqa)
+    assert exp[0].prompt.plain() == "Q: what is shape 0? A: circle, because"
 
 
 def test_x_a_is_capped_by_the_items_left():
@@ -64,7 +64,7 @@ def test_masks_cover_only_target_tokens(tiny_model):
     tok = tiny_model.tokenizer
     n_prefix = tiny_model.prefix_length
     # explanation row: target tokens + EOS, right after image prefix + prompt
-    prompt_len = len(tok(exp[0].prompt, add_special_tokens=False).input_ids)
+    prompt_len = len(tok(exp[0].prompt.plain(), add_special_tokens=False).input_ids)
     target = tok(" it is round", add_special_tokens=False).input_ids + [tok.eos_token_id]
     row = labels[0]
     labelled = (row != -100).nonzero().squeeze(1).tolist()

@@ -26,7 +26,7 @@ def test_repeats_answer(text, answer, expected):
 
 
 def test_zeroshot_compares_two_families(items_file, tmp_path, tiny_lm_dir, monkeypatch, capsys):
-    from illume.models.hf_build import build
+    from illume.models.hf.build import build
 
     monkeypatch.setenv("ILLUME_LM", str(tiny_lm_dir))
     monkeypatch.setenv("ILLUME_ENCODER", "tiny")

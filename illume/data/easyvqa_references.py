@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from illume.data.easyvqa import answer_consistent, parse_question
+from illume.data.easyvqa_questions import answer_consistent, parse_question
 
 # {c}/{s}: the image's colour and shape; {x}: the absent value the question names.
 _COLOUR_Q = [

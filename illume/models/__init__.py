@@ -1,4 +1,4 @@
-"""Model families behind one interface (see base.py); `load_model` picks one.
+"""Model families behind one interface (see base.py); `load_model` picks one from FAMILIES.
 
     embedded            the default: EfficientNet-Lite0 + image prefix + SmolLM2, offline
     hf:<hub id|folder>  any Hugging Face image-text-to-text model, tuned through PEFT
@@ -12,15 +12,30 @@ $ILLUME_DEVICE_MAP and $ILLUME_PEFT.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from illume.models.base import DecodeState, VisionLanguageModel
 
-__all__ = ["DecodeState", "ModelChoice", "VisionLanguageModel", "load_model"]
+__all__ = [
+    "FAMILIES",
+    "DecodeState",
+    "ModelChoice",
+    "VisionLanguageModel",
+    "family_loader",
+    "load_model",
+]
 
-FAMILIES = ("embedded", "hf", "magma")
+FAMILIES: dict[str, str] = {
+    "embedded": "illume.models.embedded.model:build_embedded",
+    "hf": "illume.models.hf.loader:build_hf",
+    "magma": "illume.models.magma.model:build_magma",
+}
+"""The registry: family name (what `--model` starts with) -> "module:loader". A loader takes
+a `ModelChoice` and returns the model; a new family is one subpackage and one line here."""
 PEFT_METHODS = ("lora", "prompt", "adapters")
 
 
@@ -133,22 +148,18 @@ class ModelChoice:
         return out
 
 
-def load_model(choice: ModelChoice | None = None, version: str | Path | None = None):
+def family_loader(family: str) -> Callable[[ModelChoice], VisionLanguageModel]:
+    """The loader registered for a family; its module is imported only now (torch, transformers)."""
+    module, name = FAMILIES[family].split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def load_model(
+    choice: ModelChoice | None = None, version: str | Path | None = None
+) -> VisionLanguageModel:
     """Build the chosen model (default: $ILLUME_MODEL, else the embedded one) and load a version."""
     choice = choice or ModelChoice.from_env()
-    family = choice.family
-    if family == "embedded":
-        from illume.models.embedded import build_embedded
-
-        model = build_embedded(choice)
-    elif family == "hf":
-        from illume.models.hf import build_hf
-
-        model = build_hf(choice)
-    else:
-        from illume.models.magma import build_magma
-
-        model = build_magma(choice)
+    model = family_loader(choice.family)(choice)
     if version:
         model.load_version(version)
     return model

@@ -5,6 +5,8 @@ state (`prefill`), continues decoding from that state one token per row
 (`step`), scores target tokens for tuning (`target_nll`), and stores its tuned
 parameters as a named version. The sampler, the critic, the tuner and the loop
 only ever talk to this interface, so every family runs the same round loop.
+Prompts arrive as data (prompt.py) and each family renders them in its own
+format (plain text after an image prefix, or a chat template).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any, Protocol
 
 import torch
 from PIL import Image
+
+from illume.models.prompt import Prompt
 
 
 @dataclass
@@ -50,9 +54,10 @@ class VisionLanguageModel(Protocol):
     vocab_size: int
 
     def prefill(
-        self, images: list[Image.Image], prompts: list[str]
+        self, images: list[Image.Image], prompts: list[Prompt]
     ) -> tuple[torch.Tensor, DecodeState]:
-        """Encode each (image, prompt) once; return last-position logits [B, V] and the state."""
+        """Encode each (image, prompt) once, the prompt rendered in the family's own format;
+        return last-position logits [B, V] and the state."""
         ...
 
     def step(self, tokens: torch.Tensor, state: DecodeState) -> tuple[torch.Tensor, DecodeState]:
@@ -60,7 +65,7 @@ class VisionLanguageModel(Protocol):
         ...
 
     def target_nll(
-        self, images: list[Image.Image], prompts: list[str], targets: list[list[int]]
+        self, images: list[Image.Image], prompts: list[Prompt], targets: list[list[int]]
     ) -> tuple[torch.Tensor, int]:
         """Summed next-token cross-entropy of each row's target ids after its prompt [B].
 

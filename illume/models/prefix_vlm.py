@@ -26,6 +26,7 @@ from torch import nn
 from transformers import DynamicCache
 
 from illume.models.base import DecodeState
+from illume.models.prompt import Prompt
 from illume.models.wiring import adapter_parameters, adapter_state_dict
 
 
@@ -115,6 +116,10 @@ class PrefixVLM(nn.Module, ABC):
             mask[i, span] = 1
         return embeds, mask
 
+    def prompt_ids(self, prompts: list[Prompt]) -> list[list[int]]:
+        """The paper's plain prompt after the image prefix: `Q: {question} A: {answer}, {...}`."""
+        return [self.tokenizer(p.plain(), add_special_tokens=False).input_ids for p in prompts]
+
     def _real_vocab(self, logits: torch.Tensor) -> torch.Tensor:
         """Drop head rows no token maps to (GPT-J pads its 50,257 tokens to 50,400)."""
         return logits[..., : self.vocab_size] if logits.shape[-1] > self.vocab_size else logits
@@ -123,9 +128,9 @@ class PrefixVLM(nn.Module, ABC):
 
     @torch.no_grad()
     def prefill(
-        self, images: list[Image.Image], prompts: list[str]
+        self, images: list[Image.Image], prompts: list[Prompt]
     ) -> tuple[torch.Tensor, DecodeState]:
-        ids = [self.tokenizer(p, add_special_tokens=False).input_ids for p in prompts]
+        ids = self.prompt_ids(prompts)
         embeds, mask = self.embed(images, ids, pad_left=True)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         cache = DynamicCache(config=self.lm.config)
@@ -156,10 +161,10 @@ class PrefixVLM(nn.Module, ABC):
     # ---- tuning ---------------------------------------------------------------------------
 
     def training_batch(
-        self, images: list[Image.Image] | None, prompts: list[str], targets: list[list[int]]
+        self, images: list[Image.Image] | None, prompts: list[Prompt], targets: list[list[int]]
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Right-padded [image prefix][prompt][target] rows and labels (-100 off the target)."""
-        prompt_ids = [self.tokenizer(p, add_special_tokens=False).input_ids for p in prompts]
+        prompt_ids = self.prompt_ids(prompts)
         seqs = [p + t for p, t in zip(prompt_ids, targets, strict=True)]
         embeds, mask = self.embed(images, seqs, pad_left=False)
         prefix = embeds.shape[1] - max(len(s) for s in seqs)
@@ -190,7 +195,7 @@ class PrefixVLM(nn.Module, ABC):
         return torch.zeros(len(labels), device=ce.device).index_add(0, rows, ce)
 
     def target_nll(
-        self, images: list[Image.Image], prompts: list[str], targets: list[list[int]]
+        self, images: list[Image.Image], prompts: list[Prompt], targets: list[list[int]]
     ) -> tuple[torch.Tensor, int]:
         embeds, mask, labels = self.training_batch(images, prompts, targets)
         return self.nll_rows(embeds, mask, labels), int(mask.sum())

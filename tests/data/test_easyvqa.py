@@ -10,16 +10,13 @@ import easy_vqa
 import pytest
 
 from illume.data.easyvqa import (
-    COLOURS,
-    SHAPES,
     _split_val_images,
-    answer_consistent,
     build_easy_vqa_x,
     derive_image_facts,
     image_facts,
-    parse_question,
     pixel_facts,
 )
+from illume.data.easyvqa_questions import COLOURS, SHAPES, answer_consistent, parse_question
 from illume.data.easyvqa_references import reference_explanations, reference_templates
 from illume.items import load_items
 

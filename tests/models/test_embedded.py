@@ -1,7 +1,8 @@
 import torch
 from PIL import Image
 
-from illume.models.embedded import EmbeddedConfig, EmbeddedVLM
+from illume.models.embedded.model import EmbeddedConfig, EmbeddedVLM
+from illume.models.prompt import Prompt
 
 
 def _images(n):
@@ -9,14 +10,14 @@ def _images(n):
 
 
 def test_prefill_then_step_equals_one_full_forward(tiny_model):
-    prompts = ["Q: what is it? A: a cat, because", "Q: why? A: yes, seeing that it"]
+    prompts = [Prompt("what is it?", "a cat"), Prompt("why?", "yes", "seeing that it")]
     images = _images(2)
     logits, state = tiny_model.prefill(images, prompts)
     nxt = torch.tensor([11, 12])
     step_logits, _ = tiny_model.step(nxt, state)
     tok = tiny_model.tokenizer
     for row in range(2):
-        ids = tok(prompts[row], add_special_tokens=False).input_ids + [int(nxt[row])]
+        ids = tok(prompts[row].plain(), add_special_tokens=False).input_ids + [int(nxt[row])]
         embeds, mask = tiny_model.embed([images[row]], [ids])
         full = tiny_model.lm(inputs_embeds=embeds, attention_mask=mask).logits[0]
         assert torch.allclose(full[-2], logits[row], atol=1e-4)
@@ -24,7 +25,7 @@ def test_prefill_then_step_equals_one_full_forward(tiny_model):
 
 
 def test_left_padding_does_not_change_logits(tiny_model):
-    short, long = "Q: a? A: b, because", "Q: a much longer question here? A: b, because"
+    short, long = Prompt("a?", "b"), Prompt("a much longer question here?", "b")
     images = _images(2)
     alone, _ = tiny_model.prefill(images[:1], [short])
     batched, _ = tiny_model.prefill(images, [short, long])
@@ -32,12 +33,12 @@ def test_left_padding_does_not_change_logits(tiny_model):
 
 
 def test_image_changes_logits_and_can_be_switched_off(tiny_lm_dir, tiny_model):
-    a, _ = tiny_model.prefill(_images(1), ["Q: x? A: y, because"])
-    b, _ = tiny_model.prefill([Image.new("RGB", (20, 30), (255, 255, 0))], ["Q: x? A: y, because"])
+    a, _ = tiny_model.prefill(_images(1), [Prompt("x?", "y")])
+    b, _ = tiny_model.prefill([Image.new("RGB", (20, 30), (255, 255, 0))], [Prompt("x?", "y")])
     assert not torch.allclose(a, b)
     text_only = _tiny(tiny_lm_dir, image_prefix=False)
-    c, _ = text_only.prefill(_images(1), ["Q: x? A: y, because"])
-    d, _ = text_only.prefill([Image.new("RGB", (5, 5))], ["Q: x? A: y, because"])
+    c, _ = text_only.prefill(_images(1), [Prompt("x?", "y")])
+    d, _ = text_only.prefill([Image.new("RGB", (5, 5))], [Prompt("x?", "y")])
     assert torch.allclose(c, d)
 
 
@@ -53,7 +54,7 @@ def test_version_round_trip(tmp_path, tiny_lm_dir):
     tuned.save_version(tmp_path / "v0001")
     assert (tmp_path / "v0001" / "adapters.safetensors").exists()
     fresh = _tiny(tiny_lm_dir)
-    prompt = ["Q: x? A: y, because"]
+    prompt = [Prompt("x?", "y")]
     before, _ = fresh.prefill(_images(1), prompt)
     fresh.load_version(tmp_path / "v0001")
     after, _ = fresh.prefill(_images(1), prompt)

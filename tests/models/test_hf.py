@@ -10,14 +10,15 @@ from PIL import Image
 
 from illume.items import Item
 from illume.models import ModelChoice, load_model
-from illume.models.hf import HFConfig, ModelDoesNotFit, check_fits
-from illume.models.hf_build import ARCHS, build
+from illume.models.hf.build import ARCHS, build
+from illume.models.hf.model import HFConfig, ModelDoesNotFit, check_fits
+from illume.models.prompt import Prompt
 from illume.sample import SampleConfig, Sampler
 from illume.tune import TuneConfig, build_examples, loss_sums
 
 PROMPTS = [
-    "Q: what colour is it? A: red, because",
-    "Q: what is the shape of the thing in the middle? A: circle, because",
+    Prompt("what colour is it?", "red"),
+    Prompt("what is the shape of the thing in the middle?", "circle"),
 ]
 
 
@@ -120,12 +121,17 @@ def test_other_tuners_round_trip_and_start_as_zero_shot(hf_dirs, peft, tmp_path)
 
 
 def test_chat_models_get_a_user_turn_and_an_assistant_reply(hf_dirs):
-    model = _model(hf_dirs, "qwen2_vl")
-    text = model.inputs.text("Q: what colour is it? A: red, because")
-    assert "<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>what colour is it?" in text
-    assert text.endswith("<|im_start|>assistant\nred, because")
-    plain = _model(hf_dirs, "blip2").inputs.text("Q: what? A: red, because")
-    assert plain == "Q: what? A: red, because"
+    """The exact text each kind of HF model reads (pinned: sampling and tuning both use it)."""
+    exp, vqa = Prompt("what colour is it?", "red"), Prompt("what colour is it?")
+    qwen = _model(hf_dirs, "qwen2_vl").inputs
+    user = "<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>what colour is it?"
+    assert qwen.text(exp) == user + "<|im_end|>\n<|im_start|>assistant\nred, because"
+    assert qwen.text(vqa) == user + "<|im_end|>\n<|im_start|>assistant\n"
+    llava = _model(hf_dirs, "llava").inputs
+    assert llava.text(exp) == "USER: <image>\nwhat colour is it? ASSISTANT: red, because"
+    assert llava.text(vqa) == "USER: <image>\nwhat colour is it? ASSISTANT:"
+    plain = _model(hf_dirs, "blip2").inputs  # no chat template: the paper's plain prompt
+    assert (plain.text(exp), plain.text(vqa)) == (exp.plain(), "Q: what colour is it? A:")
 
 
 def test_a_model_too_large_is_refused_before_loading(tmp_path):

@@ -3,7 +3,7 @@
 The checkpoint (`mp_rank_00_model_states.pt`, about 12 GB, huggingface.co/Aleph-Alpha/
 magma-research) is a DeepSpeed file whose "module" entry is the state dict of MAGMA's
 `Magma` module. Its names differ from ours in ways a strict=False load would silently
-skip, so every key goes through the explicit map in magma_keys.py and the import reports
+skip, so every key goes through the explicit map in keys.py and the import reports
 what it mapped, dropped (with why), could not place (unexpected) and did not find
 (missing). A 12 GB file is memory-mapped, never read whole, and written back in shards.
 """
@@ -23,13 +23,13 @@ from typing import Any
 import torch
 from safetensors.torch import save_file
 
-from illume.models.magma import (
+from illume.models.magma.keys import map_key
+from illume.models.magma.model import (
     WEIGHTS_INDEX,
     MagmaConfig,
     MagmaVLM,
     magma_tokenizer,
 )
-from illume.models.magma_keys import map_key
 
 log = logging.getLogger(__name__)
 

@@ -76,31 +76,3 @@ def map_key(key: str, adapters: AdapterConfig) -> tuple[str | None, str | None]:
         if m:
             return place_adapters(m.expand(target), adapters), None
     return None, None
-
-
-def magma_key(name: str) -> str:
-    """The published checkpoint's name for one of our weights (the map run backwards).
-
-    Used to write checkpoints in MAGMA's layout (tests; handing tuned adapters back to
-    MAGMA's own code).
-    """
-    rules = [
-        (r"encoder\.(.+)", r"image_prefix.enc.\1"),
-        (r"prefix\.proj\.(.+)", r"image_prefix.proj.\1"),
-        (r"prefix\.norm\.(.+)", r"image_prefix.ln.\1"),
-        (L + r"attn\.adapter\.down\.(.+)", r"lm.transformer.h.\1.attn.adapter.0.\2"),
-        (L + r"attn\.adapter\.up\.(.+)", r"lm.transformer.h.\1.attn.adapter.2.\2"),
-        (L + r"attn\.block\.(.+)", r"lm.transformer.h.\1.attn.attn_block.attention.\2"),
-        (L + r"attn\.((?:[qkv]|out)_proj.+)", r"lm.transformer.h.\1.attn.attention.\2"),
-        (L + r"mlp\.adapter\.down\.(.+)", r"lm.transformer.h.\1.mlp.1.adapter.0.\2"),
-        (L + r"mlp\.adapter\.up\.(.+)", r"lm.transformer.h.\1.mlp.1.adapter.2.\2"),
-        (L + r"mlp\.block\.fc_in\.(.+)", r"lm.transformer.h.\1.mlp.0.c_fc.\2"),
-        (L + r"mlp\.block\.fc_out\.(.+)", r"lm.transformer.h.\1.mlp.0.c_proj.\2"),
-        (L + r"mlp\.fc_in\.(.+)", r"lm.transformer.h.\1.mlp.c_fc.\2"),
-        (L + r"mlp\.fc_out\.(.+)", r"lm.transformer.h.\1.mlp.c_proj.\2"),
-    ]
-    for pattern, target in rules:
-        m = re.fullmatch(pattern, name)
-        if m:
-            return m.expand(target)
-    return name

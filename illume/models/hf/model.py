@@ -6,7 +6,7 @@
 Prefill runs the whole model (vision tower, projector, decoder) once per
 (image, prompt); decoding steps then run only the language decoder on the
 key/value cache, so the sampler's row repeat/select tricks work unchanged.
-Tuning goes through PEFT (see hf_peft.py); versions are PEFT adapter folders
+Tuning goes through PEFT (see tuners.py); versions are PEFT adapter folders
 plus a model.json.
 """
 
@@ -25,8 +25,9 @@ from PIL import Image
 from torch import nn
 
 from illume.models.base import DecodeState
-from illume.models.hf_inputs import InputBuilder, extend_right, load_processor, prepend_columns
-from illume.models.hf_peft import PromptTuner, TunerConfig, make_tuner
+from illume.models.hf.inputs import InputBuilder, extend_right, load_processor, prepend_columns
+from illume.models.hf.tuners import PromptTuner, TunerConfig, make_tuner
+from illume.models.prompt import Prompt
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class HFConfig:
     device_map: str | None = None
     """"auto" lets accelerate spread the model over the GPUs (then `device` is ignored)."""
     use_chat_template: bool = True
-    """Ask chat models in their own turn format (see hf_inputs.py)."""
+    """Ask chat models in their own turn format (see inputs.py)."""
     tuner: TunerConfig = field(default_factory=TunerConfig)
 
     @classmethod
@@ -59,26 +60,6 @@ class HFConfig:
         return cls(**raw)
 
 
-def build_hf(choice) -> HFVisionLanguageModel:
-    """The HF model for a `ModelChoice` ("hf:<reference>", dtype, device, device map, peft)."""
-    from transformers import AutoConfig
-
-    hf_config = AutoConfig.from_pretrained(choice.reference)
-    cls = HFVisionLanguageModel
-    if hf_config.model_type == "blip":
-        from illume.models.hf_blip import BlipCaptioner
-
-        cls = BlipCaptioner
-    config = HFConfig(
-        reference=choice.reference,
-        dtype=choice.resolved_dtype(),
-        device=choice.resolved_device(),
-        device_map=choice.device_map,
-        tuner=TunerConfig(method=choice.peft),
-    )
-    return cls(config, hf_config)
-
-
 class ModelDoesNotFit(ValueError):
     """The model's weights need more memory than the chosen device has.
 
@@ -90,7 +71,7 @@ class ModelDoesNotFit(ValueError):
 class HFVisionLanguageModel(nn.Module):
     """A Hugging Face VLM and its processor behind the common interface, with one PEFT tuner.
 
-    The VLM itself stays frozen; `tuner` holds what ILLUME trains (see hf_peft.py).
+    The VLM itself stays frozen; `tuner` holds what ILLUME trains (see tuners.py).
     """
 
     def __init__(self, config: HFConfig, hf_config=None):
@@ -121,7 +102,7 @@ class HFVisionLanguageModel(nn.Module):
 
     # ---- inputs -------------------------------------------------------------------------
 
-    def _encode(self, images: list[Image.Image], prompts: list[str]) -> dict:
+    def _encode(self, images: list[Image.Image], prompts: list[Prompt]) -> dict:
         dtype = self.vlm.get_input_embeddings().weight.dtype
         inputs = self.inputs(images, prompts, self.device, dtype)
         if isinstance(self.tuner, PromptTuner):
@@ -142,7 +123,7 @@ class HFVisionLanguageModel(nn.Module):
 
     @torch.no_grad()
     def prefill(
-        self, images: list[Image.Image], prompts: list[str]
+        self, images: list[Image.Image], prompts: list[Prompt]
     ) -> tuple[torch.Tensor, DecodeState]:
         inputs = self._encode(images, prompts)
         out = self._forward(inputs, use_cache=True, logits_to_keep=1)
@@ -174,7 +155,7 @@ class HFVisionLanguageModel(nn.Module):
         return logits.float(), DecodeState(state.cache, mask, state.next_position + 1)
 
     def target_nll(
-        self, images: list[Image.Image], prompts: list[str], targets: list[list[int]]
+        self, images: list[Image.Image], prompts: list[Prompt], targets: list[list[int]]
     ) -> tuple[torch.Tensor, int]:
         inputs = self._encode(images, prompts)
         width = inputs["input_ids"].shape[1]

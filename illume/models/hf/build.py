@@ -6,7 +6,7 @@ SmolVLM, LLaVA, Qwen2-VL, BLIP-2, BLIP) with random weights, SmolLM2's tokenizer
 (the packaged one) plus each architecture's image tokens, the PIL image
 processors and a chat template shaped like the published model's.
 
-    python -m illume.models.hf_build --arch llava --size mid --out models/llava-mid
+    python -m illume.models.hf.build --arch llava --size mid --out models/llava-mid
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from illume.models.hf_inputs import QwenStillImageProcessor
+from illume.models.hf.inputs import QwenStillImageProcessor
 
 ARCHS = ("idefics3", "llava", "qwen2_vl", "blip2", "blip")
 

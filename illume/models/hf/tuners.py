@@ -1,6 +1,6 @@
 """What ILLUME tunes in a Hugging Face VLM: LoRA, a soft prompt, or bottleneck adapters.
 
-Kept apart from the model class (hf.py), as PEFT keeps tuner wiring apart
+Kept apart from the model class (model.py), as PEFT keeps tuner wiring apart
 from models. All three touch only the language decoder; the vision tower and
 the projector stay frozen, as in the paper.
 

@@ -5,7 +5,7 @@ image -> EfficientNet-Lite0 (frozen) -> 49 grid features -> image prefix
 after every attention and MLP block. Only the adapters are tuned by ILLUME;
 the prefix is aligned once (scripts/pretrain_prefix.py) and shipped.
 
-Everything the ILLUME stages call is shared with MAGMA itself (prefix_vlm.py);
+Everything the ILLUME stages call is shared with MAGMA itself (../prefix_vlm.py);
 this file only says which parts the embedded model is made of.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from PIL import Image
@@ -20,19 +21,18 @@ from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from illume.models.adapters import AdapterConfig
-from illume.models.image_prefix import (
-    EfficientNetEncoder,
-    ImagePrefix,
-    TinyEncoder,
-    preprocess,
-)
+from illume.models.embedded.encoders import EfficientNetEncoder, TinyEncoder, preprocess
+from illume.models.image_prefix import ImagePrefix
 from illume.models.prefix_vlm import PrefixVLM
-from illume.models.weights import PACKAGED, SMOLLM2_NAME, smollm2_dir
+from illume.models.weights import SMOLLM2_NAME, smollm2_dir
 from illume.models.wiring import add_adapters
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PREFIX_WEIGHTS = PACKAGED / "prefix-efficientnet-lite0-smollm2-135m.safetensors"
+DEFAULT_PREFIX_WEIGHTS = (
+    Path(__file__).parent / "weights" / "prefix-efficientnet-lite0-smollm2-135m.safetensors"
+)
+"""The image prefix aligned once for the default encoder + LM (scripts/pretrain_prefix.py)."""
 
 
 @dataclass

@@ -15,7 +15,7 @@ full-size parts:
   v1 (configs/MAGMA_v1.yml, the published checkpoint): after the MLP only, factor 4;
   v2 (configs/MAGMA_v2.yml): after the MLP and after the attention, factor 8 each.
 
-Its weights come from `illume magma-import` (magma_import.py), which writes a folder that
+Its weights come from `illume magma-import` (importer.py), which writes a folder that
 `build_magma` / `load_magma` read. ILLUME tunes MAGMA's own, pretrained adapters (as the
 paper's code does), so "zero-shot" here means the imported adapters, not identity ones.
 """
@@ -38,8 +38,8 @@ from transformers.models.gptj.modeling_gptj import (
 )
 
 from illume.models.adapters import AdapterConfig
-from illume.models.clip_resnet import ClipResNetConfig, ClipResNetEncoder, clip_preprocess
 from illume.models.image_prefix import ImagePrefix
+from illume.models.magma.clip_resnet import ClipResNetConfig, ClipResNetEncoder, clip_preprocess
 from illume.models.prefix_vlm import PrefixVLM
 from illume.models.wiring import add_adapters
 

@@ -15,9 +15,10 @@ import torch
 from PIL import Image
 
 from illume.models.base import DecodeState
-from illume.models.hf import HFVisionLanguageModel, span_nll
-from illume.models.hf_inputs import extend_right, prepend_columns
-from illume.models.hf_peft import PromptTuner
+from illume.models.hf.inputs import extend_right, prepend_columns
+from illume.models.hf.model import HFVisionLanguageModel, span_nll
+from illume.models.hf.tuners import PromptTuner
+from illume.models.prompt import Prompt
 
 
 @dataclass
@@ -36,10 +37,12 @@ class BlipState(DecodeState):
 class BlipCaptioner(HFVisionLanguageModel):
     """BlipForConditionalGeneration behind the common interface."""
 
-    def _text_inputs(self, prompts: list[str]) -> dict:
-        """[DEC] + prompt tokens, left-padded (BLIP swaps its [CLS] for the decoder's BOS)."""
+    def _text_inputs(self, prompts: list[Prompt]) -> dict:
+        """[DEC] + the plain prompt, left-padded (BLIP swaps its [CLS] for the decoder's BOS)."""
         bos = self.vlm.config.text_config.bos_token_id
-        rows = [[bos, *self.tokenizer(p, add_special_tokens=False).input_ids] for p in prompts]
+        rows = [
+            [bos, *self.tokenizer(p.plain(), add_special_tokens=False).input_ids] for p in prompts
+        ]
         width = max(len(r) for r in rows)
         ids = torch.full((len(rows), width), self.tokenizer.pad_token_id, dtype=torch.long)
         mask = torch.zeros(len(rows), width, dtype=torch.long)
@@ -72,7 +75,7 @@ class BlipCaptioner(HFVisionLanguageModel):
 
     @torch.no_grad()
     def prefill(
-        self, images: list[Image.Image], prompts: list[str]
+        self, images: list[Image.Image], prompts: list[Prompt]
     ) -> tuple[torch.Tensor, BlipState]:
         inputs = self._text_inputs(prompts)
         mask = inputs["attention_mask"]
@@ -96,7 +99,7 @@ class BlipCaptioner(HFVisionLanguageModel):
         return out.logits[:, -1].float(), new
 
     def target_nll(
-        self, images: list[Image.Image], prompts: list[str], targets: list[list[int]]
+        self, images: list[Image.Image], prompts: list[Prompt], targets: list[list[int]]
     ) -> tuple[torch.Tensor, int]:
         inputs = self._text_inputs(prompts)
         width = inputs["input_ids"].shape[1]

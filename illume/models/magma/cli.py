@@ -1,6 +1,6 @@
 """`illume magma-import`: options and entry point, kept free of torch/transformers imports.
 
-The import itself (magma_import.py) loads transformers; `illume --help` should not.
+The import itself (importer.py) loads transformers; `illume --help` should not.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run an import from parsed options and print its report; 1 when it cannot be done."""
-    from illume.models.magma_import import MagmaImportError, import_checkpoint
+    from illume.models.magma.importer import MagmaImportError, import_checkpoint
 
     try:
         report = import_checkpoint(

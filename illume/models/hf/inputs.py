@@ -1,25 +1,25 @@
 """Turn (image, prompt) pairs into a Hugging Face VLM's inputs.
 
-ILLUME's prompts read "Q: <question> A: <answer>, because". A chat model gets
-them as a conversation: the user turn holds the image and the question, and
-the assistant's reply starts with "<answer>, because" for the model to
-continue. A model without a chat template gets the image placeholder (where
-its processor wants one) followed by the prompt as it is.
+A prompt arrives as data (question, answer, explanation prompt; prompt.py). A
+chat model gets it as a conversation: the user turn holds the image and the
+question, and the assistant's reply starts with "<answer>, because" for the
+model to continue. A model without a chat template gets the image placeholder
+(where its processor wants one) followed by the plain prompt,
+"Q: <question> A: <answer>, because".
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 from pathlib import Path
 
 import torch
 from PIL import Image
 
-log = logging.getLogger(__name__)
+from illume.models.prompt import Prompt
 
-QA = re.compile(r"^Q:\s*(?P<question>.*?)\s+A:(?P<reply>.*)$", re.DOTALL)
+log = logging.getLogger(__name__)
 
 # Architectures whose processor expects its image placeholder in the text.
 PLACEHOLDER_TYPES = {
@@ -125,25 +125,20 @@ class InputBuilder:
         template = getattr(processor, "chat_template", None)
         self.use_chat = bool(use_chat and template)
 
-    def text(self, prompt: str) -> str:
+    def text(self, prompt: Prompt) -> str:
         """One prompt in the model's own format (chat turn or plain text with placeholder)."""
-        match = QA.match(prompt)
-        if self.use_chat and match:
-            messages = [
-                {
-                    "role": "user",
-                    "content": [{"type": "image"}, {"type": "text", "text": match["question"]}],
-                }
-            ]
+        if self.use_chat:
+            content = [{"type": "image"}, {"type": "text", "text": prompt.user_text()}]
+            messages = [{"role": "user", "content": content}]
             head = self.processor.apply_chat_template(messages, add_generation_prompt=True)
-            reply = match["reply"].strip()
+            reply = prompt.reply().strip()
             return head + (" " + reply if reply and not head.endswith("\n") else reply)
         if self.model_type in PLACEHOLDER_TYPES:
-            return self.processor.image_token + prompt
-        return prompt
+            return self.processor.image_token + prompt.plain()
+        return prompt.plain()
 
     def __call__(
-        self, images: list[Image.Image], prompts: list[str], device, dtype: torch.dtype
+        self, images: list[Image.Image], prompts: list[Prompt], device, dtype: torch.dtype
     ) -> dict:
         """Processor outputs on `device`; pixel values in the model's dtype (bf16 on a GPU)."""
         texts = [self.text(p) for p in prompts]
