@@ -20,10 +20,17 @@ COMMANDS = [
 ]
 
 
+def _parser():
+    """The full command line, with the backend's commands registered as the entry point does."""
+    from ml_backend.cli import register
+
+    return build_parser(plugins=[register])
+
+
 def test_help_for_every_command(capsys):
     for cmd in [[], *([c] for c in COMMANDS)]:
         with pytest.raises(SystemExit) as e:
-            build_parser().parse_args([*cmd, "--help"])
+            _parser().parse_args([*cmd, "--help"])
         assert e.value.code == 0
     assert "sample" in capsys.readouterr().out
 
