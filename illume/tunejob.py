@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shlex
 import subprocess
 import sys
@@ -104,6 +105,14 @@ def read_result(path: str | Path) -> Path:
     return Path(json.loads(path.read_text())["version"])
 
 
+def child_env() -> dict[str, str]:
+    """The environment with this code's root first on PYTHONPATH, so that the child's
+    `training.train` is the one next to the running `illume` (a checkout or site-packages)."""
+    root = str(Path(__file__).resolve().parent.parent)
+    rest = os.environ.get("PYTHONPATH", "")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([root, rest]) if rest else root}
+
+
 def run_job(
     job: TuneJob,
     config: TuneConfig,
@@ -121,5 +130,6 @@ def run_job(
         result.unlink(missing_ok=True)
         cmd = job_command(replace(job, result=str(result)), config, model, launch)
         log.info("tuning: %s", shlex.join(cmd))
-        subprocess.run(cmd, check=True, stdout=output, stderr=subprocess.STDOUT if output else None)
+        stderr = subprocess.STDOUT if output else None
+        subprocess.run(cmd, check=True, stdout=output, stderr=stderr, env=child_env())
         return read_result(result)

@@ -103,3 +103,23 @@ def test_missing_items_file_is_a_clear_error(tmp_path, capsys):
     )
     assert code == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_the_backend_registers_its_commands_through_the_entry_point():
+    from importlib import import_module
+    from pathlib import Path
+
+    from illume.cli import PLUGIN_GROUP
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    group = project["project"]["entry-points"][PLUGIN_GROUP]
+    registers = []
+    for target in group.values():
+        module, name = target.split(":")
+        registers.append(getattr(import_module(module), name))
+    parser = build_parser(plugins=registers)
+    assert parser.parse_args(["serve", "--port", "9"]).port == 9
+    assert parser.parse_args(["export", "--project", "3", "--out", "x"]).format == "jsonl"
+    with pytest.raises(SystemExit):
+        build_parser(plugins=[]).parse_args(["serve"])  # the engine alone has no serve
