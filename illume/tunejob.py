@@ -10,6 +10,7 @@ the `--result` JSON file, which the parent reads: no guessing from folders.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 
-from illume.configargs import to_argv
+from illume.configargs import add_arguments, from_args, to_argv
 from illume.models import ModelChoice
 from illume.tune import TuneConfig
 
@@ -71,6 +72,19 @@ class Launch:
         if self.nproc > 1:
             return ["torchrun", "--nproc_per_node", str(self.nproc)]
         return [sys.executable]
+
+
+def parse_tune_args(argv: list[str]) -> tuple[TuneConfig, Launch]:
+    """Settings from `illume tune`-style flags (any TuneConfig field, --nproc, --launcher),
+    as a caller such as the backend holds them (ILLUME_TUNE_ARGS); ValueError if bad."""
+    parser = argparse.ArgumentParser(prog="tune arguments", add_help=False, exit_on_error=False)
+    add_arguments(parser, TuneConfig)
+    add_arguments(parser, Launch)
+    try:
+        args = parser.parse_args(argv)
+    except (argparse.ArgumentError, SystemExit) as e:
+        raise ValueError(f"bad tuning arguments {argv!r}: {e}") from None
+    return from_args(TuneConfig, args), from_args(Launch, args)
 
 
 def job_command(

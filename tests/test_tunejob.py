@@ -12,7 +12,14 @@ from illume.configargs import to_argv
 from illume.items import Item
 from illume.models import ModelChoice
 from illume.tune import TuneConfig
-from illume.tunejob import Launch, TuneJob, job_command, read_result, run_job
+from illume.tunejob import (
+    Launch,
+    TuneJob,
+    job_command,
+    parse_tune_args,
+    read_result,
+    run_job,
+)
 from tests.test_configargs import _changed
 
 
@@ -95,3 +102,11 @@ def test_a_failing_child_raises(monkeypatch, tmp_path):
 def test_read_result_names_a_missing_file(tmp_path):
     with pytest.raises(RuntimeError):
         read_result(tmp_path / "none.json")
+
+
+def test_tune_args_of_a_caller_parse_to_the_same_settings():
+    config, launch = parse_tune_args(["--epochs", "1", "--lr", "3e-4", "--nproc", "2"])
+    assert config == TuneConfig(epochs=1, lr=3e-4) and launch == Launch(nproc=2)
+    assert parse_tune_args(to_argv(_every_field_changed()))[0] == _every_field_changed()
+    with pytest.raises(ValueError, match="--no-such-flag"):
+        parse_tune_args(["--no-such-flag"])
