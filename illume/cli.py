@@ -164,17 +164,23 @@ def cmd_magma_import(args: argparse.Namespace) -> int:
 
 def cmd_tune(args: argparse.Namespace) -> int:
     """One tuning round as a child job (`python -m training.train`, under a launcher)."""
+    import subprocess
+
     from illume.configargs import from_args
     from illume.models import ModelChoice
     from illume.tune import TuneConfig
     from illume.tunejob import Launch, TuneJob, run_job
 
-    version = run_job(
-        from_args(TuneJob, args),
-        from_args(TuneConfig, args),
-        ModelChoice.from_args(args),
-        from_args(Launch, args),
-    )
+    try:
+        version = run_job(
+            from_args(TuneJob, args),
+            from_args(TuneConfig, args),
+            ModelChoice.from_args(args),
+            from_args(Launch, args),
+        )
+    except subprocess.CalledProcessError as e:  # the job has logged why
+        print(f"illume tune: the tuning job exited {e.returncode}", file=sys.stderr)
+        return e.returncode or 1
     print(version)
     return 0
 

@@ -97,6 +97,8 @@ def test_a_failing_child_raises(monkeypatch, tmp_path):
     job = TuneJob(items="i", feedback="f", versions=str(tmp_path))
     with pytest.raises(subprocess.CalledProcessError):
         run_job(job, TuneConfig(), ModelChoice(), output=subprocess.DEVNULL)
+    argv = ["tune", "--items", "i", "--feedback", "f", "--versions", str(tmp_path)]
+    assert main(argv) == 1  # `python -m` of a missing module exits 1
 
 
 def test_read_result_names_a_missing_file(tmp_path):
