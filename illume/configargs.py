@@ -105,7 +105,8 @@ def add_arguments(
             kwargs["required"] = True
         else:
             kwargs["default"] = default
-            help_text += " (default: %(default)s)"
+            if default is not None and "default" not in help_text:
+                help_text += " (default: %(default)s)"
         kwargs["help"] = help_text
         if "choices" in f.metadata:
             kwargs["choices"] = f.metadata["choices"]
@@ -117,8 +118,6 @@ def add_arguments(
             kwargs["type"] = inner
         else:
             raise TypeError(f"{cls.__name__}.{f.name}: no command-line form for {tp!r}")
-        if optional and inner is not bool:
-            kwargs["metavar"] = f.name.upper()
         parser.add_argument(_flag(prefix, f.name), **kwargs)
 
 
