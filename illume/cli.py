@@ -7,8 +7,8 @@
     illume zeroshot  --models A,B --items F --out DIR   Table 2 across models
     illume tune      --items F --feedback F --versions DIR   one tuning round (DeepSpeed)
     illume loop      --items F --critic rouge --rounds N --out DIR
-    illume serve     --host H --port P      the Label Studio ML backend
-    illume export    --project ID --format jsonl|vqax|hf --out PATH
+    illume serve     --host H --port P      the Label Studio ML backend (registered by it)
+    illume export    --project ID --format jsonl|vqax|hf --out PATH   (the backend's too)
     illume data      easy-vqa-x | vqa-x     build or import item files
     illume magma-import --checkpoint F --out DIR   MAGMA's checkpoint -> --model magma:DIR
 
@@ -21,11 +21,15 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable, Iterable
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from illume.items import load_items, write_jsonl
 
 log = logging.getLogger("illume")
+
+PLUGIN_GROUP = "illume.commands"
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
@@ -94,11 +98,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_critique(args: argparse.Namespace) -> int:
+    from illume.configargs import from_args
     from illume.critique import CriticConfig, critique_file, format_summary
 
-    summary = critique_file(
-        args.candidates, args.items, args.out, CriticConfig(threshold=args.threshold)
-    )
+    summary = critique_file(args.candidates, args.items, args.out, from_args(CriticConfig, args))
     print(format_summary(summary))
     return 0
 
@@ -160,62 +163,36 @@ def cmd_magma_import(args: argparse.Namespace) -> int:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    """One tuning round as a job: in this process, or under a launcher for several ranks."""
+    """One tuning round as a child job (`python -m training.train`, under a launcher)."""
     import subprocess
 
-    forward = [
-        "--items",
-        args.items,
-        "--feedback",
-        args.feedback,
-        "--versions",
-        args.versions,
-        "--epochs",
-        str(args.epochs),
-        "--batch-size",
-        str(args.batch_size),
-        "--train-split",
-        args.train_split,
-    ]
+    from illume.configargs import from_args
     from illume.models import ModelChoice
+    from illume.tune import TuneConfig
+    from illume.tunejob import Launch, TuneJob, run_job
 
-    if args.base:
-        forward += ["--base", args.base]
-    forward += ModelChoice.from_args(args).to_args()
-    if args.nproc > 1 or args.launcher == "deepspeed":
-        launcher = (
-            ["deepspeed", "--num_gpus", str(args.nproc)]
-            if args.launcher == "deepspeed"
-            else ["torchrun", "--nproc_per_node", str(args.nproc)]
+    try:
+        version = run_job(
+            from_args(TuneJob, args),
+            from_args(TuneConfig, args),
+            ModelChoice.from_args(args),
+            from_args(Launch, args),
         )
-        return subprocess.call([*launcher, "-m", "training.train", *forward])
-    from training.train import main as train_main
-
-    return train_main(forward)
+    except subprocess.CalledProcessError as e:  # the job has logged why
+        print(f"illume tune: the tuning job exited {e.returncode}", file=sys.stderr)
+        return e.returncode or 1
+    print(version)
+    return 0
 
 
 def cmd_loop(args: argparse.Namespace) -> int:
-    from illume.critique import CriticConfig
+    from dataclasses import replace
+
+    from illume.configargs import from_args
     from illume.loop import LoopConfig, run_loop
     from illume.models import ModelChoice
-    from illume.sample import SampleConfig
 
-    config = LoopConfig(
-        rounds=args.rounds,
-        train_limit=args.train_limit,
-        val_limit=args.val_limit,
-        test_limit=args.test_limit,
-        baselines=tuple(args.baseline),
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        model=ModelChoice.from_args(args),
-        sample=SampleConfig(
-            n_per_temperature=args.n, explanation_prompts=(args.prompt,), seed=args.seed
-        ),
-        critic=CriticConfig(threshold=args.threshold),
-        launcher=(["torchrun", "--nproc_per_node", str(args.nproc)] if args.nproc > 1 else []),
-    )
+    config = replace(from_args(LoopConfig, args), model=ModelChoice.from_args(args))
     if args.critic != "rouge":
         raise ValueError(
             "the loop without people uses --critic rouge (Label Studio is the human one)"
@@ -229,19 +206,6 @@ def cmd_loop(args: argparse.Namespace) -> int:
     print("\n".join(summary_lines(report["rounds"], report["final"])))
     print(f"report: {args.out}/report.md, {args.out}/report.png")
     return 0
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    from ml_backend.server import serve
-
-    serve(args.host, args.port, threads=args.threads)
-    return 0
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    from ml_backend.export import main as export_main
-
-    return export_main(["--project", str(args.project), "--format", args.format, "--out", args.out])
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -266,9 +230,20 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(plugins: Iterable[Callable] | None = None) -> argparse.ArgumentParser:
+    """Every subcommand: the engine's own, then those the installed packages register.
+
+    `plugins` are functions that add subparsers (`register(subparsers)`); by
+    default those of the entry-point group `illume.commands` (the backend's
+    `serve` and `export`), so the engine imports neither backend nor trainer.
+    """
+    from illume.configargs import add_arguments
+    from illume.critique import CriticConfig
+    from illume.loop import LoopConfig
     from illume.models import ModelChoice
     from illume.sample import EXPLANATION_PROMPTS, SampleConfig
+    from illume.tune import TuneConfig
+    from illume.tunejob import Launch, TuneJob
 
     defaults = SampleConfig()
     ap = argparse.ArgumentParser(
@@ -299,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--candidates", required=True)
     p.add_argument("--items", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--threshold", type=float, default=0.7, help="fitting if ROUGE-L >= this")
+    add_arguments(p, CriticConfig)
     p.set_defaults(func=cmd_critique)
 
     p = sub.add_parser("evaluate", help="BLEU-1..4, METEOR, ROUGE-L, CIDEr (pycocoevalcap)")
@@ -331,53 +306,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_zeroshot)
 
     p = sub.add_parser(
-        "tune", help="tune adapters on fitting rationales (DeepSpeed), publish a version"
+        "tune",
+        help="tune adapters on fitting rationales (DeepSpeed), publish a version",
+        description="Runs `python -m training.train` as a child process (under torchrun or "
+        "deepspeed for several ranks) and prints the path of the version it published.",
     )
-    p.add_argument("--items", required=True)
-    p.add_argument("--feedback", required=True, help='JSONL of {"id", "text"}: fitting rationales')
-    p.add_argument("--versions", required=True, help="versions folder (v0001, v0002, ...)")
-    p.add_argument("--base", help="version to start from")
-    p.add_argument(
-        "--train-split", default="all", help="items that may feed X^A ('all' or a split)"
-    )
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=16)
-    ModelChoice.add_arguments(p)
-    p.add_argument("--nproc", type=int, default=1, help="ranks (CPU processes or GPUs)")
-    p.add_argument("--launcher", choices=["torchrun", "deepspeed"], default="torchrun")
+    add_arguments(p.add_argument_group("job"), TuneJob)
+    add_arguments(p.add_argument_group("tuning"), TuneConfig)
+    ModelChoice.add_arguments(p.add_argument_group("model"))
+    add_arguments(p.add_argument_group("launch"), Launch)
     p.set_defaults(func=cmd_tune)
 
-    p = sub.add_parser("loop", help="the ILLUME loop with an automatic critic (benchmark)")
+    p = sub.add_parser(
+        "loop",
+        help="the ILLUME loop with an automatic critic (benchmark)",
+        description="Tuning flags as in `illume tune`; sampling's start with --sample-, "
+        "the critic's with --critic-.",
+    )
     p.add_argument("--items", required=True)
     p.add_argument("--out", required=True, help="run folder (re-run the command to resume)")
     p.add_argument("--critic", default="rouge", choices=["rouge"])
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--baseline", action="append", default=[], choices=["same-gt", "full-gt"])
-    p.add_argument("--train-limit", type=int)
-    p.add_argument("--val-limit", type=int)
-    p.add_argument("--test-limit", type=int)
-    p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--n", type=int, default=defaults.n_per_temperature)
-    p.add_argument("--prompt", default=defaults.explanation_prompts[0])
-    p.add_argument("--threshold", type=float, default=0.7)
-    p.add_argument("--seed", type=int, default=0)
-    ModelChoice.add_arguments(p)
-    p.add_argument("--nproc", type=int, default=1, help="CPU ranks for tuning (torchrun)")
+    add_arguments(p, LoopConfig)
+    ModelChoice.add_arguments(p.add_argument_group("model"))
     p.set_defaults(func=cmd_loop)
-
-    p = sub.add_parser("serve", help="run the Label Studio ML backend (gunicorn)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=9090)
-    p.add_argument("--threads", type=int, default=8)
-    p.set_defaults(func=cmd_serve)
-
-    p = sub.add_parser("export", help="export the curated rationale dataset of a project")
-    p.add_argument("--project", required=True, type=int, help="Label Studio project id")
-    p.add_argument("--format", choices=["jsonl", "vqax", "hf"], default="jsonl")
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("data", help="build easy-vqa-x, or import VQA-X annotations")
     p.add_argument("dataset", choices=["easy-vqa-x", "vqa-x"])
@@ -403,7 +354,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     magma_import_arguments(p)
     p.set_defaults(func=cmd_magma_import)
+    for register in registered_commands() if plugins is None else plugins:
+        register(sub)
     return ap
+
+
+def registered_commands() -> list[Callable]:
+    """The `register(subparsers)` functions of the entry-point group `illume.commands`."""
+    return [ep.load() for ep in entry_points(group=PLUGIN_GROUP)]
 
 
 def main(argv: list[str] | None = None) -> int:

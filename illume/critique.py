@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -43,9 +43,9 @@ class CriticConfig:
         rouge-score's F1 is beta = 1.
     """
 
-    threshold: float = 0.7
-    min_chars: int = 3
-    beta: float = 1.2
+    threshold: float = field(default=0.7, metadata={"help": "fitting if the score is >= this"})
+    min_chars: int = field(default=3, metadata={"help": "shorter candidates score 0"})
+    beta: float = field(default=1.2, metadata={"help": "recall weight of ROUGE-L's F-measure"})
 
 
 @runtime_checkable

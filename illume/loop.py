@@ -17,9 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import random
-import subprocess
-import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from illume.critique import Critic, CriticConfig, RougeCritic
@@ -27,36 +25,61 @@ from illume.facts import fact_error_rate
 from illume.items import Item, load_items, read_jsonl, write_jsonl
 from illume.models import ModelChoice
 from illume.sample import SampleConfig
+from illume.tune import TuneConfig
+from illume.tunejob import Launch, TuneJob, run_job
 
 log = logging.getLogger(__name__)
 
 
+def _loop_tune_defaults() -> TuneConfig:
+    """The loop's tuning at a CPU-friendly size: fewer epochs, fewer validation items."""
+    return TuneConfig(epochs=2, val_items=16)
+
+
 @dataclass
 class LoopConfig:
-    """The benchmark loop (defaults: the paper's protocol at a CPU-friendly size)."""
+    """The benchmark loop (defaults: the paper's protocol at a CPU-friendly size).
 
-    rounds: int = 3
-    saturation: float = 0.05
-    """Stop when new fitting samples < this share of those already collected."""
-    patience: int = 1
-    """Stop after this many rounds without a better validation ROUGE-L."""
-    train_limit: int | None = None
-    val_limit: int | None = None
-    test_limit: int | None = None
-    baselines: tuple[str, ...] = ()
-    """"same-gt" and/or "full-gt"."""
-    epochs: int = 2
-    batch_size: int = 16
-    lr: float = 1e-3
-    vqa_ratio: float = 10.0
-    tune_val_items: int = 16
-    """Validation items the tuning job scores per epoch to keep its best epoch."""
-    sample: SampleConfig = field(default_factory=SampleConfig)
-    critic: CriticConfig = field(default_factory=CriticConfig)
-    model: ModelChoice = field(default_factory=ModelChoice.from_env)
-    """The model family and its options (the tuning job gets the same)."""
-    launcher: list[str] = field(default_factory=list)
-    """Prefix for the tuning job (e.g. ["torchrun", "--nproc_per_node", "2"]); empty: in-process."""
+    On the command line (`illume loop`) the tuning settings keep their own flag
+    names (`--epochs`, `--lr`, ...), sampling's get `--sample-` and the critic's
+    `--critic-`; the tuning job's explanation prompt is sampling's first one.
+    """
+
+    rounds: int = field(default=3, metadata={"help": "tuning rounds after round 0"})
+    saturation: float = field(
+        default=0.05,
+        metadata={"help": "stop when new fitting samples < this share of those collected"},
+    )
+    patience: int = field(
+        default=1, metadata={"help": "stop after this many rounds without a better val ROUGE-L"}
+    )
+    train_limit: int | None = field(default=None, metadata={"help": "train items (seeded draw)"})
+    val_limit: int | None = field(default=None, metadata={"help": "val items (seeded draw)"})
+    test_limit: int | None = field(default=None, metadata={"help": "test items (seeded draw)"})
+    baselines: tuple[str, ...] = field(
+        default=(), metadata={"help": "same-gt and/or full-gt", "choices": ("same-gt", "full-gt")}
+    )
+    tune: TuneConfig = field(
+        default_factory=_loop_tune_defaults,
+        metadata={"help": "each round's tuning job", "exclude": ("explanation_prompt",)},
+    )
+    sample: SampleConfig = field(
+        default_factory=SampleConfig, metadata={"help": "jabber sampling", "prefix": "sample-"}
+    )
+    critic: CriticConfig = field(
+        default_factory=CriticConfig, metadata={"help": "the critic", "prefix": "critic-"}
+    )
+    model: ModelChoice = field(
+        default_factory=ModelChoice.from_env,
+        metadata={"help": "the model (its own flags; the tuning job gets the same)", "cli": False},
+    )
+    launch: Launch = field(
+        default_factory=Launch, metadata={"help": "how the tuning job is launched"}
+    )
+
+    def tune_config(self) -> TuneConfig:
+        """The tuning job's settings: the loop's, with sampling's explanation prompt."""
+        return replace(self.tune, explanation_prompt=self.sample.explanation_prompts[0])
 
 
 class Run:
@@ -115,7 +138,7 @@ class Run:
 
 
 def tune_version(run: Run, name: str, feedback: list[dict], extra: dict) -> Path:
-    """Run the tuning job as a subprocess (DeepSpeed) unless this version already exists."""
+    """Run the tuning job (DeepSpeed, a child process) unless this version already exists."""
     root = run.out / "versions" / name
     done = _find_version(root, extra)
     if done:
@@ -123,38 +146,14 @@ def tune_version(run: Run, name: str, feedback: list[dict], extra: dict) -> Path
     fb_path = run.out / "feedback" / f"{name}-{extra['round']:02d}.jsonl"
     write_jsonl(fb_path, feedback)
     cfg = run.config
-    cmd = [*cfg.launcher] if cfg.launcher else [sys.executable]
-    cmd += [
-        "-m",
-        "training.train",
-        "--items",
-        str(run.items_file),
-        "--feedback",
-        str(fb_path),
-        "--versions",
-        str(root),
-        "--epochs",
-        str(cfg.epochs),
-        "--batch-size",
-        str(cfg.batch_size),
-        "--lr",
-        str(cfg.lr),
-        "--vqa-ratio",
-        str(cfg.vqa_ratio),
-        "--val-items",
-        str(cfg.tune_val_items),
-        "--explanation-prompt",
-        cfg.sample.explanation_prompts[0],
-        "--metrics-extra",
-        json.dumps(extra),
-    ]
-    cmd += cfg.model.to_args()
+    job = TuneJob(
+        items=str(run.items_file),
+        feedback=str(fb_path),
+        versions=str(root),
+        metrics_extra=json.dumps(extra),
+    )
     log.info("tuning %s round %d on %d rationales", name, extra["round"], len(feedback))
-    subprocess.run(cmd, check=True)
-    found = _find_version(root, extra)
-    if not found:
-        raise RuntimeError(f"tuning finished without publishing a version under {root}")
-    return found
+    return run_job(job, cfg.tune_config(), cfg.model, cfg.launch)
 
 
 def _find_version(root: Path, extra: dict) -> Path | None:
@@ -194,7 +193,7 @@ def same_gt_feedback(fitting: list[dict], items: dict[str, Item]) -> list[dict]:
 
 def score_split(model, items: list[Item], scorers, out_file: Path, prompt: str) -> dict:
     """Greedy rationales for a split -> coco metrics + fact-error rate (cached in out_file)."""
-    from illume.evaluate import compute_metrics
+    from illume.api import evaluate
     from illume.prompts import greedy_rationales
 
     if out_file.exists():
@@ -202,10 +201,7 @@ def score_split(model, items: list[Item], scorers, out_file: Path, prompt: str) 
     if not items:
         return {}
     preds = greedy_rationales(model, items, prompt)
-    refs = {it.id: it.explanations for it in items}
-    metrics = compute_metrics(preds, refs, scorers=scorers)
-    by_id = {it.id: it for it in items}
-    metrics["fact_error_rate"] = fact_error_rate((t, by_id[i].facts) for i, t in preds.items())
+    metrics = evaluate(preds, items, scorers)
     write_jsonl(
         out_file.with_suffix(".predictions.jsonl"), ({"id": i, "text": t} for i, t in preds.items())
     )
@@ -215,15 +211,9 @@ def score_split(model, items: list[Item], scorers, out_file: Path, prompt: str) 
 
 def critique_rows(run: Run, results, items: dict[str, Item]) -> list[dict]:
     """Sampled items -> rows with each candidate's critic score and verdict."""
-    rows = []
-    for res in results:
-        row = res.to_dict()
-        if res.error is None:
-            scores = run.critic.score(items[res.id], [c.text for c in res.candidates])
-            for c, s in zip(row["candidates"], scores, strict=True):
-                c["score"], c["fitting"] = round(s, 4), run.critic.fitting(s)
-        rows.append(row)
-    return rows
+    from illume.api import critique
+
+    return critique(items.values(), results, run.critic)
 
 
 def sample_round(run: Run, model, r: int) -> list[dict]:

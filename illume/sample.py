@@ -34,24 +34,36 @@ SENTENCE_END = re.compile(r"[.!?\n]")
 class SampleConfig:
     """Jabber sampling settings (defaults from the paper, Sec. 4)."""
 
-    temperatures: tuple[float, ...] = (0.01, 0.1, 0.3, 0.6, 0.9)
-    """One group of samples per temperature; 0 means greedy."""
-    n_per_temperature: int = 5
-    top_k_fraction: float = 0.10
-    """k = this share of the vocabulary (paper: 5025 of GPT-J's 50k)."""
-    explanation_prompts: tuple[str, ...] = ("because",)
-    """Appended after the answer to elicit a rationale; each gets its own samples."""
-    question_templates: tuple[str, ...] = ("{question}",)
-    """Question phrasings (ACT-X style); `{question}` is the item's own question."""
-    max_new_tokens: int = 24
-    min_new_tokens: int = 1
-    """Stop tokens are not drawn before this many tokens (no empty candidates)."""
-    min_distinct: int = 10
-    """Items with fewer distinct candidates get more samples at the two highest temperatures."""
-    top_up_rounds: int = 2
-    """At most this many extra draws per batch (0: exactly n per temperature)."""
-    batch_items: int = 8
-    seed: int = 0
+    temperatures: tuple[float, ...] = field(
+        default=(0.01, 0.1, 0.3, 0.6, 0.9),
+        metadata={"help": "one group of samples per temperature; 0 means greedy"},
+    )
+    n_per_temperature: int = field(default=5, metadata={"help": "samples per temperature"})
+    top_k_fraction: float = field(
+        default=0.10,
+        metadata={"help": "top-k with k = this share of the vocabulary (paper: 5025 of 50k)"},
+    )
+    explanation_prompts: tuple[str, ...] = field(
+        default=("because",),
+        metadata={"help": "appended after the answer to elicit a rationale; each gets samples"},
+    )
+    question_templates: tuple[str, ...] = field(
+        default=("{question}",),
+        metadata={"help": "question phrasings (ACT-X style); {question} is the item's own"},
+    )
+    max_new_tokens: int = field(default=24, metadata={"help": "tokens drawn per candidate"})
+    min_new_tokens: int = field(
+        default=1, metadata={"help": "no stop token before this many tokens (no empty ones)"}
+    )
+    min_distinct: int = field(
+        default=10,
+        metadata={"help": "items with fewer distinct candidates get more at the top temperatures"},
+    )
+    top_up_rounds: int = field(
+        default=2, metadata={"help": "at most this many extra draws per batch (0: exactly n)"}
+    )
+    batch_items: int = field(default=8, metadata={"help": "items decoded together"})
+    seed: int = field(default=0, metadata={"help": "seed of the sampler"})
 
     def prompts_for(self, item: Item) -> list[Prompt]:
         """One prompt per question phrasing and explanation prompt; the model renders each."""

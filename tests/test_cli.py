@@ -20,10 +20,17 @@ COMMANDS = [
 ]
 
 
+def _parser():
+    """The full command line, with the backend's commands registered as the entry point does."""
+    from ml_backend.cli import register
+
+    return build_parser(plugins=[register])
+
+
 def test_help_for_every_command(capsys):
     for cmd in [[], *([c] for c in COMMANDS)]:
         with pytest.raises(SystemExit) as e:
-            build_parser().parse_args([*cmd, "--help"])
+            _parser().parse_args([*cmd, "--help"])
         assert e.value.code == 0
     assert "sample" in capsys.readouterr().out
 
@@ -96,3 +103,23 @@ def test_missing_items_file_is_a_clear_error(tmp_path, capsys):
     )
     assert code == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_the_backend_registers_its_commands_through_the_entry_point():
+    from importlib import import_module
+    from pathlib import Path
+
+    from illume.cli import PLUGIN_GROUP
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    group = project["project"]["entry-points"][PLUGIN_GROUP]
+    registers = []
+    for target in group.values():
+        module, name = target.split(":")
+        registers.append(getattr(import_module(module), name))
+    parser = build_parser(plugins=registers)
+    assert parser.parse_args(["serve", "--port", "9"]).port == 9
+    assert parser.parse_args(["export", "--project", "3", "--out", "x"]).format == "jsonl"
+    with pytest.raises(SystemExit):
+        build_parser(plugins=[]).parse_args(["serve"])  # the engine alone has no serve

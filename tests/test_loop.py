@@ -8,6 +8,7 @@ import pytest
 from illume.items import write_jsonl
 from illume.loop import LoopConfig, run_loop, stop_reason
 from illume.sample import SampleConfig
+from illume.tune import TuneConfig
 
 pytestmark = pytest.mark.deepspeed
 
@@ -58,9 +59,7 @@ def tiny_env(tiny_lm_dir, monkeypatch):
 def _config(rounds):
     return LoopConfig(
         rounds=rounds,
-        epochs=1,
-        batch_size=4,
-        vqa_ratio=1.0,
+        tune=TuneConfig(epochs=1, batch_size=4, vqa_ratio=1.0, val_items=16),
         baselines=("same-gt",),
         sample=SampleConfig(n_per_temperature=2, max_new_tokens=4),
     )

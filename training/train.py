@@ -6,7 +6,10 @@
 
 FEEDBACK is JSONL of {"id": item id, "text": fitting rationale}: the whole
 X^E so far. On success rank 0 publishes the next version under DIR
-atomically; on any failure nothing is published and the exit code is not 0.
+atomically, prints its path and, with --result FILE, writes it there as JSON
+(what a parent reads); on any failure nothing is published and the exit
+code is not 0. Every flag comes from a dataclass (illume.tunejob.TuneJob,
+illume.tune.TuneConfig, illume.models.ModelChoice): `--help` lists them.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ import json
 import logging
 import sys
 
+from illume.configargs import add_arguments, from_args
 from illume.items import Item, load_items, read_jsonl
 from illume.models import ModelChoice
 from illume.tune import TuneConfig, build_examples
+from illume.tunejob import TuneJob, write_result
 
 log = logging.getLogger("illume.tune")
 
@@ -40,25 +45,12 @@ def read_feedback(path: str, items: dict[str, Item]) -> list[tuple[Item, str]]:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    d = TuneConfig()
+    """Flags generated from TuneJob, TuneConfig and ModelChoice (what the parents emit)."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--items", required=True)
-    ap.add_argument("--feedback", required=True)
-    ap.add_argument("--versions", required=True, help="folder of versions (v0001, ...)")
-    ap.add_argument("--base", help="version to start from (default: zero-shot adapters)")
-    ap.add_argument("--train-split", default="train", help="items that feed X^A (all: 'all')")
-    ap.add_argument("--val-split", default="val")
-    ModelChoice.add_arguments(ap)
-    ap.add_argument("--epochs", type=int, default=d.epochs)
-    ap.add_argument("--batch-size", type=int, default=d.batch_size)
-    ap.add_argument("--lr", type=float, default=d.lr)
-    ap.add_argument("--vqa-ratio", type=float, default=d.vqa_ratio)
-    ap.add_argument("--val-items", type=int, default=d.val_items)
-    ap.add_argument("--explanation-prompt", default=d.explanation_prompt)
-    ap.add_argument("--seed", type=int, default=d.seed)
-    ap.add_argument("--ds-config", help="DeepSpeed JSON (default: training/ds_config*.json)")
-    ap.add_argument("--metrics-extra", default="{}", help="JSON merged into metrics.json")
-    ap.add_argument("--local_rank", "--local-rank", type=int, default=0)
+    add_arguments(ap.add_argument_group("job"), TuneJob)
+    add_arguments(ap.add_argument_group("tuning"), TuneConfig)
+    ModelChoice.add_arguments(ap.add_argument_group("model"))
+    ap.add_argument("--local_rank", "--local-rank", type=int, default=0, help=argparse.SUPPRESS)
     return ap.parse_args(argv)
 
 
@@ -69,32 +61,24 @@ def run(args: argparse.Namespace) -> int:
     from illume.versions import clean_partial, publish
     from training.trainer import train
 
-    config = TuneConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        vqa_ratio=args.vqa_ratio,
-        val_items=args.val_items,
-        explanation_prompt=args.explanation_prompt,
-        seed=args.seed,
-    )
-    items, errors = load_items(args.items)
+    job = from_args(TuneJob, args)
+    config = from_args(TuneConfig, args)
+    items, errors = load_items(job.items)
     if errors:
         log.warning("%d items skipped: %s", len(errors), errors[:3])
     by_id = {it.id: it for it in items}
-    explained = read_feedback(args.feedback, by_id)
+    explained = read_feedback(job.feedback, by_id)
     if not explained:
         raise ValueError("no fitting rationales in the feedback: nothing to tune on")
-    pool = (
-        items if args.train_split == "all" else [it for it in items if it.split == args.train_split]
-    )
-    val = [it for it in items if it.split == args.val_split and it.explanations][: config.val_items]
+    split = config.train_split
+    pool = items if split == "all" else [it for it in items if it.split == split]
+    val = [it for it in items if it.split == config.val_split and it.explanations]
     exp, vqa, b = build_examples(explained, pool, config)
 
-    model = load_model(ModelChoice.from_args(args), args.base)
-    result = train(model, exp, vqa, b, val, config, args.ds_config)
+    model = load_model(ModelChoice.from_args(args), job.base)
+    result = train(model, exp, vqa, b, val[: config.val_items], config, job.ds_config)
     if dist.get_rank() == 0:
-        clean_partial(args.versions)
+        clean_partial(job.versions)
         metrics = {
             "base": model.version,
             "n_exp": len(exp),
@@ -102,12 +86,14 @@ def run(args: argparse.Namespace) -> int:
             "b": b,
             "config": dataclasses.asdict(config),
             **dataclasses.asdict(result),
-            **json.loads(args.metrics_extra),
+            **json.loads(job.metrics_extra),
         }
         manifest = [{"kind": ex.kind, "id": ex.item.id, "text": ex.target.strip()} for ex in exp]
         manifest += [{"kind": "vqa", "id": ex.item.id} for ex in vqa]
-        path = publish(model, args.versions, metrics, manifest)
+        path = publish(model, job.versions, metrics, manifest)
         log.info("published %s (best epoch %d)", path, result.best_epoch + 1)
+        if job.result:
+            write_result(job.result, path, metrics)
         print(path)
     dist.barrier()
     dist.destroy_process_group()

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from illume.items import write_jsonl
+from illume.tunejob import read_result
 from illume.versions import list_versions
 
 pytestmark = pytest.mark.deepspeed
@@ -61,10 +62,13 @@ def _run(cmd, env):
 
 def test_one_rank_publishes_a_complete_version(job):
     args, env, tmp = job
-    out = _run([sys.executable, "-m", "training.train", *args, "--versions", str(tmp / "v")], env)
+    result = tmp / "result.json"
+    cmd = [sys.executable, "-m", "training.train", *args, "--versions", str(tmp / "v")]
+    out = _run([*cmd, "--result", str(result)], env)
     assert out.returncode == 0, out.stderr[-2000:]
     (version,) = list_versions(tmp / "v")
     assert version.name == "v0001"
+    assert read_result(result) == version  # what a parent reads
     assert {p.name for p in version.iterdir()} == {
         "adapters.safetensors",
         "model.json",
@@ -82,10 +86,12 @@ def test_failed_job_publishes_nothing(job, tmp_path):
     bad = tmp_path / "bad.jsonl"
     write_jsonl(bad, [{"id": "nope", "text": "x"}])
     args = [a if a != args[3] else str(bad) for a in args]
-    out = _run([sys.executable, "-m", "training.train", *args, "--versions", str(tmp / "v")], env)
+    cmd = [sys.executable, "-m", "training.train", *args, "--versions", str(tmp / "v")]
+    out = _run([*cmd, "--result", str(tmp_path / "result.json")], env)
     assert out.returncode != 0
     assert "no fitting rationales" in out.stderr
     assert list_versions(tmp / "v") == []
+    assert not (tmp_path / "result.json").exists()
 
 
 def test_two_ranks_give_the_same_losses_as_one(job):

@@ -1,0 +1,110 @@
+"""The engine's in-process API: the four stages of a round as plain functions.
+
+The loop, the command line and the Label Studio backend call these instead
+of building command lines or reaching into the stage modules, so a stage can
+change inside without its callers noticing. Records go in and come out;
+nothing here knows of Label Studio or of files it was not asked to write.
+
+    results = sample(items, SampleConfig(), model)
+    rows = critique(items, results)                   # RougeCritic by default
+    version = tune(items, rationales, "versions/", base=None)
+    metrics = evaluate(predictions, items)
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from illume.critique import Critic, CriticConfig, RougeCritic
+from illume.items import Item, write_jsonl
+from illume.models import ModelChoice
+from illume.models.base import VisionLanguageModel
+from illume.sample import SampleConfig, SampledItem
+from illume.tune import TuneConfig
+from illume.tunejob import Launch, TuneJob, run_job
+
+
+def sample(
+    items: Sequence[Item], config: SampleConfig, model: VisionLanguageModel
+) -> list[SampledItem]:
+    """Stage 1: candidate rationales for each item (an item that fails carries its error)."""
+    from illume.sample import Sampler
+
+    return list(Sampler(model, config).sample(list(items)))
+
+
+def critique(
+    items: Iterable[Item], results: Iterable[SampledItem], critic: Critic | None = None
+) -> list[dict[str, Any]]:
+    """Stage 2: each sampled item as a dict whose candidates carry `score` and `fitting`.
+
+    `critic` defaults to coco ROUGE-L against the items' references
+    (`RougeCritic`); any `Critic` stands in.
+    """
+    critic = critic or RougeCritic(CriticConfig())
+    by_id = {it.id: it for it in items}
+    rows = []
+    for res in results:
+        row = res.to_dict()
+        if res.error is None:
+            scores = critic.score(by_id[res.id], [c.text for c in res.candidates])
+            for c, s in zip(row["candidates"], scores, strict=True):
+                c["score"], c["fitting"] = round(s, 4), critic.fitting(s)
+        rows.append(row)
+    return rows
+
+
+def tune(
+    items: Iterable[Item],
+    rationales: Iterable[dict[str, str]],
+    versions: str | Path,
+    base: str | Path | None = None,
+    config: TuneConfig | None = None,
+    *,
+    model: ModelChoice | None = None,
+    launch: Launch | None = None,
+    work: str | Path | None = None,
+    output: IO | None = None,
+) -> Path:
+    """Stage 3: tune on the fitting rationales, publish the next version, return its path.
+
+    `rationales` are {"id": item id, "text": rationale}: every fitting one so
+    far (X^E). The DeepSpeed job runs in a child process; its input files go
+    to `work` (a temporary folder when None), its output to `output`. Raises
+    subprocess.CalledProcessError when the job fails: nothing is published.
+    """
+    with tempfile.TemporaryDirectory(prefix="illume-round-") as tmp:
+        folder = Path(work) if work is not None else Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_jsonl(folder / "items.jsonl", (it.to_dict() for it in items))
+        write_jsonl(folder / "feedback.jsonl", rationales)
+        job = TuneJob(
+            items=str(folder / "items.jsonl"),
+            feedback=str(folder / "feedback.jsonl"),
+            versions=str(versions),
+            base=str(base) if base is not None else None,
+            result=str(folder / "result.json"),
+        )
+        return run_job(job, config or TuneConfig(), model or ModelChoice.from_env(), launch, output)
+
+
+def evaluate(
+    predictions: dict[str, str], items: Iterable[Item], scorers=None
+) -> dict[str, float | None]:
+    """Stage 4: coco-caption metrics of one rationale per item, plus the fact-error rate.
+
+    Pass an open `illume.evaluate.Scorers` to reuse its METEOR process.
+    """
+    from illume.evaluate import compute_metrics
+    from illume.facts import fact_error_rate
+
+    by_id = {it.id: it for it in items}
+    refs = {i: it.explanations for i, it in by_id.items()}
+    metrics: dict[str, float | None] = dict(compute_metrics(predictions, refs, scorers=scorers))
+    metrics["fact_error_rate"] = fact_error_rate(
+        (text, by_id[i].facts) for i, text in predictions.items() if i in by_id
+    )
+    return metrics

@@ -1,0 +1,114 @@
+"""The tuning job's command line and result, with a stand-in child process."""
+
+import dataclasses
+import json
+import subprocess
+
+import pytest
+
+from illume import tunejob
+from illume.cli import main
+from illume.configargs import to_argv
+from illume.items import Item
+from illume.models import ModelChoice
+from illume.tune import TuneConfig
+from illume.tunejob import (
+    Launch,
+    TuneJob,
+    job_command,
+    parse_tune_args,
+    read_result,
+    run_job,
+)
+from tests.test_configargs import _changed
+
+
+@pytest.fixture
+def fake_job(monkeypatch, tmp_path):
+    monkeypatch.setattr(tunejob, "JOB_MODULE", "tests.fake_tune_job")
+    echo = tmp_path / "echo.json"
+    monkeypatch.setenv("FAKE_TUNE_ECHO", str(echo))
+    return echo
+
+
+def _every_field_changed() -> TuneConfig:
+    d = TuneConfig()
+    return TuneConfig(**{f.name: _changed(getattr(d, f.name)) for f in dataclasses.fields(d)})
+
+
+def test_illume_tune_forwards_every_field_to_the_job(fake_job, tmp_path, monkeypatch, capsys):
+    published = tmp_path / "v" / "v0007"
+    monkeypatch.setenv("FAKE_TUNE_VERSION", str(published))
+    config = _every_field_changed()
+    argv = [
+        "tune",
+        "--items",
+        "i.jsonl",
+        "--feedback",
+        "f.jsonl",
+        "--versions",
+        str(tmp_path / "v"),
+    ]
+    argv += ["--base", "b", "--metrics-extra", '{"round": 3}']
+
+    assert main([*argv, *to_argv(config)]) == 0
+    got = json.loads(fake_job.read_text())
+    assert got["config"] == dataclasses.asdict(config)
+    assert got["job"]["base"] == "b" and got["job"]["metrics_extra"] == '{"round": 3}'
+    assert capsys.readouterr().out.strip() == str(published)
+
+
+def test_the_parent_reads_the_version_the_child_names(fake_job, tmp_path, monkeypatch):
+    versions = tmp_path / "v"
+    for name in ("v0001", "v0002"):
+        (versions / name).mkdir(parents=True)
+    # the child names an older version than the newest folder: the parent believes the child
+    monkeypatch.setenv("FAKE_TUNE_VERSION", str(versions / "v0001"))
+    job = TuneJob(items="i", feedback="f", versions=str(versions))
+    assert run_job(job, TuneConfig(), ModelChoice()) == versions / "v0001"
+    monkeypatch.delenv("FAKE_TUNE_VERSION")
+    with pytest.raises(RuntimeError, match="without publishing"):
+        run_job(job, TuneConfig(), ModelChoice())
+
+
+def test_api_tune_writes_its_inputs_and_returns_the_version(fake_job, tmp_path, monkeypatch):
+    from illume.api import tune
+
+    monkeypatch.setenv("FAKE_TUNE_VERSION", str(tmp_path / "v" / "v0001"))
+    items = [Item(id="a", image="x.png", question="q?", answer="red")]
+    work = tmp_path / "work"
+    version = tune(items, [{"id": "a", "text": "it is red"}], tmp_path / "v", work=work)
+    assert version == tmp_path / "v" / "v0001"
+    assert json.loads((work / "feedback.jsonl").read_text()) == {"id": "a", "text": "it is red"}
+    got = json.loads(fake_job.read_text())
+    assert got["job"]["items"] == str(work / "items.jsonl") and got["job"]["base"] is None
+
+
+def test_launchers_prefix_the_module():
+    job = TuneJob(items="i", feedback="f", versions="v")
+    cmd = job_command(job, TuneConfig(), ModelChoice(), Launch(nproc=2))
+    assert cmd[:5] == ["torchrun", "--nproc_per_node", "2", "-m", "training.train"]
+    deepspeed = job_command(job, TuneConfig(), ModelChoice(), Launch(launcher="deepspeed"))
+    assert deepspeed[:3] == ["deepspeed", "--num_gpus", "1"]
+
+
+def test_a_failing_child_raises(monkeypatch, tmp_path):
+    monkeypatch.setattr(tunejob, "JOB_MODULE", "tests.no_such_module")
+    job = TuneJob(items="i", feedback="f", versions=str(tmp_path))
+    with pytest.raises(subprocess.CalledProcessError):
+        run_job(job, TuneConfig(), ModelChoice(), output=subprocess.DEVNULL)
+    argv = ["tune", "--items", "i", "--feedback", "f", "--versions", str(tmp_path)]
+    assert main(argv) == 1  # `python -m` of a missing module exits 1
+
+
+def test_read_result_names_a_missing_file(tmp_path):
+    with pytest.raises(RuntimeError):
+        read_result(tmp_path / "none.json")
+
+
+def test_tune_args_of_a_caller_parse_to_the_same_settings():
+    config, launch = parse_tune_args(["--epochs", "1", "--lr", "3e-4", "--nproc", "2"])
+    assert config == TuneConfig(epochs=1, lr=3e-4) and launch == Launch(nproc=2)
+    assert parse_tune_args(to_argv(_every_field_changed()))[0] == _every_field_changed()
+    with pytest.raises(ValueError, match="--no-such-flag"):
+        parse_tune_args(["--no-such-flag"])
