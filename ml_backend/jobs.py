@@ -327,6 +327,6 @@ def event_project(event: dict[str, Any]) -> int | None:
             pid = holder.get("id") if holder is event.get("project") else holder.get("project")
             if isinstance(pid, int) and not isinstance(pid, bool):
                 return pid
-            if isinstance(pid, str) and pid.isdigit():
+            if isinstance(pid, str) and pid.isascii() and pid.isdigit() and len(pid) < 20:
                 return int(pid)
     return None
