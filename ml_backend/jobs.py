@@ -43,7 +43,7 @@ class Jobs:
         self.settings = settings
         self.engine = engine
         self.counters = counters
-        self.store = StateStore(settings.data_dir)
+        self.store = StateStore(settings.data_dir, settings.project_versions)
         self._client = client
         self._resolver: ImageResolver | None = None
         self._model_lock = threading.RLock()
