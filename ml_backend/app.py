@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import time
+from itertools import accumulate
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -54,7 +56,7 @@ def create_app(model: IllumeModel | None = None, settings: Settings | None = Non
     settings = settings or (model.settings if model else Settings.from_env())
     model = model or IllumeModel(settings).start()
     app = Flask("ml_backend")
-    app.config["MAX_CONTENT_LENGTH"] = 64 * 2**20
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["illume_model"] = model
     known_projects: dict[int, float] = {}
 
@@ -90,6 +92,9 @@ def create_app(model: IllumeModel | None = None, settings: Settings | None = Non
     def health():
         return jsonify(model.health())
 
+    def json_object() -> dict[str, Any]:
+        return read_json_object(settings.max_json_depth)
+
     @app.post("/setup")
     def setup():
         body = json_object()
@@ -106,12 +111,10 @@ def create_app(model: IllumeModel | None = None, settings: Settings | None = Non
     @app.post("/predict")
     def predict():
         body = json_object()
-        task_list = body.get("tasks")
-        if not isinstance(task_list, list) or not all(isinstance(t, dict) for t in task_list):
-            raise BadRequest("'tasks' must be a list of task objects")
+        task_list = parse_tasks(body.get("tasks"))
         project = parse_project(body.get("project"))
-        if project is None and task_list and isinstance(task_list[0].get("project"), int):
-            project = task_list[0]["project"]
+        if project is None and task_list:
+            project = parse_project(task_list[0].get("project"))
         started = time.monotonic()
         results = model.predict(task_list, {"project": project, "params": body.get("params")})
         log.info("/predict: %d tasks in %.3f s", len(task_list), time.monotonic() - started)
@@ -158,26 +161,73 @@ def create_app(model: IllumeModel | None = None, settings: Settings | None = Non
     return app
 
 
-def json_object() -> dict[str, Any]:
+_STRINGS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_depth(raw: bytes) -> int:
+    """How deep brackets nest in a JSON text, without parsing it (strings skipped)."""
+    brackets = _STRINGS.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    return max(accumulate(1 if c in b"[{" else -1 for c in brackets), default=0)
+
+
+def read_json_object(max_depth: int) -> dict[str, Any]:
+    """The body as a JSON object; 413 past the size limit, 400 past the depth limit.
+
+    Both limits apply before parsing, so no body can exhaust memory or the
+    parser's recursion (a RecursionError would be a 500).
+    """
+    raw = request.get_data(cache=True)  # werkzeug: 413 past MAX_CONTENT_LENGTH
+    depth = json_depth(raw)
+    if depth > max_depth:
+        raise BadRequest(f"the JSON nests {depth} levels deep; at most {max_depth} are accepted")
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
     return body
 
 
+MAX_TASK_ID = 2**63 - 1
+"""Label Studio's ids are 64-bit database keys."""
+
+
+def parse_tasks(raw: Any) -> list[dict[str, Any]]:
+    """/predict's tasks: objects with an integer id, an object as data (400 otherwise)."""
+    if not isinstance(raw, list):
+        raise BadRequest("'tasks' must be a list of task objects")
+    for i, task in enumerate(raw):
+        if not isinstance(task, dict):
+            raise BadRequest(f"tasks[{i}] must be a task object, got {type(task).__name__}")
+        tid = task.get("id")
+        if not _is_int(tid) or not 0 < tid <= MAX_TASK_ID:
+            raise BadRequest(f"tasks[{i}].id must be a positive integer task id, got {_show(tid)}")
+        if not isinstance(task.get("data", {}), dict):
+            raise BadRequest(f"tasks[{i}].data must be an object")
+        if "project" in task:
+            parse_project(task["project"])
+    return raw
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _show(x: Any) -> str:
+    return type(x).__name__ if isinstance(x, dict | list) else repr(x)[:40]
+
+
 def parse_project(raw: Any) -> int | None:
     """Label Studio sends "<id>.<timestamp>" in /setup and /predict, an int elsewhere."""
     if raw is None or raw == "":
         return None
-    if isinstance(raw, bool):
-        raise BadRequest("'project' must be a project id")
-    if isinstance(raw, int):
+    if _is_int(raw) and raw >= 0:
         return raw
-    if isinstance(raw, str) and raw.split(".", 1)[0].isdigit():
-        return int(raw.split(".", 1)[0])
-    if isinstance(raw, dict) and isinstance(raw.get("id"), int):
+    head = raw.split(".", 1)[0] if isinstance(raw, str) else ""
+    if head.isascii() and head.isdigit() and len(head) < 20:
+        return int(head)
+    if isinstance(raw, dict) and _is_int(raw.get("id")) and raw["id"] >= 0:
         return raw["id"]
-    raise BadRequest(f"'project' must be a project id, got {str(raw)[:40]!r}")
+    raise BadRequest(f"'project' must be a project id, got {_show(raw)}")
 
 
 def adopt_credentials(settings: Settings, body: dict[str, Any]) -> None:
@@ -200,7 +250,7 @@ def versions_of(model: IllumeModel, project: str | None) -> dict[str, Any]:
         return {"versions": [], "model_version": model.model_version}
     pids = model.jobs.store.projects()
     if project is not None:
-        pids = [int(project)] if project.isdigit() else []
+        pids = [int(project)] if project.isascii() and project.isdigit() else []
     out = {
         str(pid): [p.name for p in list_versions(model.settings.project_versions(pid))]
         for pid in pids

@@ -43,6 +43,11 @@ class Settings:
     max_new_tokens: int = 24
     tune_args: list[str] = field(default_factory=list)
     """Extra arguments passed to `illume tune` (ILLUME_TUNE_ARGS, space-separated)."""
+    max_body_bytes: int = 64 * 2**20
+    """Largest request body /setup, /predict and /webhook read (413 beyond)."""
+    max_json_depth: int = 100
+    """Deepest JSON nesting accepted (400 beyond), checked before parsing: Label Studio's
+    payloads nest under 15 levels; 5,000 would exhaust Python's recursion limit."""
     load_model: bool = True
     """False for tests of the HTTP layer: no engine is imported."""
 
@@ -67,6 +72,8 @@ class Settings:
             n_per_temperature=_int("ILLUME_N_PER_TEMPERATURE", 5),
             max_new_tokens=_int("ILLUME_MAX_NEW_TOKENS", 24),
             tune_args=env.get("ILLUME_TUNE_ARGS", "").split(),
+            max_body_bytes=_int("ILLUME_MAX_BODY_BYTES", 64 * 2**20),
+            max_json_depth=_int("ILLUME_MAX_JSON_DEPTH", 100),
             load_model=env.get("ILLUME_NO_MODEL", "") not in ("1", "true", "yes"),
         )
 

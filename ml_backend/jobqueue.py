@@ -5,6 +5,15 @@ machine should not need another server. Jobs are written (and fsynced)
 before a request is acknowledged, so a crash or restart loses nothing: the
 worker resumes after the last job it finished. One thread runs jobs one at a
 time, so rounds never overlap and the model is never used by two jobs at once.
+
+How far the worker got is written twice: the cursor file (how many jobs are
+finished) and an append-only file of done markers (one position per finished
+job). A damaged cursor is moved aside, logged as an ERROR and listed in
+`errors` (/metrics), and recovered from the done markers; without those, from
+the cursor file's time: every job queued after its last write is unfinished,
+and the ones queued before it are taken as finished (some unfinished ones may
+be skipped, and Label Studio, the source of truth, is rescanned by the next
+/setup; replaying every job ever queued, rounds included, would be worse).
 """
 
 from __future__ import annotations
@@ -18,6 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ml_backend.state import moved_aside, report
+
 log = logging.getLogger(__name__)
 
 Job = dict[str, Any]
@@ -30,6 +41,8 @@ class JobLog:
         root.mkdir(parents=True, exist_ok=True)
         self.path = root / "jobs.jsonl"
         self.cursor_path = root / "jobs.cursor"
+        self.done_path = root / "jobs.done"
+        self.errors: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._jobs: list[Job] = self._read()
         self.cursor = self._read_cursor()
@@ -38,19 +51,51 @@ class JobLog:
     def _read(self) -> list[Job]:
         if not self.path.exists():
             return []
+        _drop_torn_tail(self.path)
         jobs = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
+        for n, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), 1):
             try:
                 jobs.append(json.loads(line))
-            except json.JSONDecodeError:  # a torn last line after a crash: skip it
-                log.warning("skipping a damaged line in %s", self.path)
+            except json.JSONDecodeError:
+                log.error("%s: line %d is damaged and skipped", self.path, n)
+                self.errors.append({"what": "job log", "file": str(self.path), "line": n})
         return jobs
 
     def _read_cursor(self) -> int:
+        done = self._done_markers()
         try:
-            return min(int(self.cursor_path.read_text().strip()), len(self._jobs))
-        except (FileNotFoundError, ValueError):
-            return 0
+            text = self.cursor_path.read_text()
+        except FileNotFoundError:
+            return min(done or 0, len(self._jobs))
+        try:
+            cursor = int(text.strip())
+            if cursor < 0:
+                raise ValueError(f"negative cursor {cursor}")
+        except ValueError as e:  # (UnicodeDecodeError is one too)
+            mtime = self.cursor_path.stat().st_mtime
+            report(
+                self.errors, "job queue cursor", self.cursor_path, moved_aside(self.cursor_path), e
+            )
+            cursor = done if done is not None else self._finished_before(mtime)
+            how = "the done markers" if done is not None else "the cursor file's time"
+            log.error("job queue: resuming at job %d of %d (from %s)", cursor, len(self._jobs), how)
+        return min(max(cursor, done or 0), len(self._jobs))
+
+    def _done_markers(self) -> int | None:
+        """One past the last finished position the done markers record (None: no markers)."""
+        if not self.done_path.exists():
+            return None
+        _drop_torn_tail(self.done_path)
+        found = [int(x) for x in self.done_path.read_text(errors="replace").split() if x.isdigit()]
+        return max(found) + 1 if found else None
+
+    def _finished_before(self, mtime: float) -> int:
+        """Jobs queued after the cursor's last write cannot have finished: resume at the first."""
+        for i, job in enumerate(self._jobs):
+            queued = job.get("queued_at")
+            if isinstance(queued, int | float) and queued > mtime:
+                return i
+        return len(self._jobs)
 
     def append(self, job: Job) -> int:
         """Record a job durably and wake the worker; returns its position."""
@@ -81,9 +126,21 @@ class JobLog:
     def finish(self, position: int) -> None:
         with self._lock:
             self.cursor = max(self.cursor, position + 1)
+            with open(self.done_path, "a", encoding="ascii") as f:
+                f.write(f"{position}\n")
             tmp = self.cursor_path.with_suffix(".tmp")
             tmp.write_text(str(self.cursor))
             tmp.replace(self.cursor_path)
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a last line a crash left unfinished, so the next append starts a fresh line."""
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        keep = data.rfind(b"\n") + 1
+        log.warning("%s: dropping an unfinished last line (%d bytes)", path, len(data) - keep)
+        with open(path, "r+b") as f:
+            f.truncate(keep)
 
 
 class Worker:

@@ -52,7 +52,7 @@ class Jobs:
         self.settings = settings
         self.engine = engine
         self.counters = counters
-        self.store = StateStore(settings.data_dir)
+        self.store = StateStore(settings.data_dir, settings.project_versions)
         self._client = client
         self._resolver: ImageResolver | None = None
         self._model_lock = threading.RLock()
@@ -368,6 +368,6 @@ def event_project(event: dict[str, Any]) -> int | None:
             pid = holder.get("id") if holder is event.get("project") else holder.get("project")
             if isinstance(pid, int) and not isinstance(pid, bool):
                 return pid
-            if isinstance(pid, str) and pid.isdigit():
+            if isinstance(pid, str) and pid.isascii() and pid.isdigit() and len(pid) < 20:
                 return int(pid)
     return None

@@ -183,6 +183,7 @@ class IllumeModel:
             },
             "counters": self.counters.snapshot(),
             "projects": projects,
+            "state_errors": self.jobs.store.errors + self.queue.errors,
         }
 
 

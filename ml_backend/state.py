@@ -8,11 +8,17 @@ throughput counters for /metrics.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from illume.versions import list_versions
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -27,21 +33,58 @@ class ProjectState:
 
 
 class StateStore:
-    """ProjectState as JSON files, written atomically."""
+    """ProjectState as JSON files, written atomically.
 
-    def __init__(self, root: Path):
+    A damaged file is never silently replaced: it is moved aside (with a
+    timestamp suffix), logged as an ERROR, listed in `errors` (shown in
+    /metrics), and the round history is rebuilt from the published versions.
+    What cannot be rebuilt: failed or skipped rounds and the count of
+    annotations since the last round (it starts again from 0).
+    """
+
+    def __init__(self, root: Path, versions: Callable[[int], Path] | None = None):
         self.root = root
-        self._lock = threading.Lock()
+        self.versions = versions or (lambda p: root / "projects" / str(p) / "versions")
+        """Where each project's versions live (Settings.project_versions)."""
+        self.errors: list[dict[str, Any]] = []
+        self._lock = threading.RLock()
 
     def _path(self, project: int) -> Path:
         return self.root / "projects" / str(project) / "state.json"
 
     def load(self, project: int) -> ProjectState:
+        path = self._path(project)
         try:
-            raw = json.loads(self._path(project).read_text())
-            return ProjectState(**{k: raw[k] for k in ("new_annotations", "rounds") if k in raw})
-        except (FileNotFoundError, json.JSONDecodeError, TypeError):
+            text = path.read_bytes()
+        except FileNotFoundError:
             return ProjectState()
+        try:
+            return _parse(text)
+        except (ValueError, TypeError) as e:
+            return self._recover(project, path, text, e)
+
+    def _recover(self, project: int, path: Path, text: bytes, error: Exception) -> ProjectState:
+        with self._lock:
+            try:
+                if path.read_bytes() != text:  # another thread got here first
+                    return self.load(project)
+            except FileNotFoundError:
+                return self.load(project)
+            aside = moved_aside(path)
+            state = ProjectState(rounds=self.rebuilt_rounds(project))
+            self.save(project, state)
+        report(self.errors, f"project {project} state", path, aside, error)
+        log.error(
+            "project %s: rebuilt %d rounds from the published versions", project, len(state.rounds)
+        )
+        return state
+
+    def rebuilt_rounds(self, project: int) -> list[dict[str, Any]]:
+        """One successful round per published version (what a damaged file leaves us)."""
+        return [
+            {"version": v.name, "ok": True, "reason": "rebuilt from the published versions"}
+            for v in list_versions(self.versions(project))
+        ]
 
     def save(self, project: int, state: ProjectState) -> None:
         path = self._path(project)
@@ -56,6 +99,48 @@ class StateStore:
         if not base.is_dir():
             return []
         return sorted(int(p.name) for p in base.iterdir() if p.name.isdigit())
+
+
+def _parse(text: bytes) -> ProjectState:
+    """A ProjectState from its file, or ValueError/TypeError naming what is wrong."""
+    raw = json.loads(text)
+    if not isinstance(raw, dict):
+        raise TypeError(f"expected a JSON object, got {type(raw).__name__}")
+    known = {}
+    for f in fields(ProjectState):
+        if f.name in raw:
+            default = f.default_factory() if callable(f.default_factory) else f.default
+            wrong = default is not None and not isinstance(raw[f.name], type(default))
+            if wrong or isinstance(raw[f.name], bool):
+                raise TypeError(f"{f.name} is {type(raw[f.name]).__name__}")
+            known[f.name] = raw[f.name]
+    if not all(isinstance(r, dict) for r in known.get("rounds", [])):
+        raise TypeError("rounds must be objects")
+    return ProjectState(**known)
+
+
+def moved_aside(path: Path) -> Path:
+    """Rename a damaged file to <name>.corrupt-<UTC time>; return the new path."""
+    aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}")
+    n = 1
+    while aside.exists():
+        aside, n = aside.with_name(f"{aside.name.split('~')[0]}~{n}"), n + 1
+    path.replace(aside)
+    return aside
+
+
+def report(errors: list[dict[str, Any]], what: str, path: Path, aside: Path, error: Exception):
+    """Log a damaged file as an ERROR and keep it for /metrics."""
+    log.error("%s: %s is damaged (%s); moved to %s", what, path, error, aside.name)
+    errors.append(
+        {
+            "what": what,
+            "file": str(path),
+            "moved_to": aside.name,
+            "error": f"{type(error).__name__}: {error}"[:300],
+            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+    )
 
 
 @dataclass
