@@ -14,7 +14,7 @@ from illume.data.shapesx_scene import CANVAS, Obj
 NUMBERS = ("no", "one", "two", "three", "four", "five", "six")
 
 _SIZE = {
-    "large": ("large", "big", "large", "bigger"),
+    "large": ("large", "big", "large", "big"),
     "small": ("small", "little", "tiny", "small"),
 }
 _SHAPE = {

@@ -211,8 +211,7 @@ def _count_enumerate(s: Say, q: Solved, objs: list[Obj]) -> str:
     d, found = q.ev["desc"], q.ev["members"]
     if not found:
         return s.pick(f"there are no {_group(d)}", f"there aren't any {_group(d)}")
-    verb = "is" if len(found) == 1 else "are"
-    return s.lead() + f"there {verb} {s.listing(found)}"
+    return s.lead() + f"there is {s.listing(found)}"  # "there is a red circle and a ..."
 
 
 @plan("count")

@@ -169,3 +169,12 @@ def test_item_file_is_plain_json(built):
     first = json.loads((out / "items.jsonl").read_text().splitlines()[0])
     assert set(first) == {"id", "image", "question", "answer", "explanations", "split", "facts"}
     assert not first["image"].startswith("/")
+
+
+def test_cli_builds_a_small_set(tmp_path, capsys):
+    from illume.cli import main
+
+    assert main(["data", "shapes-x", "--out", str(tmp_path), "--scenes", "3"]) == 0
+    assert "shapes-x (3 scenes)" in capsys.readouterr().out
+    items, errors = load_items(tmp_path / "items.jsonl")
+    assert errors == [] and len({i.image for i in items}) >= 3 and len(items) >= 9
