@@ -9,7 +9,7 @@
     illume loop      --items F --critic rouge --rounds N --out DIR
     illume serve     --host H --port P      the Label Studio ML backend (registered by it)
     illume export    --project ID --format jsonl|vqax|hf --out PATH   (the backend's too)
-    illume data      easy-vqa-x | vqa-x     build or import item files
+    illume data      easy-vqa-x | shapes-x | vqa-x   build or import item files
     illume magma-import --checkpoint F --out DIR   MAGMA's checkpoint -> --model magma:DIR
 
 Every command is offline; `--help` on each says more.
@@ -209,6 +209,10 @@ def cmd_loop(args: argparse.Namespace) -> int:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
+    if args.dataset == "shapes-x":
+        from illume.data.shapesx import cli_data
+
+        return cli_data(args)
     if args.dataset == "easy-vqa-x":
         from illume.data.easyvqa import build_easy_vqa_x
 
@@ -330,8 +334,9 @@ def build_parser(plugins: Iterable[Callable] | None = None) -> argparse.Argument
     ModelChoice.add_arguments(p.add_argument_group("model"))
     p.set_defaults(func=cmd_loop)
 
-    p = sub.add_parser("data", help="build easy-vqa-x, or import VQA-X annotations")
-    p.add_argument("dataset", choices=["easy-vqa-x", "vqa-x"])
+    p = sub.add_parser("data", help="build easy-vqa-x or shapes-x, or import VQA-X annotations")
+    p.add_argument("dataset", choices=["easy-vqa-x", "shapes-x", "vqa-x"])
+    p.add_argument("--scenes", type=int, help="shapes-x: number of scenes (default 2000)")
     p.add_argument("--out", required=True, help="folder (easy-vqa-x) or items JSONL (vqa-x)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-train", type=int)

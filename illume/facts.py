@@ -20,6 +20,11 @@ background per image):
 
 Words outside the vocabulary ("purple", "hexagon") are not checked.
 
+Scenes with several objects (shapes-x) record ``colours`` and ``shapes`` as
+comma-separated sets and each object as ``object_N`` ("large red circle at
+x=30 y=88"): a colour or shape is wrong when no object has it, and a colour
+word right before a shape word is wrong when no object pairs them.
+
 Negation: a term is not counted as *named* when one of the three words before
 it is a negation (no, not, never, nor, neither, none, without, cannot, any
 word ending in "n't", "rather than", "instead of"), unless a clause boundary
@@ -68,6 +73,9 @@ VOCABULARY: dict[str, dict[str, str]] = {
 }
 """Fact attribute -> its vocabulary. Attributes not listed here are not checked."""
 
+MULTI_VALUED = {"colours": "colour", "colors": "colour", "shapes": "shape"}
+"""Attributes whose value is a comma-separated set (scenes with several objects)."""
+
 NEGATIONS = frozenset({"no", "not", "never", "nor", "neither", "none", "without", "cannot"})
 BOUNDARIES = frozenset({"but", "however", "although", "though", "yet", "whereas", "while"})
 NEGATION_WINDOW = 3
@@ -105,14 +113,9 @@ def _negated(tokens: list[str], i: int) -> bool:
     return False
 
 
-def named_facts(text: str) -> list[tuple[str, str, str]]:
-    """(word as written, attribute, canonical value) for each term the text names.
-
-    Negated mentions are left out; each attribute is reported once per word.
-    The attribute is ``colour`` or ``shape``.
-    """
-    tokens = _tokens(text)
-    found: list[tuple[str, str, str]] = []
+def _named(tokens: list[str]) -> list[tuple[int, str, str, str]]:
+    """(position, word, attribute, canonical value) of each term named, not negated."""
+    found: list[tuple[int, str, str, str]] = []
     for i, tok in enumerate(tokens):
         if tok in COLOURS:
             attr, value = "colour", COLOURS[tok]
@@ -121,41 +124,101 @@ def named_facts(text: str) -> list[tuple[str, str, str]]:
         else:
             continue
         if not _negated(tokens, i):
-            found.append((tok, attr, value))
+            found.append((i, tok, attr, value))
     return found
 
 
-def _canonical_facts(facts: dict[str, str]) -> dict[str, str]:
-    """Facts keyed by ``colour``/``shape`` with canonical values; others dropped."""
-    out: dict[str, str] = {}
+def named_facts(text: str) -> list[tuple[str, str, str]]:
+    """(word as written, attribute, canonical value) for each term the text names.
+
+    Negated mentions are left out; each attribute is reported once per word.
+    The attribute is ``colour`` or ``shape``.
+    """
+    return [(tok, attr, value) for _, tok, attr, value in _named(_tokens(text))]
+
+
+def _object_terms(value: str) -> tuple[str | None, str | None]:
+    """The (colour, shape) an ``object_N`` fact names, canonical."""
+    colour = shape = None
+    for tok in _tokens(value):
+        colour = colour or COLOURS.get(tok)
+        shape = shape or SHAPES.get(tok)
+    return colour, shape
+
+
+def _canonical_facts(facts: dict[str, str]) -> dict[str, set[str]]:
+    """The colours and shapes `facts` allow, canonical; attributes not recorded are absent.
+
+    ``colour``/``shape`` hold one value, ``colours``/``shapes`` a
+    comma-separated set (several objects), and every ``object_N`` adds its
+    own colour and shape.
+    """
+    out: dict[str, set[str]] = {}
     for key, value in facts.items():
         attr = key.strip().lower()
-        vocab = VOCABULARY.get(attr)
+        if attr.startswith("object_"):
+            for name, term in zip(("colour", "shape"), _object_terms(str(value)), strict=True):
+                if term:
+                    out.setdefault(name, set()).add(term)
+            continue
+        several = attr in MULTI_VALUED
+        vocab = VOCABULARY.get(MULTI_VALUED.get(attr, attr))
         if vocab is None or not value:
             continue
-        norm = str(value).strip().lower()
-        out["colour" if vocab is COLOURS else "shape"] = vocab.get(norm, norm)
+        name = "colour" if vocab is COLOURS else "shape"
+        for part in str(value).split(",") if several else [str(value)]:
+            norm = part.strip().lower()
+            if norm:
+                out.setdefault(name, set()).add(vocab.get(norm, norm))
     return out
+
+
+def _pairs(facts: dict[str, str]) -> set[tuple[str, str]]:
+    """(colour, shape) of every ``object_N`` fact: the pairings that exist."""
+    pairs = set()
+    for key, value in facts.items():
+        if key.strip().lower().startswith("object_"):
+            colour, shape = _object_terms(str(value))
+            if colour and shape:
+                pairs.add((colour, shape))
+    return pairs
 
 
 def wrong_facts(text: str, facts: dict[str, str]) -> list[str]:
     """The colour/shape words `text` names that `facts` contradict.
 
     Words are lowercased, in text order, each once. Only attributes present
-    in `facts` are checked (``colour`` or ``color``, ``shape``).
+    in `facts` are checked (``colour`` or ``color``, ``shape``, their
+    multi-valued forms ``colours``/``shapes``, and ``object_N``). With
+    ``object_N`` facts, a colour word right before a shape word must also
+    pair as some object does: "a red square" is wrong when the red object is
+    a circle and the square is blue; it is reported as the phrase.
 
     >>> wrong_facts("a green triangle", {"colour": "blue", "shape": "rectangle"})
     ['green', 'triangle']
     >>> wrong_facts("there is no triangle, it is blue", {"colour": "blue", "shape": "circle"})
     []
+    >>> wrong_facts("a red square", {"object_1": "red circle", "object_2": "blue square"})
+    ['red square']
     """
     truth = _canonical_facts(facts)
     if not truth:
         return []
+    pairs = _pairs(facts)
     wrong: list[str] = []
-    for word, attr, value in named_facts(text):
-        if attr in truth and value != truth[attr] and word not in wrong:
+    named = _named(_tokens(text))
+    for _, word, attr, value in named:
+        if attr in truth and value not in truth[attr] and word not in wrong:
             wrong.append(word)
+    if pairs:
+        for (i, cword, cattr, colour), (j, sword, sattr, shape) in zip(
+            named, named[1:], strict=False
+        ):
+            phrase = f"{cword} {sword}"
+            if j != i + 1 or (cattr, sattr) != ("colour", "shape") or phrase in wrong:
+                continue
+            if (colour, shape) not in pairs and cword not in wrong and sword not in wrong:
+                wrong.append(phrase)
     return wrong
 
 
