@@ -172,7 +172,4 @@ class CandidateWriter:
 
     def read_task(self, task_id: int, project: int) -> dict[str, Any] | None:
         """The task from Label Studio if it exists in `project`, else None."""
-        task = lsclient.get_task(self.ls.client, task_id)
-        if task is None or tasks.task_project(task) != project:
-            return None
-        return task
+        return lsclient.get_project_task(self.ls.client, project, task_id)

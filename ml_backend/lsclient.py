@@ -104,14 +104,16 @@ def iter_tasks(
         raise LabelStudioError(f"cannot list tasks of project {project}: {_why(e)}") from e
 
 
-def get_task(client: LabelStudio, task_id: int) -> dict[str, Any] | None:
-    """One task as Label Studio holds it now (None when it does not exist)."""
-    try:
-        return _dump(client.tasks.get(id=task_id))
-    except Exception as e:
-        if getattr(e, "status_code", None) == 404:
-            return None
-        raise LabelStudioError(f"cannot read task {task_id}: {_why(e)}") from e
+def get_project_task(client: LabelStudio, project: int, task_id: int) -> dict[str, Any] | None:
+    """One task of `project` as Label Studio holds it now (None when the project lacks it).
+
+    Read through the project's task list, not GET /api/tasks/<id>: that call
+    asks the connected backend for a prediction when the task has none, so a
+    read from inside /predict would call /predict again, without end, for a
+    task that never gets candidates (until every worker thread times out).
+    """
+    found = (t for t in iter_tasks(client, project, [task_id]) if t.get("id") == task_id)
+    return next(found, None)
 
 
 def update_task_data(client: LabelStudio, task_id: int, data: dict[str, Any]) -> None:

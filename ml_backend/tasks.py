@@ -95,14 +95,6 @@ def candidates_version(task: dict[str, Any]) -> str | None:
     return data.get("candidates_version")
 
 
-def task_project(task: dict[str, Any]) -> int | None:
-    """The project a task (as Label Studio returns it) belongs to."""
-    pid = task.get("project")
-    if isinstance(pid, dict):
-        pid = pid.get("id")
-    return pid if isinstance(pid, int) and not isinstance(pid, bool) else None
-
-
 def merge_own_keys(current: dict[str, Any], edited: dict[str, Any]) -> dict[str, Any]:
     """`current` with only the backend's own keys taken from `edited`.
 

@@ -187,10 +187,3 @@ def test_merge_own_keys_takes_only_the_backends_keys_from_an_edit():
     made = tasks.with_candidates(current, [{"text": "it purrs", "logprob": -1.0}], "zero-shot")
     assert set(made) - set(current) <= tasks.OWN_KEYS
     assert tasks.merge_own_keys(current, made) == made
-
-
-def test_task_project_reads_ids_and_objects():
-    assert tasks.task_project({"project": 3}) == 3
-    assert tasks.task_project({"project": {"id": 4}}) == 4
-    assert tasks.task_project({"project": True}) is None
-    assert tasks.task_project({}) is None
