@@ -4,8 +4,9 @@ ILLUME's critic is a person ticking the fitting candidates; without people
 (benchmarks) it is automatic: ROUGE-L against the item's reference
 explanations, as coco-caption defines it, with a threshold.
 
-- `Critic` is the interface a critic implements (`RougeCritic` here, a Label
-  Studio / human critic elsewhere).
+- `Critic` is the interface a critic implements: `RougeCritic` here; the
+  Label Studio backend's annotator critic scores 1 / 0 for what people
+  ticked or typed, and its tuning rounds ask it which candidates fit.
 - `RougeCritic` scores with pycocoevalcap's own ROUGE-L code (LCS; precision
   and recall each the maximum over the references; F-measure with beta=1.2)
   on text tokenized in Python the way coco's PTB tokenizer does it (see

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from illume.versions import BASE_VERSION
+
 SPLITS = ("train", "val", "test")
 
 
@@ -77,7 +79,7 @@ class Candidate:
     temperature: float
     prompt: str
     logprob: float
-    model_version: str = "zero-shot"
+    model_version: str = BASE_VERSION
     score: float | None = None
     fitting: bool | None = None
 
@@ -92,7 +94,7 @@ class Candidate:
             temperature=float(raw.get("temperature", 0.0)),
             prompt=raw.get("prompt", ""),
             logprob=float(raw.get("logprob", 0.0)),
-            model_version=raw.get("model_version", "zero-shot"),
+            model_version=raw.get("model_version", BASE_VERSION),
             score=raw.get("score"),
             fitting=raw.get("fitting"),
         )

@@ -24,9 +24,11 @@ from illume.critique import Critic, CriticConfig, RougeCritic
 from illume.facts import fact_error_rate
 from illume.items import Item, load_items, read_jsonl, write_jsonl
 from illume.models import ModelChoice
+from illume.rationales import Rationale, unique_rationales
 from illume.sample import SampleConfig
 from illume.tune import TuneConfig
 from illume.tunejob import Launch, TuneJob, run_job
+from illume.versions import BASE_VERSION
 
 log = logging.getLogger(__name__)
 
@@ -121,20 +123,25 @@ class Run:
             rounds.append(json.loads(f.read_text()))
         return rounds
 
-    def fitting(self, upto: int) -> list[dict]:
-        """X^E: every fitting (id, text) found in rounds 0..upto, deduplicated."""
-        seen, out = set(), []
+    def rationales(self, upto: int) -> list[Rationale]:
+        """X^E: every rationale the critic accepted in rounds 0..upto, deduplicated."""
+        found = []
         for r in range(upto + 1):
             path = self.out / "rounds" / f"r{r:02d}" / "critiqued.jsonl"
             if not path.exists():
                 continue
             for row in read_jsonl(path):
-                for c in row.get("candidates", []):
-                    key = (row["id"], " ".join(c["text"].lower().split()))
-                    if c.get("fitting") and key not in seen:
-                        seen.add(key)
-                        out.append({"id": row["id"], "text": c["text"], "round": r})
-        return out
+                found += [
+                    Rationale(str(row["id"]), c["text"], "critic", r, c.get("model_version"))
+                    for c in row.get("candidates", [])
+                    if c.get("fitting")
+                ]
+        return unique_rationales(found)
+
+
+def tuning_rows(rationales: list[Rationale]) -> list[dict]:
+    """The rationales file the tuning job reads."""
+    return [r.to_row() for r in rationales]
 
 
 def tune_version(run: Run, name: str, feedback: list[dict], extra: dict) -> Path:
@@ -178,16 +185,16 @@ def fact_rate_of(rows: list[dict], items: dict[str, Item], fitting_only: bool) -
     return fact_error_rate(pairs)
 
 
-def same_gt_feedback(fitting: list[dict], items: dict[str, Item]) -> list[dict]:
-    """The same items' ground-truth explanations instead of the fitting ones, same count."""
+def same_gt_rationales(accepted: list[Rationale], items: dict[str, Item]) -> list[Rationale]:
+    """The same items' reference explanations instead of the accepted ones, same count."""
     used: dict[str, int] = {}
     out = []
-    for f in fitting:
-        refs = items[f["id"]].explanations
+    for f in accepted:
+        refs = items[f.item_id].explanations
         if refs:
-            k = used.get(f["id"], 0)
-            used[f["id"]] = k + 1
-            out.append({"id": f["id"], "text": refs[k % len(refs)]})
+            k = used.get(f.item_id, 0)
+            used[f.item_id] = k + 1
+            out.append(Rationale(f.item_id, refs[k % len(refs)], "reference", f.round, None))
     return out
 
 
@@ -223,7 +230,7 @@ def sample_round(run: Run, model, r: int) -> list[dict]:
     path = run.round_dir(r) / "critiqued.jsonl"
     if path.exists():
         return list(read_jsonl(path))
-    resolved = {f["id"] for f in run.fitting(r - 1)} if r else set()
+    resolved = {f.item_id for f in run.rationales(r - 1)} if r else set()
     todo = [it for it in run.splits["train"] if it.id not in resolved]
     sampler = Sampler(model, run.config.sample)
     sampler.reseed(run.config.sample.seed + r)
@@ -238,14 +245,15 @@ def run_round(run: Run, model, r: int, scorers) -> dict:
     cfg, rd = run.config, run.round_dir(r)
     prompt = cfg.sample.explanation_prompts[0]
     items = {it.id: it for s in run.splits.values() for it in s}
-    before = run.fitting(r - 1) if r else []
-    record: dict = {"round": r, "version": "zero-shot"}
+    before = run.rationales(r - 1) if r else []
+    record: dict = {"round": r, "version": BASE_VERSION}
     if r:
-        version = tune_version(run, "illume", before, {"round": r})
+        version = tune_version(run, "illume", tuning_rows(before), {"round": r})
         model.load_version(version)
         record["version"] = version.name
         if "same-gt" in cfg.baselines:
-            same = tune_version(run, "same-gt", same_gt_feedback(before, items), {"round": r})
+            same_gt = tuning_rows(same_gt_rationales(before, items))
+            same = tune_version(run, "same-gt", same_gt, {"round": r})
             model.load_version(same)
             record["same_gt"] = score_split(
                 model, run.splits["val"], scorers, rd / "val-same-gt.json", prompt
@@ -255,13 +263,13 @@ def run_round(run: Run, model, r: int, scorers) -> dict:
         model.reset_version()
     record["val"] = score_split(model, run.splits["val"], scorers, rd / "val.json", prompt)
     rows = sample_round(run, model, r)
-    after = run.fitting(r)
+    after = run.rationales(r)
     n_train = len(run.splits["train"])
     record.update(
         n_fitting=len(after),
         new=len(after) - len(before),
         new_pct=100 * (len(after) - len(before)) / len(before) if before else None,
-        rv_pct=100 * len({f["id"] for f in after}) / n_train if n_train else 0.0,
+        rv_pct=100 * len({f.item_id for f in after}) / n_train if n_train else 0.0,
         sampled_items=len(rows),
         fact_error_candidates=fact_rate_of(rows, items, fitting_only=False),
         fact_error_fitting=fact_rate_of(rows, items, fitting_only=True),
@@ -343,14 +351,18 @@ def finish(run: Run, model, rounds: list[dict], scorers) -> dict:
     )
     items = {it.id: it for s in run.splits.values() for it in s}
     if "same-gt" in cfg.baselines and best["round"]:
-        fb = same_gt_feedback(run.fitting(best["round"] - 1), items)
-        model.load_version(tune_version(run, "same-gt", fb, {"round": best["round"]}))
+        same = tuning_rows(same_gt_rationales(run.rationales(best["round"] - 1), items))
+        model.load_version(tune_version(run, "same-gt", same, {"round": best["round"]}))
         final["test_same_gt"] = score_split(
             model, test, scorers, fd / f"test-same-gt-r{best['round']:02d}.json", prompt
         )
     if "full-gt" in cfg.baselines:
-        fb = [{"id": it.id, "text": e} for it in run.splits["train"] for e in it.explanations[:1]]
-        model.load_version(tune_version(run, "full-gt", fb, {"round": 0}))
+        full = [
+            Rationale(it.id, e, "reference", 0, None)
+            for it in run.splits["train"]
+            for e in it.explanations[:1]
+        ]
+        model.load_version(tune_version(run, "full-gt", tuning_rows(full), {"round": 0}))
         final["val_full_gt"] = score_split(
             model, run.splits["val"], scorers, fd / "val-full-gt.json", prompt
         )

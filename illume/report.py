@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from illume.versions import BASE_VERSION
+
 METRIC_COLS = (
     ("B-1", "Bleu_1"),
     ("B-2", "Bleu_2"),
@@ -59,7 +61,7 @@ def rounds_table(rounds: list[dict]) -> str:
 
 def final_table(final: dict) -> str:
     rows = [
-        ("zero-shot", "test_zero_shot"),
+        (BASE_VERSION, "test_zero_shot"),
         ("ILLUME (best val round)", "test_illume"),
         ("same-gt (same count)", "test_same_gt"),
         ("full-gt", "test_full_gt"),

@@ -23,6 +23,7 @@ from illume.images import ImageError, open_image
 from illume.items import Candidate, Item
 from illume.models.base import VisionLanguageModel
 from illume.models.prompt import Prompt
+from illume.rationales import unique
 
 log = logging.getLogger(__name__)
 
@@ -244,12 +245,5 @@ class Sampler:
 
 
 def deduplicate(candidates: list[Candidate]) -> list[Candidate]:
-    """Drop empty texts and repeats (case- and space-insensitive), keeping the first."""
-    seen: set[str] = set()
-    out = []
-    for c in candidates:
-        key = " ".join(c.text.lower().split())
-        if key and key not in seen:
-            seen.add(key)
-            out.append(c)
-    return out
+    """Drop empty texts and repeats (by `rationale_key`), keeping the first."""
+    return unique(candidates, text=lambda c: c.text)

@@ -23,6 +23,7 @@ from PIL import Image
 from illume.images import open_image
 from illume.items import Item
 from illume.models.prompt import Prompt
+from illume.rationales import unique
 
 
 def _help(text: str) -> dict[str, str]:
@@ -76,16 +77,10 @@ class Example:
     kind: str  # "exp" or "vqa"
 
 
-def dedupe_explained(explained: Iterable[tuple[Item, str]]) -> list[tuple[Item, str]]:
-    """X^E without repeats of the same rationale (case- and space-insensitive) for an item."""
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for item, text in explained:
-        key = (item.id, " ".join(text.lower().split()))
-        if key[1] and key not in seen:
-            seen.add(key)
-            out.append((item, text.strip()))
-    return out
+def dedupe_rationales(explained: Iterable[tuple[Item, str]]) -> list[tuple[Item, str]]:
+    """X^E without repeats of the same rationale (by `rationale_key`) for an item."""
+    kept = unique(explained, text=lambda pair: pair[1], item=lambda pair: pair[0].id)
+    return [(item, text.strip()) for item, text in kept]
 
 
 def build_examples(
@@ -93,7 +88,7 @@ def build_examples(
 ) -> tuple[list[Example], list[Example], float]:
     """X^E and X^A as examples, and the weight b = n(X^A) / n(X^E)."""
     rng = random.Random(config.seed)
-    explained = dedupe_explained(explained)
+    explained = dedupe_rationales(explained)
     explain = config.explanation_prompt
     exp = [
         Example(item, Prompt(item.question, item.answer, explain), " " + text, "exp")

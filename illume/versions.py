@@ -14,9 +14,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from illume.items import write_jsonl
-
 NAME = re.compile(r"^v(\d{4,})$")
+
+BASE_VERSION = "zero-shot"
+"""The name of the untuned model (no version folder): what round 0 samples with."""
 
 
 def list_versions(root: str | Path) -> list[Path]:
@@ -29,8 +30,15 @@ def list_versions(root: str | Path) -> list[Path]:
 
 
 def latest_version(root: str | Path) -> Path | None:
+    """The newest complete version under root; None while only the base model exists."""
     versions = list_versions(root)
     return versions[-1] if versions else None
+
+
+def version_round(name: str | None) -> int:
+    """v0003 -> 3; the base model (or no name) is round 0."""
+    match = NAME.match(name or "")
+    return int(match.group(1)) if match else 0
 
 
 def next_name(root: str | Path) -> str:
@@ -50,7 +58,10 @@ def publish(
     try:
         model.save_version(tmp)
         (tmp / "metrics.json").write_text(json.dumps({"version": name, **metrics}, indent=2))
-        write_jsonl(tmp / "manifest.jsonl", manifest)
+        # plain writes: the whole folder appears atomically below, and versions.py
+        # stays free of other engine modules (items.py takes BASE_VERSION from here)
+        rows = (json.dumps(row, ensure_ascii=False) + "\n" for row in manifest)
+        (tmp / "manifest.jsonl").write_text("".join(rows), encoding="utf-8")
         os.rename(tmp, root / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -14,21 +14,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from illume.versions import BASE_VERSION
 from ml_backend.config import Settings
 
 log = logging.getLogger(__name__)
-
-BASE_VERSION = "zero-shot"
-
-
-def latest_version(root: Path) -> Path | None:
-    """The newest complete version folder under root (illume.versions when present)."""
-    try:
-        from illume.versions import latest_version as engine_latest
-    except ImportError:  # the engine's bookkeeping predates this backend
-        names = sorted(p for p in root.glob("v[0-9][0-9][0-9][0-9]*") if p.is_dir())
-        return names[-1] if names else None
-    return engine_latest(root)
 
 
 class Engine:

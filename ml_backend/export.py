@@ -17,86 +17,45 @@ import json
 import logging
 import shutil
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from illume.images import ImageError
 from illume.items import write_jsonl
+from illume.rationales import unique
+from illume.versions import version_round
 from ml_backend import lsclient, tasks
 from ml_backend.config import Settings
 from ml_backend.images import ImageResolver
+from ml_backend.labels import DEFAULT_LABELS, Labels, task_verdicts
 
 log = logging.getLogger(__name__)
 
 FORMATS = ("jsonl", "vqax", "hf")
 
 
-def round_of(version: str | None) -> int:
-    """v0003 -> 3; the zero-shot model is round 0."""
-    if version and version[:1] == "v" and version[1:].isdigit():
-        return int(version[1:])
-    return 0
-
-
-def _when(stamp: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")) if stamp else None
-    except ValueError:
-        return None
-
-
-def candidate_sets(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every set of candidates the task showed, oldest first: {version, generated_at, texts}."""
-    sets = []
-    for past in data.get("candidate_rounds") or []:
-        if isinstance(past, dict):
-            sets.append(past)
-    sets.append(
-        {
-            "version": data.get("candidates_version"),
-            "generated_at": data.get("candidates_generated_at"),
-            "candidates": data.get("candidates_meta") or data.get("candidates") or [],
-        }
-    )
-    for s in sets:
-        s["texts"] = [
-            c.get("text", c.get("value")) for c in s.get("candidates") or [] if isinstance(c, dict)
-        ]
-    return sets
-
-
-def shown_at(sets: list[dict[str, Any]], when: datetime | None) -> dict[str, Any]:
-    """The candidate set on screen when an annotation was made (the newest before it)."""
-    if when is not None:
-        before = [s for s in sets if (_when(s.get("generated_at")) or when) <= when]
-        if before:
-            return before[-1]
-    return sets[-1]
-
-
-def task_record(task: dict[str, Any], users: dict[int, str]) -> dict[str, Any]:
+def task_record(
+    task: dict[str, Any], users: dict[int, str], labels: Labels = DEFAULT_LABELS
+) -> dict[str, Any]:
     """One exported record: the item, what annotators found fitting and what they rejected."""
     data = task.get("data") if isinstance(task.get("data"), dict) else {}
-    sets = candidate_sets(data)
+    sets = tasks.candidate_sets(data)
     fitting, rejected, annotations = [], [], []
-    for fb in tasks.task_feedback(task):
+    for fb in task_verdicts(task, labels):
         who = (
             users.get(fb.annotator, fb.annotator) if isinstance(fb.annotator, int) else fb.annotator
         )
-        shown = shown_at(sets, _when(fb.created_at))
+        shown = tasks.shown_at(sets, fb.created_at)
         version = shown.get("version")
         base = {"annotator": who, "annotation_id": fb.annotation_id}
         for text in fb.ticked:
-            proposer = next(
-                (s.get("version") for s in reversed(sets) if text in s["texts"]), version
-            )
+            proposer = tasks.proposer(sets, text, version)
             fitting.append(
                 {
                     "text": text,
                     "source": "candidate",
                     "model_version": proposer,
-                    "round": round_of(proposer),
+                    "round": version_round(proposer),
                     **base,
                 }
             )
@@ -106,14 +65,19 @@ def task_record(task: dict[str, Any], users: dict[int, str]) -> dict[str, Any]:
                     "text": text,
                     "source": "typed",
                     "model_version": None,
-                    "round": round_of(version),
+                    "round": version_round(version),
                     **base,
                 }
             )
         for text in shown["texts"]:
             if text not in fb.ticked:
                 rejected.append(
-                    {"text": text, "model_version": version, "round": round_of(version), **base}
+                    {
+                        "text": text,
+                        "model_version": version,
+                        "round": version_round(version),
+                        **base,
+                    }
                 )
         annotations.append(
             {
@@ -145,7 +109,12 @@ def export_project(
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     users = lsclient.user_emails(client)
-    records = [task_record(t, users) for t in lsclient.iter_tasks(client, project)]
+    try:
+        labels = Labels.from_config(lsclient.label_config(client, project))
+    except lsclient.LabelStudioError as e:
+        log.warning("%s; default control names", e)
+        labels = DEFAULT_LABELS
+    records = [task_record(t, users, labels) for t in lsclient.iter_tasks(client, project)]
     out = Path(out)
     counts = {
         "tasks": len(records),
@@ -166,22 +135,17 @@ def export_project(
 
 
 def _texts(record: dict[str, Any]) -> list[str]:
-    seen, out = set(), []
-    for f in record["fitting"]:
-        key = " ".join(f["text"].lower().split())
-        if key not in seen:
-            seen.add(key)
-            out.append(f["text"])
-    return out
+    """The record's fitting rationales, each once (`illume.rationales.rationale_key`)."""
+    return unique([f["text"] for f in record["fitting"]], text=str)
 
 
 def write_vqax(out: Path, records: list[dict[str, Any]]) -> None:
-    """VQA-X layout, keyed by item id (task id when the task has none)."""
+    """VQA-X layout, keyed by the engine's item id (`tasks.item_id_of`)."""
     data = {}
     for r in records:
         if not r["fitting"]:
             continue
-        key = str(r["item_id"] or f"task-{r['task_id']}")
+        key = tasks.item_id_of(r["item_id"], r["task_id"])
         data[key] = {
             "question": r["question"],
             "answers": [{"answer": r["answer"], "answer_confidence": "yes", "answer_id": 1}],

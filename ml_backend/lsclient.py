@@ -14,6 +14,8 @@ from typing import Any
 from label_studio_sdk import LabelStudio
 
 from ml_backend.config import Settings
+from ml_backend.images import ImageResolver
+from ml_backend.labels import DEFAULT_LABELS, Labels
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,49 @@ def make_client(settings: Settings, timeout: float = 60.0) -> LabelStudio:
     return LabelStudio(
         base_url=settings.label_studio_url, api_key=settings.api_key, timeout=timeout
     )
+
+
+class Connection:
+    """One Label Studio for the backend: the client, the image resolver, each project's labels.
+
+    All three are made on first use, so a backend without credentials still
+    starts (and /setup can adopt them later).
+    """
+
+    def __init__(self, settings: Settings, client: LabelStudio | None = None):
+        self.settings = settings
+        self._client = client
+        self._resolver: ImageResolver | None = None
+        self._labels: dict[int, Labels] = {}
+
+    @property
+    def client(self) -> LabelStudio:
+        if self._client is None:
+            self._client = make_client(self.settings)
+        return self._client
+
+    @property
+    def resolver(self) -> ImageResolver:
+        if self._resolver is None:
+            self._resolver = ImageResolver(
+                self.settings.label_studio_url,
+                lambda: auth_headers(self.client),
+                self.settings.data_dir / "image-cache",
+                self.settings.local_files_root,
+            )
+        return self._resolver
+
+    def labels(self, project: int | None) -> Labels:
+        """The control names of the project's labeling config (read once per process)."""
+        if project is None:
+            return DEFAULT_LABELS
+        if project not in self._labels:
+            try:
+                self._labels[project] = Labels.from_config(label_config(self.client, project))
+            except LabelStudioError as e:
+                log.warning("project %s: %s; default control names", project, e)
+                return DEFAULT_LABELS
+        return self._labels[project]
 
 
 def auth_headers(client: LabelStudio) -> dict[str, str]:
@@ -59,14 +104,16 @@ def iter_tasks(
         raise LabelStudioError(f"cannot list tasks of project {project}: {_why(e)}") from e
 
 
-def get_task(client: LabelStudio, task_id: int) -> dict[str, Any] | None:
-    """One task as Label Studio holds it now (None when it does not exist)."""
-    try:
-        return _dump(client.tasks.get(id=task_id))
-    except Exception as e:
-        if getattr(e, "status_code", None) == 404:
-            return None
-        raise LabelStudioError(f"cannot read task {task_id}: {_why(e)}") from e
+def get_project_task(client: LabelStudio, project: int, task_id: int) -> dict[str, Any] | None:
+    """One task of `project` as Label Studio holds it now (None when the project lacks it).
+
+    Read through the project's task list, not GET /api/tasks/<id>: that call
+    asks the connected backend for a prediction when the task has none, so a
+    read from inside /predict would call /predict again, without end, for a
+    task that never gets candidates (until every worker thread times out).
+    """
+    found = (t for t in iter_tasks(client, project, [task_id]) if t.get("id") == task_id)
+    return next(found, None)
 
 
 def update_task_data(client: LabelStudio, task_id: int, data: dict[str, Any]) -> None:
@@ -96,6 +143,14 @@ def project_exists(client: LabelStudio, project: int) -> bool:
             return False
         raise LabelStudioError(f"cannot read project {project}: {_why(e)}") from e
     return True
+
+
+def label_config(client: LabelStudio, project: int) -> str:
+    """The project's labeling config (XML)."""
+    try:
+        return client.projects.get(id=project).label_config or ""
+    except Exception as e:
+        raise LabelStudioError(f"cannot read project {project}: {_why(e)}") from e
 
 
 def user_emails(client: LabelStudio) -> dict[int, str]:

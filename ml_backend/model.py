@@ -11,11 +11,13 @@ import logging
 import time
 from typing import Any
 
+from illume.versions import BASE_VERSION, latest_version
 from ml_backend import lsclient, tasks
 from ml_backend.config import Settings
-from ml_backend.engine import BASE_VERSION, Engine, latest_version
+from ml_backend.engine import Engine
 from ml_backend.jobqueue import JobLog, Worker
 from ml_backend.jobs import Jobs, event_project
+from ml_backend.labels import is_resolved, prediction
 from ml_backend.state import Counters
 
 log = logging.getLogger(__name__)
@@ -25,7 +27,7 @@ SETUP_REGENERATE_S = 30.0
 
 
 class IllumeModel:
-    """Candidates ahead of annotation, tuning rounds from feedback."""
+    """Candidates ahead of annotation, tuning rounds from annotators' verdicts."""
 
     def __init__(self, settings: Settings | None = None, client=None):
         self.settings = settings or Settings.from_env()
@@ -88,13 +90,14 @@ class IllumeModel:
         self.counters.predict_calls += 1
         project = (context or {}).get("project")
         version = self.version_for(project)
+        labels = self.jobs.ls.labels(project)
         out: dict[int, dict[str, Any] | None] = {}
         missing: list[int] = []
         for i, task in enumerate(task_list):
             stored = tasks.stored_candidates(task)
             if stored:
                 made_by = tasks.candidates_version(task) or version
-                out[i] = tasks.prediction(stored, made_by, self.settings.pretick)
+                out[i] = prediction(stored, made_by, self.settings.pretick, labels)
             elif isinstance(task.get("id"), int) and not isinstance(task["id"], bool):
                 missing.append(i)
         if missing and project is not None:
@@ -113,13 +116,15 @@ class IllumeModel:
             log.info("model not ready: %d tasks wait for the background job", len(task_ids))
             return {}
         try:
-            fresh = [self.jobs.read_task(tid, project) for tid in dict.fromkeys(task_ids)]
+            writer, labels = self.jobs.candidates, self.jobs.ls.labels(project)
+            fresh = [writer.read_task(tid, project) for tid in dict.fromkeys(task_ids)]
             known = [t for t in fresh if t is not None]
             made = {
-                t["id"]: tasks.prediction(
+                t["id"]: prediction(
                     tasks.stored_candidates(t),
                     tasks.candidates_version(t) or version,
                     self.settings.pretick,
+                    labels,
                 )
                 for t in known
                 if tasks.stored_candidates(t)
@@ -128,12 +133,12 @@ class IllumeModel:
                 t
                 for t in known
                 if t["id"] not in made
-                and not tasks.is_resolved(t)
+                and not is_resolved(t, labels)
                 and not tasks.failed_for(t, version)
             ]
             self.counters.predict_sampled += len(todo)
             if todo:
-                made.update(self.jobs.generate_tasks(todo, project, add_predictions=False))
+                made.update(writer.generate_tasks(todo, project, add_predictions=False))
             return made
         except lsclient.LabelStudioError as e:
             log.warning("/predict could not store candidates: %s", e)

@@ -1,21 +1,22 @@
-"""The task-data contract (see label_config/README.md) and reading annotations.
+"""The task-data side of the task adapter (see label_config/README.md).
 
-Label Studio is the source of truth: candidates live in task data, feedback in
-annotations. These pure functions turn both into engine records and back, so
-the background job, /predict and the export agree on what a task means.
+Label Studio is the source of truth: candidates live in task data, verdicts
+in annotations (`ml_backend.labels`). This module and labels.py are the only
+code that knows that layout; these pure functions turn a task into engine
+records and back, so the background job, /predict, the rounds and the export
+agree on what a task means.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-NONE_FITS = "none of these fits"
-CHOICES_NAME = "rationales"
-TEXT_NAME = "rationale"
-TO_NAME = "image"
+from illume.items import Item
+from illume.rationales import unique
+from ml_backend.labels import DEFAULT_LABELS, Labels, task_verdicts
+
 REQUIRED = ("image", "question", "answer")
 OWN_KEYS = frozenset(
     {
@@ -35,21 +36,39 @@ class TaskError(ValueError):
     """A task the backend cannot use; the message is stored in `candidates_error`."""
 
 
-def task_item_fields(task: dict[str, Any]) -> dict[str, str]:
-    """id/image/question/answer of a task, or TaskError naming what is missing."""
+def item_id_of(item_id: Any, task_id: Any) -> str:
+    """The engine id of a task: its data's `item_id`, else `task-<task id>`.
+
+    The one rule everywhere (sampling, rounds, export), so the rationales of a
+    round name the same items as the items file the tuning job reads.
+    """
+    return str(item_id if item_id not in (None, "") else f"task-{task_id}")
+
+
+def engine_id(task: dict[str, Any]) -> str:
+    """`item_id_of` for a task as Label Studio returns it."""
+    data = task.get("data") if isinstance(task.get("data"), dict) else {}
+    return item_id_of(data.get("item_id"), task.get("id"))
+
+
+def task_item(task: dict[str, Any], resolve: Callable[[str], str] = str) -> Item:
+    """The engine Item of a task (image through `resolve`), or TaskError naming what is missing.
+
+    `resolve` turns the task's image reference into a local path or URL; its
+    own errors (illume.images.ImageError) pass through.
+    """
     data = task.get("data")
     if not isinstance(data, dict):
         raise TaskError("task has no data object")
     missing = [k for k in REQUIRED if not isinstance(data.get(k), str) or not data[k].strip()]
     if missing:
         raise TaskError(f"task data lacks {', '.join(missing)} (or they are not text)")
-    item_id = data.get("item_id")
-    return {
-        "id": str(item_id if item_id not in (None, "") else f"task-{task.get('id')}"),
-        "image": data["image"].strip(),
-        "question": data["question"].strip(),
-        "answer": data["answer"].strip(),
-    }
+    return Item(
+        id=engine_id(task),
+        image=resolve(data["image"].strip()),
+        question=data["question"].strip(),
+        answer=data["answer"].strip(),
+    )
 
 
 def stored_candidates(task: dict[str, Any]) -> list[dict[str, Any]]:
@@ -74,14 +93,6 @@ def stored_candidates(task: dict[str, Any]) -> list[dict[str, Any]]:
 def candidates_version(task: dict[str, Any]) -> str | None:
     data = task.get("data") if isinstance(task.get("data"), dict) else {}
     return data.get("candidates_version")
-
-
-def task_project(task: dict[str, Any]) -> int | None:
-    """The project a task (as Label Studio returns it) belongs to."""
-    pid = task.get("project")
-    if isinstance(pid, dict):
-        pid = pid.get("id")
-    return pid if isinstance(pid, int) and not isinstance(pid, bool) else None
 
 
 def merge_own_keys(current: dict[str, Any], edited: dict[str, Any]) -> dict[str, Any]:
@@ -147,97 +158,58 @@ def with_error(data: dict[str, Any], error: str, version: str) -> dict[str, Any]
     return out
 
 
-def prediction(candidates: list[dict[str, Any]], version: str, pretick: int) -> dict[str, Any]:
-    """A prediction ticking the `pretick` candidates ({"text", "logprob"}) most likely.
-
-    `logprob` is the mean token log-probability: higher means more likely.
-    The score is the mean probability of the ticked ones (0..1), for sorting.
-    """
-    ranked = sorted(candidates, key=lambda c: c.get("logprob", float("-inf")), reverse=True)
-    ticked = ranked[: max(0, pretick)]
-
-    probs = [math.exp(c["logprob"]) for c in ticked if isinstance(c.get("logprob"), int | float)]
-    result = []
-    if ticked:
-        result.append(
-            {
-                "from_name": CHOICES_NAME,
-                "to_name": TO_NAME,
-                "type": "choices",
-                "value": {"choices": [c["text"] for c in ticked]},
-            }
-        )
-    return {
-        "result": result,
-        "score": round(sum(probs) / len(probs), 4) if probs else 0.0,
-        "model_version": version,
-    }
+def _when(stamp: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")) if stamp else None
+    except ValueError:
+        return None
 
 
-@dataclass
-class Feedback:
-    """What one annotation says about a task's candidates."""
-
-    annotation_id: int | None
-    annotator: Any
-    ticked: list[str] = field(default_factory=list)
-    typed: list[str] = field(default_factory=list)
-    none_fits: bool = False
-    cancelled: bool = False
-    created_at: str | None = None
-    updated_at: str | None = None
-
-    @property
-    def fitting(self) -> list[str]:
-        """Ticked and typed rationales, deduplicated, in order."""
-        seen, out = set(), []
-        for text in [*self.ticked, *self.typed]:
-            key = " ".join(text.lower().split())
-            if key and key not in seen:
-                seen.add(key)
-                out.append(text.strip())
-        return out
-
-
-def read_annotation(ann: dict[str, Any]) -> Feedback:
-    """Choices and typed text of one annotation (any interface using our names)."""
-    who = ann.get("completed_by")
-    if isinstance(who, dict):
-        who = who.get("email") or who.get("id")
-    fb = Feedback(
-        annotation_id=ann.get("id"),
-        annotator=who,
-        cancelled=bool(ann.get("was_cancelled")),
-        created_at=str(ann.get("created_at") or "") or None,
-        updated_at=str(ann.get("updated_at") or "") or None,
+def candidate_sets(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every set of candidates the task showed, oldest first: {version, generated_at, texts}."""
+    sets = [dict(past) for past in data.get("candidate_rounds") or [] if isinstance(past, dict)]
+    sets.append(
+        {
+            "version": data.get("candidates_version"),
+            "generated_at": data.get("candidates_generated_at"),
+            "candidates": data.get("candidates_meta") or data.get("candidates") or [],
+        }
     )
-    for region in ann.get("result") or []:
-        if not isinstance(region, dict):
-            continue
-        value = region.get("value") or {}
-        if region.get("type") == "choices":
-            for choice in value.get("choices") or []:
-                if choice == NONE_FITS:
-                    fb.none_fits = True
-                elif isinstance(choice, str):
-                    fb.ticked.append(choice)
-        elif region.get("type") == "textarea":
-            fb.typed += [t for t in value.get("text") or [] if isinstance(t, str) and t.strip()]
-    return fb
+    for s in sets:
+        s["texts"] = [
+            c.get("text", c.get("value")) for c in s.get("candidates") or [] if isinstance(c, dict)
+        ]
+    return sets
 
 
-def task_feedback(task: dict[str, Any]) -> list[Feedback]:
-    """Feedback of every annotation on a task that was submitted (not skipped)."""
-    anns = task.get("annotations") or []
-    return [
-        fb for fb in (read_annotation(a) for a in anns if isinstance(a, dict)) if not fb.cancelled
-    ]
+def shown_at(sets: list[dict[str, Any]], stamp: Any) -> dict[str, Any]:
+    """The candidate set on screen at `stamp` (the newest made before it; the last if unknown)."""
+    when = _when(stamp)
+    if when is not None:
+        before = [s for s in sets if (_when(s.get("generated_at")) or when) <= when]
+        if before:
+            return before[-1]
+    return sets[-1]
 
 
-def is_resolved(task: dict[str, Any]) -> bool:
-    """A task is resolved once some annotation names a fitting rationale.
+def proposer(sets: list[dict[str, Any]], text: str, fallback: str | None) -> str | None:
+    """The newest version whose candidates held `text` (`fallback` when none did)."""
+    return next((s.get("version") for s in reversed(sets) if text in s["texts"]), fallback)
 
-    Unresolved tasks (no annotation, or only "none of these fits") get fresh
-    candidates from each new model version; resolved ones are left alone.
+
+def offered_texts(
+    task: dict[str, Any], labels: Labels = DEFAULT_LABELS
+) -> list[tuple[str, str | None]]:
+    """Every text a critic could accept for the task, with the version that proposed it.
+
+    The candidates of every set it showed (newest first), then what annotators
+    ticked or typed beyond them (typed texts have no proposing version).
     """
-    return any(fb.fitting for fb in task_feedback(task))
+    data = task.get("data") if isinstance(task.get("data"), dict) else {}
+    sets = candidate_sets(data)
+    offered = [(t, s.get("version")) for s in reversed(sets) for t in s["texts"] if t]
+    for v in task_verdicts(task, labels):
+        shown = shown_at(sets, v.created_at).get("version")
+        offered += [(t, proposer(sets, t, shown)) for t in v.ticked]
+        offered += [(t, None) for t in v.typed]
+    return unique(offered, text=lambda pair: pair[0])

@@ -7,7 +7,7 @@ from illume.tune import (
     build_examples,
     combined_loss,
     count_target_tokens,
-    dedupe_explained,
+    dedupe_rationales,
     loss_sums,
     target_ids,
 )
@@ -46,9 +46,9 @@ def test_no_vqa_pool_gives_b_one():
     assert vqa == [] and b == 1.0
 
 
-def test_dedupe_explained_keeps_distinct_texts():
+def test_dedupe_rationales_keeps_distinct_texts():
     it = _items(1)[0]
-    assert len(dedupe_explained([(it, "a b"), (it, "A  B"), (it, "a c"), (it, " ")])) == 2
+    assert len(dedupe_rationales([(it, "a b"), (it, "A  B"), (it, "a c"), (it, " ")])) == 2
 
 
 def test_masks_cover_only_target_tokens(tiny_model):

@@ -19,7 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from ml_backend.ls_server import LS_VENV, LabelStudioServer, free_port, label_studio_bin, wait_http
+from ml_backend.demo.ls_server import (
+    LS_VENV,
+    LabelStudioServer,
+    free_port,
+    label_studio_bin,
+    wait_http,
+)
 from ml_backend.server import gunicorn_argv
 
 REPO = Path(__file__).resolve().parents[2]

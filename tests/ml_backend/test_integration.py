@@ -10,7 +10,8 @@ import pytest
 
 from ml_backend.export import export_project
 from ml_backend.images import ImageResolver
-from ml_backend.tasks import NONE_FITS, OWN_KEYS
+from ml_backend.labels import DEFAULT_LABELS
+from ml_backend.tasks import OWN_KEYS
 from tests.ml_backend.conftest import rationale_config
 
 pytestmark = pytest.mark.integration
@@ -155,7 +156,7 @@ def test_full_loop(ls_client, label_studio, backend, tmp_path):
     rejected_all = by_item["item-1"]
     ls_client.annotations.create(
         id=rejected_all["id"],
-        result=[tick([NONE_FITS])],
+        result=[tick([DEFAULT_LABELS.none_fits])],
     )
 
     # 4. "Start training" -> a round -> v0001 -> unresolved tasks regenerated

@@ -1,13 +1,17 @@
-"""Task-data contract, annotation reading, the job queue and the export's bookkeeping."""
+"""Task-data contract, the job queue and the export's bookkeeping."""
 
 from __future__ import annotations
 
 import pytest
 
+from illume.versions import version_round
 from ml_backend import tasks
-from ml_backend.export import candidate_sets, round_of, shown_at, task_record
+from ml_backend.export import task_record
 from ml_backend.jobqueue import JobLog
-from ml_backend.jobs import event_project, tune_command
+from ml_backend.jobs import event_project
+from ml_backend.labels import DEFAULT_LABELS, is_resolved, prediction
+from ml_backend.rounds import tune_command
+from ml_backend.tasks import candidate_sets, shown_at
 
 
 def ann(choices=(), text=(), cancelled=False, aid=1, created="2030-01-01T00:00:00Z"):
@@ -37,21 +41,31 @@ def ann(choices=(), text=(), cancelled=False, aid=1, created="2030-01-01T00:00:0
     }
 
 
-def test_task_item_fields_names_what_is_missing():
+def test_task_item_names_what_is_missing():
     with pytest.raises(tasks.TaskError, match="question, answer"):
-        tasks.task_item_fields({"id": 1, "data": {"image": "x", "question": " ", "answer": 3}})
+        tasks.task_item({"id": 1, "data": {"image": "x", "question": " ", "answer": 3}})
     with pytest.raises(tasks.TaskError, match="no data"):
-        tasks.task_item_fields({"id": 1, "data": "oops"})
-    f = tasks.task_item_fields({"id": 9, "data": {"image": "i", "question": "q", "answer": "a"}})
-    assert f["id"] == "task-9"
+        tasks.task_item({"id": 1, "data": "oops"})
+    item = tasks.task_item(
+        {"id": 9, "data": {"image": " i ", "question": "q", "answer": "a"}}, lambda s: f"/x/{s}"
+    )
+    assert item.id == "task-9" and item.image == "/x/i"
+
+
+def test_one_engine_id_rule_per_task():
+    data = {"image": "i", "question": "q", "answer": "a"}
+    assert tasks.engine_id({"id": 4, "data": {**data, "item_id": "cat-1"}}) == "cat-1"
+    assert tasks.engine_id({"id": 4, "data": {**data, "item_id": ""}}) == "task-4"
+    assert tasks.task_item({"id": 4, "data": {**data, "item_id": 7}}).id == "7"
+    assert tasks.item_id_of(None, 5) == "task-5"
 
 
 def test_resolved_means_some_fitting_rationale():
-    assert not tasks.is_resolved({"annotations": []})
-    assert not tasks.is_resolved({"annotations": [ann([tasks.NONE_FITS])]})
-    assert not tasks.is_resolved({"annotations": [ann(["a"], cancelled=True)]})
-    assert tasks.is_resolved({"annotations": [ann(["a"])]})
-    assert tasks.is_resolved({"annotations": [ann([], text=["typed"])]})
+    assert not is_resolved({"annotations": []})
+    assert not is_resolved({"annotations": [ann([DEFAULT_LABELS.none_fits])]})
+    assert not is_resolved({"annotations": [ann(["a"], cancelled=True)]})
+    assert is_resolved({"annotations": [ann(["a"])]})
+    assert is_resolved({"annotations": [ann([], text=["typed"])]})
 
 
 def test_with_candidates_keeps_history_and_a_clean_choice_list():
@@ -66,10 +80,10 @@ def test_with_candidates_keeps_history_and_a_clean_choice_list():
 
 def test_prediction_preticks_the_most_likely():
     cands = [{"text": "a", "logprob": -3.0}, {"text": "b", "logprob": -0.1}, {"text": "c"}]
-    p = tasks.prediction(cands, "v0003", pretick=1)
+    p = prediction(cands, "v0003", pretick=1)
     assert p["result"][0]["value"]["choices"] == ["b"] and p["model_version"] == "v0003"
     assert 0 < p["score"] <= 1
-    assert tasks.prediction([], "v1", 3)["result"] == []
+    assert prediction([], "v1", 3)["result"] == []
 
 
 @pytest.mark.parametrize(
@@ -127,7 +141,7 @@ def test_export_record_names_versions_rounds_and_rejections():
     assert by_text["typed"]["source"] == "typed" and by_text["typed"]["annotator"] == "ann@x"
     rejected = {(r["text"], r["annotation_id"]) for r in rec["rejected"]}
     assert rejected == {("old2", 11), ("new1", 12)}
-    assert round_of("v0010") == 10 and round_of(None) == 0
+    assert version_round("v0010") == 10 and version_round(None) == 0
     sets = candidate_sets(d)
     assert shown_at(sets, None)["version"] == "v0002"
 
@@ -173,10 +187,3 @@ def test_merge_own_keys_takes_only_the_backends_keys_from_an_edit():
     made = tasks.with_candidates(current, [{"text": "it purrs", "logprob": -1.0}], "zero-shot")
     assert set(made) - set(current) <= tasks.OWN_KEYS
     assert tasks.merge_own_keys(current, made) == made
-
-
-def test_task_project_reads_ids_and_objects():
-    assert tasks.task_project({"project": 3}) == 3
-    assert tasks.task_project({"project": {"id": 4}}) == 4
-    assert tasks.task_project({"project": True}) is None
-    assert tasks.task_project({}) is None

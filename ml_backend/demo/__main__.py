@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from ml_backend.ls_server import REPO, LabelStudioServer, ensure_installed, wait_http
+from ml_backend.demo.ls_server import REPO, LabelStudioServer, ensure_installed, wait_http
 from ml_backend.server import gunicorn_argv
 
 log = logging.getLogger("illume.demo")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 LS_VENV = REPO / ".venv-ls"
 INSTALL_SCRIPT = REPO / "scripts" / "install_label_studio.sh"
 

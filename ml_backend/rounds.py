@@ -1,0 +1,131 @@
+"""Tuning rounds of one project: rationales from Label Studio -> `illume tune` -> a new version.
+
+A round reads every task, lets the annotators' verdicts decide which
+candidates fit (`AnnotatorCritic`, the engine's Critic interface), writes the
+items and the rationales for the tuning job, runs it in a child process and
+records the outcome in the project's state. A failed round publishes nothing:
+the previous version keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from illume.images import ImageError, open_image
+from illume.items import Item, write_jsonl
+from illume.rationales import Rationale, unique_rationales
+from illume.versions import latest_version, version_round
+from ml_backend import lsclient, tasks
+from ml_backend.config import Settings
+from ml_backend.labels import AnnotatorCritic, Labels, task_verdicts
+from ml_backend.state import Counters, StateStore
+
+log = logging.getLogger(__name__)
+
+
+class RoundRunner:
+    """Runs a project's tuning round and keeps its bookkeeping."""
+
+    def __init__(
+        self, settings: Settings, counters: Counters, store: StateStore, ls: lsclient.Connection
+    ):
+        self.settings = settings
+        self.counters = counters
+        self.store = store
+        self.ls = ls
+
+    def run(self, project: int, reason: str) -> bool:
+        """One round; True when it published a new version."""
+        state = self.store.load(project)
+        record: dict[str, Any] = {"reason": reason, "started": tasks.now_iso(), "ok": False}
+        all_tasks = list(lsclient.iter_tasks(self.ls.client, project))
+        rationales, items = self.rationales(all_tasks, self.ls.labels(project))
+        state.new_annotations = 0
+        if not rationales:
+            log.info("project %s: round skipped (%s): no fitting rationales yet", project, reason)
+            self.counters.rounds_skipped += 1
+            record.update(skipped=True, error="no fitting rationales yet")
+            state.rounds.append(record)
+            self.store.save(project, state)
+            return False
+        versions = self.settings.project_versions(project)
+        base = latest_version(versions)
+        work = self.settings.project_dir(project) / "rounds" / f"round-{len(state.rounds) + 1:04d}"
+        write_jsonl(work / "items.jsonl", (it.to_dict() for it in items))
+        write_jsonl(work / "feedback.jsonl", (r.to_row() for r in rationales))
+        record.update(
+            rationales=len(rationales), items=len(items), base=base.name if base else None
+        )
+        ok, error = self.run_tune(work, versions, base)
+        new = latest_version(versions)
+        if ok and new is not None and new != base:
+            record.update(ok=True, version=new.name, finished=tasks.now_iso())
+            self.counters.rounds_ok += 1
+            log.info(
+                "project %s: round done, %s from %d rationales", project, new.name, len(rationales)
+            )
+        else:
+            error = error or "tune exited 0 but published no new version"
+            record.update(error=error, finished=tasks.now_iso())
+            self.counters.rounds_failed += 1
+            self.counters.last_round_error = f"project {project}: {error}"
+            serving = base.name if base else "the base model"
+            log.error("project %s: round failed, %s keeps serving: %s", project, serving, error)
+        state.rounds.append(record)
+        self.store.save(project, state)
+        return record["ok"]
+
+    def rationales(
+        self, all_tasks: list[dict[str, Any]], labels: Labels
+    ) -> tuple[list[Rationale], list[Item]]:
+        """What the annotators accepted (deduplicated per item), and every usable item."""
+        critic = AnnotatorCritic()
+        items: dict[str, Item] = {}
+        offered: list[tuple[Item, list[tuple[str, str | None]]]] = []
+        for task in all_tasks:
+            try:
+                item = tasks.task_item(task, self.ls.resolver.resolve)
+                open_image(item.image)  # one unreadable image must not sink the round
+            except (tasks.TaskError, ImageError) as e:
+                log.warning("task %s left out of the round: %s", task.get("id"), e)
+                continue
+            items.setdefault(item.id, item)
+            critic.add(item.id, task_verdicts(task, labels))
+            offered.append((item, tasks.offered_texts(task, labels)))
+        accepted = []
+        for item, texts in offered:
+            scores = critic.score(item, [text for text, _ in texts])
+            accepted += [
+                Rationale(item.id, text, "annotator", version_round(version), version)
+                for (text, version), score in zip(texts, scores, strict=True)
+                if critic.fitting(score)
+            ]
+        return unique_rationales(accepted), list(items.values())
+
+    def run_tune(self, work: Path, versions: Path, base: Path | None) -> tuple[bool, str | None]:
+        """`illume tune` in a child process: a crash there cannot hurt the serving model."""
+        cmd = tune_command(work, versions, base, self.settings.tune_args)
+        log.info("tuning: %s", " ".join(shlex.quote(c) for c in cmd))
+        with open(work / "tune.log", "wb") as logf:
+            proc = subprocess.run(cmd, stdout=logf, stderr=subprocess.STDOUT, env=os.environ.copy())
+        if proc.returncode == 0:
+            return True, None
+        tail = (work / "tune.log").read_text(errors="replace").strip().splitlines()[-3:]
+        return False, f"illume tune exited {proc.returncode}: {' | '.join(tail)[-500:]}"
+
+
+def tune_command(work: Path, versions: Path, base: Path | None, extra: list[str]) -> list[str]:
+    """The tuning job's command line (ILLUME_TUNE_CMD replaces `python -m illume.cli`)."""
+    head = shlex.split(os.environ.get("ILLUME_TUNE_CMD", ""))
+    head = head or [sys.executable, "-m", "illume.cli"]
+    cmd = [*head, "tune", "--items", str(work / "items.jsonl")]
+    cmd += ["--feedback", str(work / "feedback.jsonl"), "--versions", str(versions)]
+    if base is not None:
+        cmd += ["--base", str(base)]
+    return cmd + list(extra)

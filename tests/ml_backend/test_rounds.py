@@ -1,0 +1,84 @@
+"""What a round tunes on: the annotators' verdicts, as rationale records."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from illume.items import read_jsonl
+from ml_backend.config import Settings
+from ml_backend.labels import DEFAULT_LABELS
+from ml_backend.rounds import RoundRunner
+from ml_backend.state import Counters, StateStore
+from ml_backend.tasks import with_candidates
+
+
+class FakeLabelStudio:
+    """Just enough of lsclient.Connection: images resolve to themselves, default labels."""
+
+    client = None
+
+    class resolver:  # noqa: N801 (stands for the ImageResolver instance)
+        @staticmethod
+        def resolve(ref: str) -> str:
+            return ref
+
+    def labels(self, project):
+        return DEFAULT_LABELS
+
+
+@pytest.fixture
+def png_file(tmp_path):
+    path = tmp_path / "cat.png"
+    Image.new("RGB", (8, 8), "orange").save(path)
+    return str(path)
+
+
+def tick(choices=(), typed=()):
+    result = [{"from_name": "rationales", "type": "choices", "value": {"choices": list(choices)}}]
+    result.append({"from_name": "rationale", "type": "textarea", "value": {"text": list(typed)}})
+    return {"id": 1, "result": result, "completed_by": 1, "created_at": "2030-01-05T00:00:00Z"}
+
+
+def task(tid, item_id, annotations, image):
+    data = {"item_id": item_id, "image": image, "question": "q?", "answer": "cat"}
+    data = with_candidates(data, [{"text": "old one"}], "zero-shot")
+    data["candidates_generated_at"] = "2030-01-01T00:00:00+00:00"
+    data = with_candidates(data, [{"text": "It purrs"}, {"text": "it barks"}], "v0002")
+    data["candidates_generated_at"] = "2030-01-02T00:00:00+00:00"
+    return {"id": tid, "data": data, "annotations": annotations}
+
+
+def test_rationales_come_from_verdicts_with_proposer_and_round(tmp_path, png_file):
+    runner = RoundRunner(
+        Settings(data_dir=tmp_path), Counters(), StateStore(tmp_path), FakeLabelStudio()
+    )
+    tasks = [
+        task(1, "cat-1", [tick(["It purrs", "old one"], typed=["it has whiskers"])], png_file),
+        task(2, "cat-1", [tick(["it  PURRS"])], png_file),  # the same item, the same text
+        task(3, "cat-2", [tick([DEFAULT_LABELS.none_fits])], png_file),
+        task(4, "cat-3", [tick(["it barks"])], str(tmp_path / "missing.png")),
+    ]
+    rationales, items = runner.rationales(tasks, DEFAULT_LABELS)
+    assert [it.id for it in items] == ["cat-1", "cat-2"]  # one engine id per item
+    got = {(r.item_id, r.text): (r.source, r.version, r.round) for r in rationales}
+    assert got == {
+        ("cat-1", "It purrs"): ("annotator", "v0002", 2),
+        ("cat-1", "old one"): ("annotator", "zero-shot", 0),
+        ("cat-1", "it has whiskers"): ("annotator", None, 0),
+    }
+
+
+def test_a_round_writes_rationale_rows_the_tuning_job_reads(tmp_path, png_file, monkeypatch):
+    settings = Settings(data_dir=tmp_path)
+    runner = RoundRunner(settings, Counters(), StateStore(tmp_path), FakeLabelStudio())
+    monkeypatch.setattr(
+        "ml_backend.rounds.lsclient.iter_tasks",
+        lambda client, project: iter([task(1, "cat-1", [tick(["It purrs"])], png_file)]),
+    )
+    monkeypatch.setattr(runner, "run_tune", lambda work, versions, base: (False, "no tuning here"))
+    assert runner.run(7, "test") is False
+    (work,) = (settings.project_dir(7) / "rounds").iterdir()
+    (row,) = read_jsonl(work / "feedback.jsonl")
+    assert row["id"] == "cat-1" and row["text"] == "It purrs" and row["source"] == "annotator"
+    assert StateStore(tmp_path).load(7).rounds[-1]["rationales"] == 1
