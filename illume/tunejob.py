@@ -29,6 +29,7 @@ from illume.tune import TuneConfig
 log = logging.getLogger(__name__)
 
 JOB_MODULE = "training.train"
+"""The tuning job's module; $ILLUME_TUNE_JOB names another (e.g. a wrapper of it)."""
 
 
 @dataclass
@@ -95,7 +96,7 @@ def job_command(
     return [
         *launch.prefix(),
         "-m",
-        JOB_MODULE,
+        os.environ.get("ILLUME_TUNE_JOB") or JOB_MODULE,
         *to_argv(job),
         *to_argv(config),
         *model.to_args(),

@@ -10,16 +10,15 @@ the previous version keeps serving.
 from __future__ import annotations
 
 import logging
-import os
-import shlex
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
+from illume import api
 from illume.images import ImageError, open_image
-from illume.items import Item, write_jsonl
+from illume.items import Item
 from illume.rationales import Rationale, unique_rationales
+from illume.tunejob import parse_tune_args
 from illume.versions import latest_version, version_round
 from ml_backend import lsclient, tasks
 from ml_backend.config import Settings
@@ -57,21 +56,17 @@ class RoundRunner:
         versions = self.settings.project_versions(project)
         base = latest_version(versions)
         work = self.settings.project_dir(project) / "rounds" / f"round-{len(state.rounds) + 1:04d}"
-        write_jsonl(work / "items.jsonl", (it.to_dict() for it in items))
-        write_jsonl(work / "feedback.jsonl", (r.to_row() for r in rationales))
         record.update(
             rationales=len(rationales), items=len(items), base=base.name if base else None
         )
-        ok, error = self.run_tune(work, versions, base)
-        new = latest_version(versions)
-        if ok and new is not None and new != base:
+        new, error = self.tune(items, rationales, versions, base, work)
+        if new is not None:
             record.update(ok=True, version=new.name, finished=tasks.now_iso())
             self.counters.rounds_ok += 1
             log.info(
                 "project %s: round done, %s from %d rationales", project, new.name, len(rationales)
             )
         else:
-            error = error or "tune exited 0 but published no new version"
             record.update(error=error, finished=tasks.now_iso())
             self.counters.rounds_failed += 1
             self.counters.last_round_error = f"project {project}: {error}"
@@ -108,24 +103,31 @@ class RoundRunner:
             ]
         return unique_rationales(accepted), list(items.values())
 
-    def run_tune(self, work: Path, versions: Path, base: Path | None) -> tuple[bool, str | None]:
-        """`illume tune` in a child process: a crash there cannot hurt the serving model."""
-        cmd = tune_command(work, versions, base, self.settings.tune_args)
-        log.info("tuning: %s", " ".join(shlex.quote(c) for c in cmd))
-        with open(work / "tune.log", "wb") as logf:
-            proc = subprocess.run(cmd, stdout=logf, stderr=subprocess.STDOUT, env=os.environ.copy())
-        if proc.returncode == 0:
-            return True, None
-        tail = (work / "tune.log").read_text(errors="replace").strip().splitlines()[-3:]
-        return False, f"illume tune exited {proc.returncode}: {' | '.join(tail)[-500:]}"
+    def tune(
+        self,
+        items: list[Item],
+        rationales: list[Rationale],
+        versions: Path,
+        base: Path | None,
+        work: Path,
+    ) -> tuple[Path | None, str | None]:
+        """The engine's tuning job in a child process: a crash there cannot hurt the serving model.
 
-
-def tune_command(work: Path, versions: Path, base: Path | None, extra: list[str]) -> list[str]:
-    """The tuning job's command line (ILLUME_TUNE_CMD replaces `python -m illume.cli`)."""
-    head = shlex.split(os.environ.get("ILLUME_TUNE_CMD", ""))
-    head = head or [sys.executable, "-m", "illume.cli"]
-    cmd = [*head, "tune", "--items", str(work / "items.jsonl")]
-    cmd += ["--feedback", str(work / "feedback.jsonl"), "--versions", str(versions)]
-    if base is not None:
-        cmd += ["--base", str(base)]
-    return cmd + list(extra)
+        Returns the new version, or None and why. ILLUME_TUNE_ARGS holds `illume tune`
+        flags (any TuneConfig field, --nproc, --launcher).
+        """
+        try:
+            config, launch = parse_tune_args(self.settings.tune_args)
+        except ValueError as e:
+            return None, f"ILLUME_TUNE_ARGS: {e}"
+        work.mkdir(parents=True, exist_ok=True)
+        rows = [r.to_row() for r in rationales]
+        try:
+            with open(work / "tune.log", "wb") as logf:
+                return api.tune(
+                    items, rows, versions, base, config, launch=launch, work=work, output=logf
+                ), None
+        except (subprocess.CalledProcessError, RuntimeError) as e:
+            why = f"exited {e.returncode}" if isinstance(e, subprocess.CalledProcessError) else e
+            tail = (work / "tune.log").read_text(errors="replace").strip().splitlines()[-3:]
+            return None, f"the tuning job {why}: {' | '.join(tail)[-500:]}"

@@ -117,7 +117,7 @@ def start_backend(label_studio, local_root, data_dir: Path, extra_env: dict):
         **extra_env,
     }
     # the real `illume tune` behind a wrapper that the failed-round test can make fail
-    env["ILLUME_TUNE_CMD"] = f"{sys.executable} {Path(__file__).parent / 'tune_wrapper.py'}"
+    env["ILLUME_TUNE_JOB"] = "tests.ml_backend.tune_wrapper"
     env.setdefault("ILLUME_TUNE_ARGS", "--epochs 1 --batch-size 4")
     argv = gunicorn_argv("127.0.0.1", port)
     logf = open(data_dir / "backend.log", "wb")  # noqa: SIM115 (closed after the process)

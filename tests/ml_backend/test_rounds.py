@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from illume.items import read_jsonl
 from ml_backend.config import Settings
 from ml_backend.labels import DEFAULT_LABELS
 from ml_backend.rounds import RoundRunner
@@ -76,9 +75,26 @@ def test_a_round_writes_rationale_rows_the_tuning_job_reads(tmp_path, png_file, 
         "ml_backend.rounds.lsclient.iter_tasks",
         lambda client, project: iter([task(1, "cat-1", [tick(["It purrs"])], png_file)]),
     )
-    monkeypatch.setattr(runner, "run_tune", lambda work, versions, base: (False, "no tuning here"))
+    seen = {}
+
+    def tune(items, rationales, *rest):
+        seen["rows"] = [r.to_row() for r in rationales]
+        return None, "no tuning here"
+
+    monkeypatch.setattr(runner, "tune", tune)
     assert runner.run(7, "test") is False
-    (work,) = (settings.project_dir(7) / "rounds").iterdir()
-    (row,) = read_jsonl(work / "feedback.jsonl")
+    (row,) = seen["rows"]
     assert row["id"] == "cat-1" and row["text"] == "It purrs" and row["source"] == "annotator"
     assert StateStore(tmp_path).load(7).rounds[-1]["rationales"] == 1
+
+
+def test_a_round_with_bad_tune_args_fails_clearly(tmp_path, png_file, monkeypatch):
+    settings = Settings(data_dir=tmp_path, tune_args=["--epochs", "many"])
+    runner = RoundRunner(settings, Counters(), StateStore(tmp_path), FakeLabelStudio())
+    monkeypatch.setattr(
+        "ml_backend.rounds.lsclient.iter_tasks",
+        lambda client, project: iter([task(1, "cat-1", [tick(["It purrs"])], png_file)]),
+    )
+    assert runner.run(7, "test") is False
+    record = StateStore(tmp_path).load(7).rounds[-1]
+    assert record["ok"] is False and "ILLUME_TUNE_ARGS" in record["error"]

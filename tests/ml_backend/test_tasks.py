@@ -10,7 +10,6 @@ from ml_backend.export import task_record
 from ml_backend.jobqueue import JobLog
 from ml_backend.jobs import event_project
 from ml_backend.labels import DEFAULT_LABELS, is_resolved, prediction
-from ml_backend.rounds import tune_command
 from ml_backend.tasks import candidate_sets, shown_at
 
 
@@ -111,13 +110,6 @@ def test_job_log_survives_a_restart(tmp_path):
         f.write('{"kind": "torn')  # a crash mid-write
     again = JobLog(tmp_path)
     assert [j["kind"] for j in again.pending()] == ["b"]
-
-
-def test_tune_command_passes_base_and_extra(tmp_path, monkeypatch):
-    monkeypatch.delenv("ILLUME_TUNE_CMD", raising=False)
-    cmd = tune_command(tmp_path, tmp_path / "v", tmp_path / "v" / "v0002", ["--epochs", "1"])
-    assert cmd[1:4] == ["-m", "illume.cli", "tune"]
-    assert cmd[cmd.index("--base") + 1].endswith("v0002") and cmd[-2:] == ["--epochs", "1"]
 
 
 def test_export_record_names_versions_rounds_and_rejections():
