@@ -90,10 +90,10 @@ class Backend:
             return e.code, json.loads(e.read() or b"{}")
 
     def wait_idle(self, timeout: float = 120) -> dict:
-        """Wait until the job queue is empty and nothing runs; return /metrics."""
+        """Wait until the job queue is empty and nothing runs; return /status."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            m = self.get("/metrics")
+            m = self.get("/status")
             if m["jobs"]["pending"] == 0 and m["jobs"]["running"] is None:
                 return m
             time.sleep(0.3)
