@@ -86,7 +86,13 @@ def wait_for(predicate, timeout: float = 90, what: str = "condition"):
     raise TimeoutError(f"timed out waiting for {what}")
 
 
-def test_full_loop(ls_client, label_studio, backend, tmp_path):
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_full_loop(db, request, tmp_path):
+    """The whole cycle, on Label Studio with SQLite and with PostgreSQL."""
+    suffix = "_pg" if db == "postgresql" else ""
+    ls_client = request.getfixturevalue("ls_client" + suffix)
+    label_studio = request.getfixturevalue("label_studio" + suffix)
+    backend = request.getfixturevalue("backend" + suffix)
     bad = [
         {
             "image": "/data/local-files/?d=images/missing.jpg",
