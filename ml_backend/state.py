@@ -2,7 +2,7 @@
 
 Label Studio holds tasks and annotations; this holds only what Label Studio
 has no place for: annotations since the last round, the round history, and
-throughput counters for /metrics.
+throughput counters for /status.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class StateStore:
 
     A damaged file is never silently replaced: it is moved aside (with a
     timestamp suffix), logged as an ERROR, listed in `errors` (shown in
-    /metrics), and the round history is rebuilt from the published versions.
+    /status), and the round history is rebuilt from the published versions.
     What cannot be rebuilt: failed or skipped rounds and the count of
     annotations since the last round (it starts again from 0).
     """
@@ -130,7 +130,7 @@ def moved_aside(path: Path) -> Path:
 
 
 def report(errors: list[dict[str, Any]], what: str, path: Path, aside: Path, error: Exception):
-    """Log a damaged file as an ERROR and keep it for /metrics."""
+    """Log a damaged file as an ERROR and keep it for /status."""
     log.error("%s: %s is damaged (%s); moved to %s", what, path, error, aside.name)
     errors.append(
         {
@@ -145,7 +145,7 @@ def report(errors: list[dict[str, Any]], what: str, path: Path, aside: Path, err
 
 @dataclass
 class Counters:
-    """Throughput and failure counts since the process started (for /metrics)."""
+    """Throughput and failure counts since the process started (for /status)."""
 
     started: float = field(default_factory=time.time)
     tasks_generated: int = 0

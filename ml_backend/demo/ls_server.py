@@ -1,8 +1,9 @@
 """Start and stop a local Label Studio server (for the demo and the integration tests).
 
 Label Studio runs from its own venv (.venv-ls, see scripts/install_label_studio.sh)
-on 127.0.0.1 with SQLite, a pre-created user and a legacy API token, so a
-script can drive it through the SDK without a browser sign-up.
+on 127.0.0.1 with SQLite (or PostgreSQL: `database`, e.g. the django_env() of a
+ml_backend.demo.postgres.PostgresCluster), a pre-created user and a legacy API
+token, so a script can drive it through the SDK without a browser sign-up.
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ class LabelStudioServer:
     password: str = "illume-demo"
     token: str = field(default_factory=lambda: secrets.token_hex(20), repr=False)
     local_files_root: Path | None = None
+    database: dict[str, str] | None = None
+    """Label Studio's database settings (DJANGO_DB=default, POSTGRE_*); None: SQLite."""
     venv: Path = LS_VENV
     proc: subprocess.Popen | None = None
 
@@ -109,6 +112,7 @@ class LabelStudioServer:
         if self.local_files_root is not None:
             env["LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED"] = "true"
             env["LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT"] = str(self.local_files_root)
+        env.update(self.database or {})
         return env
 
     def start(self, timeout: float = 180.0) -> LabelStudioServer:

@@ -1,9 +1,11 @@
 """Fixtures for the backend: a REAL Label Studio on loopback, the backend under gunicorn.
 
 Label Studio comes from .venv-ls (scripts/install_label_studio.sh; the Makefile's
-test target runs it). The backend runs the tiny model (ILLUME_LM/ILLUME_ENCODER)
-so sampling takes milliseconds; tuning rounds run the real `illume tune` (through
-tune_wrapper.py, a wrapper the failed-round test can tell to fail).
+test target runs it), on SQLite, and for the full-cycle test also on a throwaway
+PostgreSQL cluster (scripts/install_postgres.sh installs Debian's package).
+The backend runs the tiny model (ILLUME_LM/ILLUME_ENCODER) so sampling takes
+milliseconds; tuning rounds run the real `illume tune` (through tune_wrapper.py,
+a wrapper the failed-round test can tell to fail).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from ml_backend.demo.ls_server import (
     label_studio_bin,
     wait_http,
 )
+from ml_backend.demo.postgres import PostgresCluster, pg_bin_dir
 from ml_backend.server import gunicorn_argv
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,26 +46,64 @@ def local_root(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
-def label_studio(tmp_path_factory, local_root):
-    """A real Label Studio 1.23 server (SQLite, temp data dir, free port)."""
+def start_label_studio(data_dir: Path, local_root: Path, database: dict | None = None):
     if not label_studio_bin(LS_VENV).exists():
         pytest.fail(
             f"{label_studio_bin(LS_VENV)} is missing: run scripts/install_label_studio.sh "
             "(the Makefile's test target does)",
             pytrace=False,
         )
-    server = LabelStudioServer(tmp_path_factory.mktemp("ls-data"), local_files_root=local_root)
-    server.start()
+    server = LabelStudioServer(data_dir, local_files_root=local_root, database=database)
+    return server.start()
+
+
+@pytest.fixture(scope="session")
+def label_studio(tmp_path_factory, local_root):
+    """A real Label Studio 1.23 server (SQLite, temp data dir, free port)."""
+    server = start_label_studio(tmp_path_factory.mktemp("ls-data"), local_root)
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def ls_client(label_studio):
+def postgres():
+    """A throwaway PostgreSQL cluster on 127.0.0.1 (stopped and deleted at the end)."""
+    bin_dir = pg_bin_dir()
+    if bin_dir is None:
+        pytest.fail(
+            "no PostgreSQL under /usr/lib/postgresql: run scripts/install_postgres.sh "
+            "(the Makefile's test target does)",
+            pytrace=False,
+        )
+    cluster = PostgresCluster(bin_dir).start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def label_studio_pg(tmp_path_factory, local_root, postgres):
+    """A second Label Studio, on the PostgreSQL cluster (its own data dir for media)."""
+    server = start_label_studio(
+        tmp_path_factory.mktemp("ls-data-pg"), local_root, postgres.django_env()
+    )
+    yield server
+    server.stop()
+
+
+def sdk_client(server: LabelStudioServer):
     from label_studio_sdk import LabelStudio
 
-    return LabelStudio(base_url=label_studio.url, api_key=label_studio.token)
+    return LabelStudio(base_url=server.url, api_key=server.token)
+
+
+@pytest.fixture(scope="session")
+def ls_client(label_studio):
+    return sdk_client(label_studio)
+
+
+@pytest.fixture(scope="session")
+def ls_client_pg(label_studio_pg):
+    return sdk_client(label_studio_pg)
 
 
 class Backend:
@@ -90,10 +131,10 @@ class Backend:
             return e.code, json.loads(e.read() or b"{}")
 
     def wait_idle(self, timeout: float = 120) -> dict:
-        """Wait until the job queue is empty and nothing runs; return /metrics."""
+        """Wait until the job queue is empty and nothing runs; return /status."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            m = self.get("/metrics")
+            m = self.get("/status")
             if m["jobs"]["pending"] == 0 and m["jobs"]["running"] is None:
                 return m
             time.sleep(0.3)
@@ -149,6 +190,16 @@ def backend(label_studio, tiny_lm_dir, tmp_path_factory, local_root):
     """The backend on the tiny embedded model."""
     env = {"ILLUME_LM": str(tiny_lm_dir), "ILLUME_ENCODER": "tiny"}
     started, logf = start_backend(label_studio, local_root, tmp_path_factory.mktemp("backend"), env)
+    yield started
+    stop_backend(started, logf)
+
+
+@pytest.fixture(scope="session")
+def backend_pg(label_studio_pg, tiny_lm_dir, tmp_path_factory, local_root):
+    """The same backend, against the Label Studio on PostgreSQL."""
+    env = {"ILLUME_LM": str(tiny_lm_dir), "ILLUME_ENCODER": "tiny"}
+    data_dir = tmp_path_factory.mktemp("backend-pg")
+    started, logf = start_backend(label_studio_pg, local_root, data_dir, env)
     yield started
     stop_backend(started, logf)
 

@@ -137,10 +137,10 @@ def test_unknown_routes_and_methods_are_json_4xx(client):
     assert r.status_code == 405 and r.json["error"]
 
 
-def test_metrics_and_versions(client, model, tmp_path):
+def test_status_and_versions(client, model, tmp_path):
     (tmp_path / "projects" / "2" / "versions" / "v0001").mkdir(parents=True)
     (tmp_path / "projects" / "2" / "versions" / ".tmp-v0002-1").mkdir()
-    m = client.get("/metrics").json
+    m = client.get("/status").json
     assert m["model"]["version"] == "zero-shot" and m["jobs"]["pending"] == 0
     v = client.get("/versions?project=2").json
     assert v["projects"] == {"2": ["v0001"]} and v["latest"] == {"2": "v0001"}

@@ -71,7 +71,7 @@ def test_tick_and_submit_in_the_browser(ls_client, label_studio, backend, tmp_pa
     assert any(pick in c for c in choices)
     # ... and the backend recorded the annotation event it was sent
     state = wait_for(
-        lambda: backend.get("/metrics")["projects"].get(str(project), {}).get("new_annotations"),
+        lambda: backend.get("/status")["projects"].get(str(project), {}).get("new_annotations"),
         30,
         "the backend to record the annotation",
     )

@@ -86,7 +86,13 @@ def wait_for(predicate, timeout: float = 90, what: str = "condition"):
     raise TimeoutError(f"timed out waiting for {what}")
 
 
-def test_full_loop(ls_client, label_studio, backend, tmp_path):
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_full_loop(db, request, tmp_path):
+    """The whole cycle, on Label Studio with SQLite and with PostgreSQL."""
+    suffix = "_pg" if db == "postgresql" else ""
+    ls_client = request.getfixturevalue("ls_client" + suffix)
+    label_studio = request.getfixturevalue("label_studio" + suffix)
+    backend = request.getfixturevalue("backend" + suffix)
     bad = [
         {
             "image": "/data/local-files/?d=images/missing.jpg",
@@ -161,7 +167,7 @@ def test_full_loop(ls_client, label_studio, backend, tmp_path):
 
     # 4. "Start training" -> a round -> v0001 -> unresolved tasks regenerated
     ls_client.ml.train(id=ml.id)
-    wait_for(lambda: backend.get("/metrics")["counters"]["rounds_ok"] >= 1, 120, "a round")
+    wait_for(lambda: backend.get("/status")["counters"]["rounds_ok"] >= 1, 120, "a round")
     metrics = backend.wait_idle()
     assert metrics["projects"][str(project)]["last_round"]["version"] == "v0001"
     assert backend.get(f"/versions?project={project}")["projects"][str(project)] == ["v0001"]
@@ -229,11 +235,11 @@ def test_failed_round_keeps_serving(ls_client, label_studio, backend):
             }
         ],
     )
-    before = backend.get("/metrics")["counters"]["rounds_failed"]
+    before = backend.get("/status")["counters"]["rounds_failed"]
     backend.control.write_text("fail")
     try:
         ls_client.ml.train(id=ml.id)
-        wait_for(lambda: backend.get("/metrics")["counters"]["rounds_failed"] > before, 60, "fail")
+        wait_for(lambda: backend.get("/status")["counters"]["rounds_failed"] > before, 60, "fail")
     finally:
         backend.control.unlink()
     m = backend.wait_idle()
@@ -306,7 +312,7 @@ def test_a_hugging_face_model_serves_candidates_and_tunes(ls_client, label_studi
         result=[tick([pick])],
     )
     ls_client.ml.train(id=ml.id)
-    wait_for(lambda: hf_backend.get("/metrics")["counters"]["rounds_ok"] >= 1, 180, "a round")
+    wait_for(lambda: hf_backend.get("/status")["counters"]["rounds_ok"] >= 1, 180, "a round")
     hf_backend.wait_idle()
     version = hf_backend.data_dir / "projects" / str(project) / "versions" / "v0001"
     assert json.loads((version / "adapter_config.json").read_text())["peft_type"] == "LORA"
