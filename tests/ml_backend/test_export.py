@@ -203,3 +203,22 @@ def test_imagefolder_and_jsonl_still_work(project):
     assert export.main(["--project", "7", "--out", str(jsonl)]) == 0
     rows = [json.loads(x) for x in jsonl.read_text().splitlines()]
     assert rows[0]["fitting"][0]["phrasing"] == PHRASINGS[1] and len(rows) == 4
+
+
+def test_candidates_written_into_task_data_keep_their_phrasing():
+    from types import SimpleNamespace
+
+    from illume.items import Candidate
+    from illume.sample import SampledItem
+    from ml_backend.candidates import CandidateWriter
+
+    def sample(items):
+        (item,) = items
+        assert item.phrasings == PHRASINGS
+        made = [Candidate("he runs", 0.3, "p", -1.0, phrasing=PHRASINGS[0])]
+        return [SampledItem(item.id, made)]
+
+    ls = SimpleNamespace(resolver=SimpleNamespace(resolve=str))
+    writer = CandidateWriter(None, SimpleNamespace(sample=sample), None, ls)
+    (made,), failed = writer._sample_batch([task(1, "a.png", phrasings=PHRASINGS)], "v0002")
+    assert failed == [] and made[1][0]["phrasing"] == PHRASINGS[0]
