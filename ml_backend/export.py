@@ -51,7 +51,10 @@ def task_record(
     """One exported record: the item, what annotators found fitting and what they rejected."""
     data = task.get("data") if isinstance(task.get("data"), dict) else {}
     sets = tasks.candidate_sets(data)
-    question = data.get("question")
+    phrasings = parse_phrasings(data.get("phrasings")) or []
+    # without phrasings every candidate came from the question; with them, only
+    # candidates_meta knows (older candidates made before it was recorded: unknown)
+    question = None if phrasings else data.get("question")
     fitting, rejected, annotations = [], [], []
     for fb in task_verdicts(task, labels):
         who = (
@@ -110,7 +113,7 @@ def task_record(
         "question": data.get("question"),
         "answer": data.get("answer"),
         "split": data.get("split"),
-        "phrasings": parse_phrasings(data.get("phrasings")) or [],
+        "phrasings": phrasings,
         "fitting": fitting,
         "rejected": rejected,
         "annotations": annotations,
@@ -120,7 +123,7 @@ def task_record(
 
 
 def _phrasing(sets: list[dict[str, Any]], text: str, version: str | None, question: Any):
-    """The question phrasing that produced a candidate: recorded with it, else the question."""
+    """The question phrasing that produced a candidate: recorded with it, else `question`."""
     return tasks.candidate_meta(sets, text, version).get("phrasing") or question
 
 

@@ -75,6 +75,10 @@ def test_record_names_the_phrasing_of_each_rationale():
     assert rec["rejected"][0]["phrasing"] == "what is he doing?"
     plain = export.task_record(task(2, "a.png", annotations=[ann(["he is moving fast"])]), {})
     assert plain["fitting"][0]["phrasing"] == "what is he doing?"  # no phrasings: the question
+    older = task(3, "a.png", annotations=[ann(["he is moving fast"])], phrasings=PHRASINGS)
+    for c in older["data"]["candidates_meta"]:
+        del c["phrasing"]  # candidates written before phrasings were recorded
+    assert export.task_record(older, {})["fitting"][0]["phrasing"] is None
 
 
 def test_task_item_carries_phrasings():
