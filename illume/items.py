@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from illume.rationales import unique
 from illume.versions import BASE_VERSION
 
 SPLITS = ("train", "val", "test")
@@ -29,7 +30,10 @@ class Item:
 
     `image` is a file path (relative paths resolve against the items file's
     folder) or an http(s) URL. `facts` maps an attribute (``colour``,
-    ``shape``) to the value the image really has.
+    ``shape``) to the value the image really has. `phrasings` are other ways
+    to ask the same question (ACT-X has no single question; the paper samples
+    jabber with each phrasing): sampling asks `questions()`, the question
+    first, then each phrasing.
     """
 
     id: str
@@ -39,6 +43,11 @@ class Item:
     explanations: list[str] = field(default_factory=list)
     split: str = "train"
     facts: dict[str, str] = field(default_factory=dict)
+    phrasings: list[str] = field(default_factory=list)
+
+    def questions(self) -> list[str]:
+        """The question and its other phrasings, each once (compared as rationales are)."""
+        return unique([self.question, *self.phrasings], text=str)
 
     @classmethod
     def from_dict(cls, raw: Any, base_dir: Path | None = None) -> Item:
@@ -54,6 +63,12 @@ class Item:
         explanations = raw.get("explanations") or []
         if not isinstance(explanations, list) or not all(isinstance(e, str) for e in explanations):
             raise ItemError(f"item {raw['id']!r}: 'explanations' must be a list of strings")
+        phrasings = parse_phrasings(raw.get("phrasings"))
+        if phrasings is None:
+            raise ItemError(
+                f"item {raw['id']!r}: 'phrasings' must be a list of strings "
+                "or one string with a phrasing per line"
+            )
         image = raw["image"]
         if base_dir is not None and not _is_url(image) and not Path(image).is_absolute():
             image = str(base_dir / image)
@@ -65,10 +80,30 @@ class Item:
             explanations=[e.strip() for e in explanations if e.strip()],
             split=str(raw.get("split") or "train"),
             facts={str(k): str(v) for k, v in (raw.get("facts") or {}).items()},
+            phrasings=phrasings,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The JSON record; `phrasings` only when there are some (item files stay as they were)."""
+        d = asdict(self)
+        if not d["phrasings"]:
+            del d["phrasings"]
+        return d
+
+
+def parse_phrasings(raw: Any) -> list[str] | None:
+    """Phrasings from a record: a list of strings, or one string with a phrasing per line.
+
+    Both forms are accepted because a labeling interface shows one string best
+    (label_config/actx.xml); blank entries are dropped. None when `raw` is neither.
+    """
+    if raw is None or raw == "":
+        return []
+    if isinstance(raw, str):
+        raw = raw.splitlines()
+    if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):
+        return None
+    return [p.strip() for p in raw if p.strip()]
 
 
 @dataclass
@@ -82,6 +117,8 @@ class Candidate:
     model_version: str = BASE_VERSION
     score: float | None = None
     fitting: bool | None = None
+    phrasing: str | None = None
+    """The question phrasing the prompt asked (see Item.questions)."""
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -97,6 +134,7 @@ class Candidate:
             model_version=raw.get("model_version", BASE_VERSION),
             score=raw.get("score"),
             fitting=raw.get("fitting"),
+            phrasing=raw.get("phrasing"),
         )
 
 

@@ -67,12 +67,17 @@ class SampleConfig:
     seed: int = field(default=0, metadata={"help": "seed of the sampler"})
 
     def prompts_for(self, item: Item) -> list[Prompt]:
-        """One prompt per question phrasing and explanation prompt; the model renders each."""
-        return [
-            Prompt(q.format(question=item.question), item.answer, e)
-            for q in self.question_templates
-            for e in self.explanation_prompts
-        ]
+        """One prompt per question and explanation prompt; the model renders each.
+
+        The questions are the item's own phrasings (`Item.questions`, ACT-X) in
+        each of the configured templates, each distinct question once, so an
+        item with 3 phrasings gets 3x the candidates before deduplication.
+        """
+        questions = unique(
+            [t.format(question=q) for q in item.questions() for t in self.question_templates],
+            text=str,
+        )
+        return [Prompt(q, item.answer, e) for q in questions for e in self.explanation_prompts]
 
 
 @dataclass
@@ -228,7 +233,14 @@ class Sampler:
             for j, temp in enumerate(temps):
                 text, lp = rows[i * len(temps) + j]
                 results[owner].candidates.append(
-                    Candidate(text, temp, prompt.plain(), round(lp, 4), self.model.version)
+                    Candidate(
+                        text,
+                        temp,
+                        prompt.plain(),
+                        round(lp, 4),
+                        self.model.version,
+                        phrasing=prompt.question,
+                    )
                 )
         for owner in set(owners):
             results[owner].candidates = deduplicate(results[owner].candidates)

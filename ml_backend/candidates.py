@@ -131,7 +131,7 @@ class CandidateWriter:
                 failed.append((task, str(e)))
         sampled = self.engine.sample([item for _, item in usable]) if usable else []
         made: list[Made] = []
-        for (task, _), result in zip(usable, sampled, strict=True):
+        for (task, item), result in zip(usable, sampled, strict=True):
             if result.error or not result.candidates:
                 failed.append((task, result.error or "no candidates"))
                 continue
@@ -142,6 +142,7 @@ class CandidateWriter:
                     "logprob": c.logprob,
                     "temperature": c.temperature,
                     "model_version": version,
+                    **({"phrasing": c.phrasing} if item.phrasings else {}),
                 }
                 for c in ranked
             ]

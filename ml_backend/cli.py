@@ -3,7 +3,8 @@
 the backend:
 
     illume serve   --host H --port P      the Label Studio ML backend (gunicorn)
-    illume export  --project ID --format jsonl|vqax|hf --out PATH
+    illume export  --project ID --format jsonl|vqax|hf|imagefolder --out PATH
+                   [--with-model] [--push-to-hub REPO]
 """
 
 from __future__ import annotations
@@ -19,9 +20,29 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from ml_backend.export import main as export_main
+    from ml_backend.export import run
 
-    return export_main(["--project", str(args.project), "--format", args.format, "--out", args.out])
+    return run(args)
+
+
+def add_export_arguments(p: argparse.ArgumentParser) -> None:
+    """The flags of `illume export` (here, so registering them imports no backend module)."""
+    p.add_argument("--project", required=True, type=int, help="Label Studio project id")
+    p.add_argument("--format", choices=["jsonl", "vqax", "hf", "imagefolder"], default="jsonl")
+    p.add_argument("--out", required=True, help="output file (jsonl, vqax) or folder")
+    p.add_argument(
+        "--with-model",
+        action="store_true",
+        help="also copy the project's newest tuned version with a model card",
+    )
+    p.add_argument("--model-out", help="folder for --with-model (default: OUT-model)")
+    p.add_argument(
+        "--push-to-hub",
+        metavar="REPO",
+        help="upload the hf folder as dataset REPO (and the adapters as model REPO) "
+        "through huggingface_hub; needs a token (HF_TOKEN or `hf auth login`)",
+    )
+    p.add_argument("--private", action="store_true", help="create the hub repositories private")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +54,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("export", help="export the curated rationale dataset of a project")
-    p.add_argument("--project", required=True, type=int, help="Label Studio project id")
-    p.add_argument("--format", choices=["jsonl", "vqax", "hf"], default="jsonl")
-    p.add_argument("--out", required=True)
+    add_export_arguments(p)
     p.set_defaults(func=cmd_export)

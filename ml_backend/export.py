@@ -1,13 +1,22 @@
 """`illume export`: the curated rationale dataset, pulled from Label Studio through the SDK.
 
 Formats:
-  jsonl  one record per task: image, question, answer, fitting rationales
-         (ticked or typed, with annotator, annotation id, the model version that
-         proposed each and its round), rejected candidates, per-task errors.
-  vqax   VQA-X-style JSON (question id -> question, answers, explanation, image_name):
-         loadable by `illume data vqa-x` and by VQA-X tooling.
-  hf     a Hugging Face "imagefolder" folder: images/ + metadata.jsonl, so
-         `datasets.load_dataset("imagefolder", data_dir=OUT)` reads it.
+  jsonl        one record per task: image, question, answer, split, phrasings, fitting
+               rationales (ticked or typed, with annotator, annotation id, the model
+               version that proposed each, its round and the question phrasing that
+               produced it), rejected candidates, per-task errors.
+  vqax         VQA-X-style JSON (question id -> question, answers, explanation,
+               image_name): loadable by `illume data vqa-x` and by VQA-X tooling.
+  hf           a Hugging Face dataset folder: data/<split>-*.parquet with the images
+               embedded (datasets.Image) and a dataset card (README.md), so
+               `datasets.load_dataset(OUT)` and the Hub read it; one row per annotated
+               task. --push-to-hub REPO uploads it.
+  imagefolder  the older layout: images/ + metadata.jsonl
+               (`datasets.load_dataset("imagefolder", data_dir=OUT)`).
+
+--with-model copies the project's newest tuned version (its adapters) with a model
+card to --model-out (default: OUT-model); --push-to-hub pushes it too, as a model
+repository of the same name.
 """
 
 from __future__ import annotations
@@ -15,23 +24,25 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import sys
 from pathlib import Path
 from typing import Any
 
 from illume.images import ImageError
-from illume.items import write_jsonl
+from illume.items import parse_phrasings, write_jsonl
 from illume.rationales import unique
-from illume.versions import version_round
-from ml_backend import lsclient, tasks
+from illume.versions import latest_version, version_round
+from ml_backend import hfexport, lsclient, tasks
+from ml_backend.cards import Provenance, describe_model
 from ml_backend.config import Settings
 from ml_backend.images import ImageResolver
 from ml_backend.labels import DEFAULT_LABELS, Labels, task_verdicts
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("jsonl", "vqax", "hf")
+FORMATS = ("jsonl", "vqax", "hf", "imagefolder")
 
 
 def task_record(
@@ -40,6 +51,10 @@ def task_record(
     """One exported record: the item, what annotators found fitting and what they rejected."""
     data = task.get("data") if isinstance(task.get("data"), dict) else {}
     sets = tasks.candidate_sets(data)
+    phrasings = parse_phrasings(data.get("phrasings")) or []
+    # without phrasings every candidate came from the question; with them, only
+    # candidates_meta knows (older candidates made before it was recorded: unknown)
+    question = None if phrasings else data.get("question")
     fitting, rejected, annotations = [], [], []
     for fb in task_verdicts(task, labels):
         who = (
@@ -56,6 +71,7 @@ def task_record(
                     "source": "candidate",
                     "model_version": proposer,
                     "round": version_round(proposer),
+                    "phrasing": _phrasing(sets, text, proposer, question),
                     **base,
                 }
             )
@@ -66,6 +82,7 @@ def task_record(
                     "source": "typed",
                     "model_version": None,
                     "round": version_round(version),
+                    "phrasing": None,
                     **base,
                 }
             )
@@ -76,6 +93,7 @@ def task_record(
                         "text": text,
                         "model_version": version,
                         "round": version_round(version),
+                        "phrasing": _phrasing(sets, text, version, question),
                         **base,
                     }
                 )
@@ -94,6 +112,8 @@ def task_record(
         "image": data.get("image"),
         "question": data.get("question"),
         "answer": data.get("answer"),
+        "split": data.get("split"),
+        "phrasings": phrasings,
         "fitting": fitting,
         "rejected": rejected,
         "annotations": annotations,
@@ -102,15 +122,45 @@ def task_record(
     }
 
 
+def _phrasing(sets: list[dict[str, Any]], text: str, version: str | None, question: Any):
+    """The question phrasing that produced a candidate: recorded with it, else `question`."""
+    return tasks.candidate_meta(sets, text, version).get("phrasing") or question
+
+
+def provenance(client, project: int, versions: Path | None, label_config: str = "") -> Provenance:
+    """What the cards say about how the data was made: project, interface, model, rounds."""
+    newest = latest_version(versions) if versions else None
+    fallback = os.environ.get("ILLUME_MODEL") or "embedded"
+    return Provenance(
+        project=project,
+        title=lsclient.project_title(client, project),
+        label_config=label_config,
+        base_model=describe_model(hfexport.model_meta(newest), fallback),
+        rounds=hfexport.read_rounds(versions) if versions else [],
+    )
+
+
 def export_project(
-    client, project: int, fmt: str, out: str | Path, resolver: ImageResolver | None = None
+    client,
+    project: int,
+    fmt: str,
+    out: str | Path,
+    resolver: ImageResolver | None = None,
+    versions: Path | None = None,
 ) -> dict[str, int]:
-    """Write the project's dataset in `fmt` to `out`; return counts for the summary line."""
+    """Write the project's dataset in `fmt` to `out`; return counts for the summary line.
+
+    `versions` (the project's version folder) feeds the hf dataset card's rounds.
+    """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt in ("hf", "imagefolder") and resolver is None:
+        raise ValueError(f"the {fmt} format copies images: it needs an image resolver")
     users = lsclient.user_emails(client)
+    config = ""
     try:
-        labels = Labels.from_config(lsclient.label_config(client, project))
+        config = lsclient.label_config(client, project)
+        labels = Labels.from_config(config)
     except lsclient.LabelStudioError as e:
         log.warning("%s; default control names", e)
         labels = DEFAULT_LABELS
@@ -127,11 +177,24 @@ def export_project(
         write_jsonl(out, records)
     elif fmt == "vqax":
         write_vqax(out, records)
+    elif fmt == "imagefolder":
+        counts["images_missing"] = write_imagefolder(out, records, resolver)
     else:
-        if resolver is None:
-            raise ValueError("the hf format copies images: it needs an image resolver")
-        counts["images_missing"] = write_hf(out, records, resolver)
+        info = provenance(client, project, versions, config)
+        counts.update(
+            hfexport.write_dataset(
+                out, records, lambda ref: _local_image(resolver, ref), _texts, info, counts
+            )
+        )
     return counts
+
+
+def _local_image(resolver: ImageResolver, ref: str) -> Path:
+    """The task image as a local file, or ImageError."""
+    src = Path(resolver.resolve(ref))
+    if not src.is_file():
+        raise ImageError(f"{ref}: not a local file")
+    return src
 
 
 def _texts(record: dict[str, Any]) -> list[str]:
@@ -157,7 +220,7 @@ def write_vqax(out: Path, records: list[dict[str, Any]]) -> None:
     out.write_text(json.dumps(data, indent=1, ensure_ascii=False))
 
 
-def write_hf(out: Path, records: list[dict[str, Any]], resolver: ImageResolver) -> int:
+def write_imagefolder(out: Path, records: list[dict[str, Any]], resolver: ImageResolver) -> int:
     """images/ + metadata.jsonl (imagefolder convention); returns how many images failed."""
     (out / "images").mkdir(parents=True, exist_ok=True)
     rows, missing = [], 0
@@ -165,9 +228,7 @@ def write_hf(out: Path, records: list[dict[str, Any]], resolver: ImageResolver) 
         if not r["fitting"]:
             continue
         try:
-            src = Path(resolver.resolve(str(r["image"])))
-            if not src.is_file():
-                raise ImageError(f"{r['image']}: not a local file")
+            src = _local_image(resolver, str(r["image"]))
         except ImageError as e:
             log.warning("task %s: image not exported: %s", r["task_id"], e)
             missing += 1
@@ -188,20 +249,50 @@ def write_hf(out: Path, records: list[dict[str, Any]], resolver: ImageResolver) 
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ml_backend.cli import add_export_arguments
+
     ap = argparse.ArgumentParser(
         prog="illume export",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    ap.add_argument("--project", type=int, required=True, help="Label Studio project id")
-    ap.add_argument("--format", choices=FORMATS, default="jsonl")
-    ap.add_argument("--out", required=True, help="output file (jsonl, vqax) or folder (hf)")
+    add_export_arguments(ap)
     return ap
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point; reads LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY from the environment."""
-    args = build_parser().parse_args(argv)
+def publish(
+    args: argparse.Namespace, client, settings: Settings, counts: dict[str, int], push=hfexport.push
+) -> list[str]:
+    """--with-model and --push-to-hub after the dataset is written; returns summary lines.
+
+    `push` is hfexport.push; tests replace it, since nothing here may reach a hub.
+    """
+    lines = []
+    versions = settings.project_versions(args.project)
+    model_out = None
+    if args.with_model:
+        newest = latest_version(versions)
+        if newest is None:
+            lines.append("no tuned version yet: no adapters exported")
+        else:
+            info = provenance(client, args.project, versions)
+            model_out = Path(args.model_out or f"{str(args.out).rstrip('/')}-model")
+            hfexport.write_model(model_out, newest, info, counts, args.push_to_hub or "")
+            lines.append(f"adapters {newest.name} -> {model_out}")
+    if args.push_to_hub:
+        url = push(Path(args.out), args.push_to_hub, "dataset", args.private)
+        lines.append(f"dataset pushed to {args.push_to_hub}: {url}")
+        if model_out is not None:
+            url = push(model_out, args.push_to_hub, "model", args.private)
+            lines.append(f"adapters pushed to {args.push_to_hub}: {url}")
+    return lines
+
+
+def run(args: argparse.Namespace, push=hfexport.push) -> int:
+    """The export command; reads LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY from the environment."""
+    if args.push_to_hub and args.format != "hf":
+        print("error: --push-to-hub needs --format hf", file=sys.stderr)
+        return 2
     settings = Settings.from_env()
     try:
         client = lsclient.make_client(settings)
@@ -214,7 +305,8 @@ def main(argv: list[str] | None = None) -> int:
             settings.data_dir / "image-cache",
             settings.local_files_root,
         )
-        counts = export_project(client, args.project, args.format, args.out, resolver)
+        versions = settings.project_versions(args.project)
+        counts = export_project(client, args.project, args.format, args.out, resolver, versions)
     except lsclient.LabelStudioError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -222,7 +314,13 @@ def main(argv: list[str] | None = None) -> int:
         f"project {args.project} -> {args.out} ({args.format}): "
         + ", ".join(f"{v} {k}" for k, v in counts.items())
     )
+    for line in publish(args, client, settings, counts, push):
+        print(line)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

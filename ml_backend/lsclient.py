@@ -153,6 +153,15 @@ def label_config(client: LabelStudio, project: int) -> str:
         raise LabelStudioError(f"cannot read project {project}: {_why(e)}") from e
 
 
+def project_title(client: LabelStudio, project: int) -> str:
+    """The project's title ("" when it cannot be read: a card can do without it)."""
+    try:
+        return client.projects.get(id=project).title or ""
+    except Exception as e:
+        log.warning("cannot read the title of project %s: %s", project, _why(e))
+        return ""
+
+
 def user_emails(client: LabelStudio) -> dict[int, str]:
     """User id -> e-mail, to name annotators in the export."""
     try:

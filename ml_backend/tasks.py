@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from illume.items import Item
+from illume.items import Item, parse_phrasings
 from illume.rationales import unique
 from ml_backend.labels import DEFAULT_LABELS, Labels, task_verdicts
 
@@ -63,11 +63,15 @@ def task_item(task: dict[str, Any], resolve: Callable[[str], str] = str) -> Item
     missing = [k for k in REQUIRED if not isinstance(data.get(k), str) or not data[k].strip()]
     if missing:
         raise TaskError(f"task data lacks {', '.join(missing)} (or they are not text)")
+    phrasings = parse_phrasings(data.get("phrasings"))
+    if phrasings is None:
+        raise TaskError("task data 'phrasings' must be a list of strings or one string")
     return Item(
         id=engine_id(task),
         image=resolve(data["image"].strip()),
         question=data["question"].strip(),
         answer=data["answer"].strip(),
+        phrasings=phrasings,
     )
 
 
@@ -195,6 +199,20 @@ def shown_at(sets: list[dict[str, Any]], stamp: Any) -> dict[str, Any]:
 def proposer(sets: list[dict[str, Any]], text: str, fallback: str | None) -> str | None:
     """The newest version whose candidates held `text` (`fallback` when none did)."""
     return next((s.get("version") for s in reversed(sets) if text in s["texts"]), fallback)
+
+
+def candidate_meta(sets: list[dict[str, Any]], text: str, version: str | None) -> dict[str, Any]:
+    """What the model said of `text` in the set of `version` (else the newest set holding it).
+
+    Holds `phrasing`, the question phrasing that produced the candidate, when
+    the task had phrasings; {} for a text no set held (a typed rationale).
+    """
+    ordered = [s for s in reversed(sets) if s.get("version") == version] + list(reversed(sets))
+    for s in ordered:
+        for c in s.get("candidates") or []:
+            if isinstance(c, dict) and c.get("text", c.get("value")) == text:
+                return c
+    return {}
 
 
 def offered_texts(

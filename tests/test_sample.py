@@ -83,6 +83,41 @@ def test_several_prompts_and_phrasings():
     assert prompts[0].plain() == "Q: what is he doing? A: running, because"
 
 
+def test_item_phrasings_are_each_asked_once():
+    item = Item.from_dict(
+        {
+            "id": "x",
+            "image": "img.png",
+            "question": "what is he doing?",
+            "answer": "running",
+            "phrasings": "what activity is this?\n\nWhat is he doing?\nwhat is happening?",
+        }
+    )
+    assert item.phrasings == ["what activity is this?", "What is he doing?", "what is happening?"]
+    assert item.questions() == ["what is he doing?", "what activity is this?", "what is happening?"]
+    prompts = SampleConfig(explanation_prompts=("because", "since")).prompts_for(item)
+    assert [p.question for p in prompts[::2]] == item.questions()
+    assert "phrasings" not in Item("y", "i", "q", "a").to_dict()
+
+
+def test_candidates_come_from_every_phrasing_deduplicated(tiny_model, image_dir):
+    phrasings = ["what activity is shown?", "what is happening here?"]
+    item = Item("act", str(image_dir / "rgb.png"), "what is he doing?", "running")
+    item.phrasings = phrasings
+    cfg = SampleConfig(n_per_temperature=2, max_new_tokens=6, top_up_rounds=0)
+    (result,) = Sampler(tiny_model, cfg).sample([item], progress=False)
+    assert result.error is None
+    by_phrasing = {}
+    for c in result.candidates:
+        by_phrasing.setdefault(c.phrasing, []).append(c)
+        assert c.prompt == f"Q: {c.phrasing} A: running, because"
+    assert set(by_phrasing) == {"what is he doing?", *phrasings}
+    keys = [" ".join(c.text.lower().split()) for c in result.candidates]
+    assert len(keys) == len(set(keys))  # one candidate per text across all phrasings
+    assert len(result.candidates) > len(cfg.temperatures) * cfg.n_per_temperature
+    assert result.to_dict()["candidates"][0]["phrasing"] in by_phrasing
+
+
 def test_top_up_reaches_min_distinct(tiny_model, items_file):
     items, _ = load_items(items_file)
     plain = SampleConfig(n_per_temperature=1, max_new_tokens=6, top_up_rounds=0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 
+import datasets
 import pytest
 
 from ml_backend.export import export_project
@@ -202,7 +203,7 @@ def test_full_loop(db, request, tmp_path):
     }
     assert rows["broken-image"]["error"]
 
-    # the VQA-X and Hugging Face imagefolder layouts hold the same rationales
+    # the VQA-X, Hugging Face and imagefolder layouts hold the same rationales
     export_project(ls_client, project, "vqax", tmp_path / "vqax.json")
     vqax = json.loads((tmp_path / "vqax.json").read_text())
     assert set(vqax) == {"item-0"} and pick in vqax["item-0"]["explanation"]
@@ -212,11 +213,22 @@ def test_full_loop(db, request, tmp_path):
         tmp_path / "cache",
         str(label_studio.local_files_root),
     )
-    hf = export_project(ls_client, project, "hf", tmp_path / "hf", resolver)
-    meta = [json.loads(x) for x in (tmp_path / "hf" / "metadata.jsonl").read_text().splitlines()]
-    assert hf["images_missing"] == 0 and len(meta) == 1
-    assert (tmp_path / "hf" / meta[0]["file_name"]).stat().st_size > 1000
+    imgf = export_project(ls_client, project, "imagefolder", tmp_path / "imgf", resolver)
+    meta = [json.loads(x) for x in (tmp_path / "imgf" / "metadata.jsonl").read_text().splitlines()]
+    assert imgf["images_missing"] == 0 and len(meta) == 1
+    assert (tmp_path / "imgf" / meta[0]["file_name"]).stat().st_size > 1000
     assert "it has whiskers and pointed ears" in meta[0]["explanations"]
+    versions = backend.data_dir / "projects" / str(project) / "versions"
+    hf = export_project(ls_client, project, "hf", tmp_path / "hf", resolver, versions)
+    ds = datasets.load_dataset(str(tmp_path / "hf"), split="train", cache_dir=str(tmp_path / "c"))
+    assert hf["images_missing"] == 0 and hf["rows_train"] == 2
+    rows = {r["item_id"]: r for r in ds}
+    assert set(rows) == {"item-0", "item-1"} and rows["item-0"]["image"].size[0] > 1
+    assert "it has whiskers and pointed ears" in rows["item-0"]["explanations"]
+    assert rows["item-1"]["explanations"] == [] and rows["item-1"]["rejected"]
+    card = (tmp_path / "hf" / "README.md").read_text()
+    assert "| v0001 | 1 |" in card and "illume loop" in card
+    assert '<Choices name="rationales"' in card
 
 
 def test_failed_round_keeps_serving(ls_client, label_studio, backend):
