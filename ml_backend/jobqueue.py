@@ -147,12 +147,20 @@ class Worker:
     """One daemon thread draining a JobLog through `handle(job)`.
 
     A job that raises is logged and counted, then skipped: one bad job must
-    not block the ones behind it.
+    not block the ones behind it. Whenever the queue is empty the worker calls
+    `tick()` (the round scheduler: it may run a due round), which returns the
+    seconds until it wants to be called again (None: nothing is due).
     """
 
-    def __init__(self, jobs: JobLog, handle: Callable[[Job], None]):
+    def __init__(
+        self,
+        jobs: JobLog,
+        handle: Callable[[Job], None],
+        tick: Callable[[], float | None] | None = None,
+    ):
         self.jobs = jobs
         self.handle = handle
+        self.tick = tick
         self.current: Job | None = None
         self.done = 0
         self.failed = 0
@@ -175,9 +183,22 @@ class Worker:
     def idle(self) -> bool:
         return self.current is None and not self.jobs.pending()
 
+    def _tick(self) -> float:
+        """Let the scheduler run what is due; how long to wait for a job before asking again."""
+        if self.tick is None:
+            return 1.0
+        try:
+            until = self.tick()
+        except Exception as e:  # noqa: BLE001 (scheduling must not stop the worker)
+            self.last_error = f"tick: {type(e).__name__}: {e}"
+            log.exception("round scheduling failed")
+            return 1.0
+        return 1.0 if until is None else min(1.0, max(0.01, until))
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            nxt = self.jobs.next(timeout=1.0)
+            wait = 1.0 if self.jobs.pending() else self._tick()
+            nxt = self.jobs.next(timeout=wait)
             if nxt is None:
                 continue
             position, job = nxt
