@@ -44,6 +44,9 @@ class JobLog:
         self.done_path = root / "jobs.done"
         self.errors: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        self._sync_lock = threading.Lock()
+        self._written = self._synced = 0
+        """Lines appended by this process, and how many of them an fsync has covered."""
         self._jobs: list[Job] = self._read()
         self.cursor = self._read_cursor()
         self._wake = threading.Condition(self._lock)
@@ -98,17 +101,43 @@ class JobLog:
         return len(self._jobs)
 
     def append(self, job: Job) -> int:
-        """Record a job durably and wake the worker; returns its position."""
+        """Record a job durably (fsynced before this returns) and wake the worker; its position.
+
+        Group commit: the line is written under the lock, the fsync happens
+        outside it, and one fsync covers every line written before it, so
+        concurrent webhooks share a disk flush instead of queueing for one
+        each (8 senders: about 2 flushes of wait, not 8).
+        """
         job = {**job, "queued_at": time.time()}
         line = json.dumps(job, ensure_ascii=False) + "\n"
         with self._lock:
-            with open(self.path, "a", encoding="utf-8") as f:
+            f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed below, after the sync)
+            try:
                 f.write(line)
                 f.flush()
-                os.fsync(f.fileno())
-            self._jobs.append(job)
+            except BaseException:
+                f.close()
+                raise
+            self._jobs.append(job)  # the file's order, so positions survive a restart
+            self._written += 1
+            seq, position = self._written, len(self._jobs) - 1
+        try:
+            self._sync(f.fileno(), seq)
+        finally:
+            f.close()
+        with self._lock:
             self._wake.notify_all()
-            return len(self._jobs) - 1
+        return position
+
+    def _sync(self, fd: int, seq: int) -> None:
+        """Make the seq-th written line durable, unless a flush since has done so already."""
+        with self._sync_lock:
+            if self._synced >= seq:
+                return
+            with self._lock:
+                target = self._written
+            os.fsync(fd)  # flushes the file, whichever descriptor wrote the lines
+            self._synced = target
 
     def pending(self) -> list[Job]:
         with self._lock:
