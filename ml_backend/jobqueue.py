@@ -139,6 +139,11 @@ class JobLog:
             os.fsync(fd)  # flushes the file, whichever descriptor wrote the lines
             self._synced = target
 
+    def has_pending(self) -> bool:
+        """Any unfinished job? (Without copying them, unlike `pending`.)"""
+        with self._lock:
+            return self.cursor < len(self._jobs)
+
     def pending(self) -> list[Job]:
         with self._lock:
             return list(self._jobs[self.cursor :])
@@ -226,7 +231,7 @@ class Worker:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            wait = 1.0 if self.jobs.pending() else self._tick()
+            wait = 1.0 if self.jobs.has_pending() else self._tick()
             nxt = self.jobs.next(timeout=wait)
             if nxt is None:
                 continue

@@ -234,3 +234,35 @@ def test_label_studio_down_keeps_the_events(tmp_path):
         model.jobs.on_event(event)
     assert model.jobs.store.load(2).new_annotations == 20 and projects.calls == 1
     assert model.counters.webhooks_dropped == 0
+
+
+def test_the_worker_ticks_only_with_an_empty_queue(tmp_path):
+    import threading
+    import time
+
+    from ml_backend.jobqueue import JobLog, Worker
+
+    q = JobLog(tmp_path)
+    seen = []
+    gate = threading.Event()
+
+    def handle(job):
+        gate.wait(5)
+        seen.append(("job", job["n"]))
+
+    def tick():
+        seen.append(("tick", len(q.pending())))
+        return 0.05
+
+    for n in range(3):
+        q.append({"kind": "x", "n": n})
+    worker = Worker(q, handle, tick)
+    worker.start()
+    gate.set()
+    deadline = time.monotonic() + 5
+    while sum(1 for s in seen if s[0] == "tick") < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    worker.stop()
+    assert [s for s in seen if s[0] == "job"] == [("job", 0), ("job", 1), ("job", 2)]
+    first_tick = next(i for i, s in enumerate(seen) if s[0] == "tick")
+    assert first_tick == 3 and all(s == ("tick", 0) for s in seen[3:] if s[0] == "tick")
