@@ -20,7 +20,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from ml_backend import lsclient, metrics
+from ml_backend import metrics
 from ml_backend.config import Settings
 from ml_backend.jobs import event_project
 from ml_backend.model import IllumeModel
@@ -59,7 +59,6 @@ def create_app(model: IllumeModel | None = None, settings: Settings | None = Non
     app = Flask("ml_backend")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["illume_model"] = model
-    known_projects: dict[int, float] = {}
     registry = metrics.registry_for(model)
 
     @app.before_request
@@ -135,7 +134,7 @@ def create_app(model: IllumeModel | None = None, settings: Settings | None = Non
         project = event_project(body)
         if project is None:
             raise BadRequest(f"{action}: payload names no project (project.id or task.project)")
-        check_project(project)
+        # no Label Studio call before the answer: the worker checks the project
         result = model.fit(action, body)
         return jsonify(status="queued", **result), 201
 
@@ -152,19 +151,6 @@ def create_app(model: IllumeModel | None = None, settings: Settings | None = Non
     @app.get("/versions")
     def versions():
         return jsonify(versions_of(model, request.args.get("project")))
-
-    def check_project(project: int) -> None:
-        """404 for a project Label Studio does not know (cached; never blocks on LS errors)."""
-        if project in known_projects or not settings.api_key:
-            return
-        try:
-            exists = lsclient.project_exists(model.jobs.client, project)
-        except lsclient.LabelStudioError as e:
-            log.warning("cannot check project %s (queued anyway): %s", project, e)
-            return
-        if not exists:
-            raise BadRequest(f"project {project} does not exist in Label Studio", 404)
-        known_projects[project] = time.time()
 
     return app
 

@@ -11,6 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "")
+    try:
+        return float(raw) if raw.strip() else default
+    except ValueError as e:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from e
+
+
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name, "")
     try:
@@ -35,6 +43,9 @@ class Settings:
     """LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT: read /data/local-files/ images from disk."""
     train_every: int = 10
     """Start a tuning round after this many new annotation events (0: only on demand)."""
+    round_debounce_s: float = 60.0
+    """A round due by the count starts once no annotation event came for this many s (a burst
+    settles first), at the latest ROUND_MAX_WAIT_FACTOR times this after the first one."""
     pretick: int = 3
     """How many of the most likely candidates the prediction pre-ticks."""
     batch_tasks: int = 8
@@ -67,6 +78,7 @@ class Settings:
             versions_dir=Path(versions) if versions else None,
             local_files_root=env.get("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT", ""),
             train_every=_int("ILLUME_TRAIN_EVERY", 10),
+            round_debounce_s=max(0.0, _float("ILLUME_ROUND_DEBOUNCE_S", 60.0)),
             pretick=_int("ILLUME_PRETICK", 3),
             batch_tasks=_int("ILLUME_BATCH_TASKS", 8),
             n_per_temperature=_int("ILLUME_N_PER_TEMPERATURE", 5),

@@ -44,6 +44,9 @@ class JobLog:
         self.done_path = root / "jobs.done"
         self.errors: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        self._sync_lock = threading.Lock()
+        self._written = self._synced = 0
+        """Lines appended by this process, and how many of them an fsync has covered."""
         self._jobs: list[Job] = self._read()
         self.cursor = self._read_cursor()
         self._wake = threading.Condition(self._lock)
@@ -98,17 +101,48 @@ class JobLog:
         return len(self._jobs)
 
     def append(self, job: Job) -> int:
-        """Record a job durably and wake the worker; returns its position."""
+        """Record a job durably (fsynced before this returns) and wake the worker; its position.
+
+        Group commit: the line is written under the lock, the fsync happens
+        outside it, and one fsync covers every line written before it, so
+        concurrent webhooks share a disk flush instead of queueing for one
+        each (8 senders: about 2 flushes of wait, not 8).
+        """
         job = {**job, "queued_at": time.time()}
         line = json.dumps(job, ensure_ascii=False) + "\n"
         with self._lock:
-            with open(self.path, "a", encoding="utf-8") as f:
+            f = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed below, after the sync)
+            try:
                 f.write(line)
                 f.flush()
-                os.fsync(f.fileno())
-            self._jobs.append(job)
+            except BaseException:
+                f.close()
+                raise
+            self._jobs.append(job)  # the file's order, so positions survive a restart
+            self._written += 1
+            seq, position = self._written, len(self._jobs) - 1
+        try:
+            self._sync(f.fileno(), seq)
+        finally:
+            f.close()
+        with self._lock:
             self._wake.notify_all()
-            return len(self._jobs) - 1
+        return position
+
+    def _sync(self, fd: int, seq: int) -> None:
+        """Make the seq-th written line durable, unless a flush since has done so already."""
+        with self._sync_lock:
+            if self._synced >= seq:
+                return
+            with self._lock:
+                target = self._written
+            os.fsync(fd)  # flushes the file, whichever descriptor wrote the lines
+            self._synced = target
+
+    def has_pending(self) -> bool:
+        """Any unfinished job? (Without copying them, unlike `pending`.)"""
+        with self._lock:
+            return self.cursor < len(self._jobs)
 
     def pending(self) -> list[Job]:
         with self._lock:
@@ -147,12 +181,20 @@ class Worker:
     """One daemon thread draining a JobLog through `handle(job)`.
 
     A job that raises is logged and counted, then skipped: one bad job must
-    not block the ones behind it.
+    not block the ones behind it. Whenever the queue is empty the worker calls
+    `tick()` (the round scheduler: it may run a due round), which returns the
+    seconds until it wants to be called again (None: nothing is due).
     """
 
-    def __init__(self, jobs: JobLog, handle: Callable[[Job], None]):
+    def __init__(
+        self,
+        jobs: JobLog,
+        handle: Callable[[Job], None],
+        tick: Callable[[], float | None] | None = None,
+    ):
         self.jobs = jobs
         self.handle = handle
+        self.tick = tick
         self.current: Job | None = None
         self.done = 0
         self.failed = 0
@@ -175,9 +217,22 @@ class Worker:
     def idle(self) -> bool:
         return self.current is None and not self.jobs.pending()
 
+    def _tick(self) -> float:
+        """Let the scheduler run what is due; how long to wait for a job before asking again."""
+        if self.tick is None:
+            return 1.0
+        try:
+            until = self.tick()
+        except Exception as e:  # noqa: BLE001 (scheduling must not stop the worker)
+            self.last_error = f"tick: {type(e).__name__}: {e}"
+            log.exception("round scheduling failed")
+            return 1.0
+        return 1.0 if until is None else min(1.0, max(0.01, until))
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            nxt = self.jobs.next(timeout=1.0)
+            wait = 1.0 if self.jobs.has_pending() else self._tick()
+            nxt = self.jobs.next(timeout=wait)
             if nxt is None:
                 continue
             position, job = nxt

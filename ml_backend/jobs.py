@@ -4,11 +4,17 @@ Every job re-reads Label Studio (the source of truth) instead of trusting a
 webhook payload, and every job is safe to run twice: candidates are only
 written for tasks that lack them for the serving version (candidates.py), and
 a round publishes a new version atomically or nothing at all (rounds.py).
+
+Webhook events are checked here, not in the request (the acknowledgement never
+waits on Label Studio): an event of a project Label Studio does not know is
+logged and dropped. Events only mark the project; the scheduler
+(schedule.py) decides when a round starts, and the worker runs it from `tick`.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from ml_backend import lsclient
@@ -16,11 +22,15 @@ from ml_backend.candidates import CandidateWriter
 from ml_backend.config import Settings
 from ml_backend.engine import Engine
 from ml_backend.rounds import RoundRunner
+from ml_backend.schedule import RoundScheduler
 from ml_backend.state import Counters, StateStore
 
 log = logging.getLogger(__name__)
 
 ANNOTATION_EVENTS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED")
+
+PROJECT_CHECK_TTL_S = 30.0
+"""How long an unknown project, or one Label Studio could not be asked about, stays so."""
 
 
 class Jobs:
@@ -33,6 +43,12 @@ class Jobs:
         self.ls = lsclient.Connection(settings, client)
         self.candidates = CandidateWriter(settings, engine, counters, self.ls)
         self.rounds = RoundRunner(settings, counters, self.store, self.ls)
+        self.scheduler = RoundScheduler(
+            self.store, counters, self.train, settings.train_every, settings.round_debounce_s
+        )
+        self._known: set[int] = set()
+        self._unsure: dict[int, tuple[float, bool]] = {}
+        """project -> (until when, counts as known) after a 404 or an unanswered check."""
 
     @property
     def client(self):
@@ -40,36 +56,58 @@ class Jobs:
 
     def handle(self, job: dict[str, Any]) -> None:
         kind = job.get("kind")
+        at = job.get("queued_at")
+        at = at if isinstance(at, int | float) and not isinstance(at, bool) else time.time()
         if kind == "event":
-            self.on_event(job["event"])
+            self.on_event(job["event"], at)
         elif kind == "generate":
             self.candidates.generate(int(job["project"]), job.get("task_ids"))
         elif kind == "train":
-            self.train(int(job["project"]), job.get("reason", "requested"))
+            self.scheduler.request(int(job["project"]), job.get("reason", "requested"), at)
         else:
             log.warning("unknown job kind %r skipped", kind)
 
-    def on_event(self, event: dict[str, Any]) -> None:
-        """Count annotation events; start a round on START_TRAINING or every N annotations."""
+    def tick(self) -> float | None:
+        """Between jobs: run a due round; seconds until the next one is due (None: none)."""
+        return self.scheduler.tick()
+
+    def on_event(self, event: dict[str, Any], at: float | None = None) -> None:
+        """Mark the project: START_TRAINING asks for a round, annotation events count once each."""
         action = event.get("action")
         project = event_project(event)
-        if project is None:
+        if project is None or (action != "START_TRAINING" and action not in ANNOTATION_EVENTS):
             return
+        if not self.known_project(project):
+            self.counters.webhooks_dropped += 1
+            log.warning("%s of project %s dropped: unknown to Label Studio", action, project)
+            return
+        at = time.time() if at is None else at
         if action == "START_TRAINING":
-            self.train(project, "START_TRAINING")
+            self.scheduler.request(project, "START_TRAINING", at)
             return
-        if action not in ANNOTATION_EVENTS:
-            return
-        state = self.store.load(project)
-        state.new_annotations += 1
-        every = self.settings.train_every
-        if every > 0 and state.new_annotations >= every:
-            reason = f"{state.new_annotations} new annotations"
-            state.new_annotations = 0
-            self.store.save(project, state)
-            self.train(project, reason)
-            return
-        self.store.save(project, state)
+        ids = annotation_ids(event) or [f"@{at!r}"]  # no id: counts once, as itself
+        self.scheduler.mark(project, action, ids, at)
+
+    def known_project(self, project: int) -> bool:
+        """Does Label Studio know the project? Unanswered (Label Studio down): assume so."""
+        if project in self._known or not self.settings.api_key:
+            return True
+        now = time.monotonic()
+        until, known = self._unsure.get(project, (0.0, True))
+        if until > now:
+            return known
+        try:
+            exists = lsclient.project_exists(self.client, project)
+        except lsclient.LabelStudioError as e:
+            log.warning("cannot check project %s (its events are kept): %s", project, e)
+            self._unsure[project] = (now + PROJECT_CHECK_TTL_S, True)
+            return True
+        if exists:
+            self._known.add(project)
+            self._unsure.pop(project, None)
+        else:
+            self._unsure[project] = (now + PROJECT_CHECK_TTL_S, False)
+        return exists
 
     def train(self, project: int, reason: str) -> bool:
         """A round, then candidates from the new version for the still unresolved tasks."""
@@ -77,6 +115,20 @@ class Jobs:
         if ok:
             self.candidates.generate(project)
         return ok
+
+
+def annotation_ids(event: dict[str, Any]) -> list[Any]:
+    """The annotation ids an event is about (ANNOTATIONS_DELETED lists several)."""
+    holders = [event.get("annotation")]
+    many = event.get("annotations")
+    if isinstance(many, list):
+        holders += many
+    ids = []
+    for h in holders:
+        aid = h.get("id") if isinstance(h, dict) else h
+        if isinstance(aid, int | str) and not isinstance(aid, bool) and len(str(aid)) < 40:
+            ids.append(aid)
+    return ids
 
 
 def event_project(event: dict[str, Any]) -> int | None:

@@ -38,7 +38,7 @@ class IllumeModel:
         ignore = self.settings.data_dir / ".gitignore"
         if not ignore.exists():  # state, not source: keep it out of a checkout's git status
             ignore.write_text("*\n")
-        self.worker = Worker(self.queue, self.jobs.handle)
+        self.worker = Worker(self.queue, self.jobs.handle, self.jobs.tick)
         self._last_scan: dict[int, float] = {}
 
     def start(self) -> IllumeModel:
@@ -148,7 +148,11 @@ class IllumeModel:
             return {}
 
     def fit(self, event: str, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        """Record a webhook event durably; the worker acts on it (never this thread)."""
+        """Record a webhook event durably; the worker acts on it (never this thread).
+
+        No Label Studio call here: the acknowledgement must not wait on it. The
+        worker checks the project and marks it for a round (schedule.py).
+        """
         position = self.queue.append({"kind": "event", "event": {**data, "action": event}})
         return {"queued": position, "project": event_project(data)}
 
@@ -171,6 +175,8 @@ class IllumeModel:
                 "round": st.round,
                 "new_annotations": st.new_annotations,
                 "last_round": st.rounds[-1] if st.rounds else None,
+                "rounds_run": len(st.rounds),
+                **self.jobs.scheduler.status(pid, st),
             }
         return {
             "model": {
@@ -181,7 +187,8 @@ class IllumeModel:
             },
             "jobs": {
                 "pending": len(self.queue.pending()),
-                "running": (worker.current or {}).get("kind"),
+                "running": (worker.current or {}).get("kind")
+                or ("round" if self.jobs.scheduler.running is not None else None),
                 "done": worker.done,
                 "failed": worker.failed,
                 "last_error": worker.last_error,

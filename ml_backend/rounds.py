@@ -45,7 +45,6 @@ class RoundRunner:
         record: dict[str, Any] = {"reason": reason, "started": tasks.now_iso(), "ok": False}
         all_tasks = list(lsclient.iter_tasks(self.ls.client, project))
         rationales, items = self.rationales(all_tasks, self.ls.labels(project))
-        state.new_annotations = 0
         if not rationales:
             log.info("project %s: round skipped (%s): no fitting rationales yet", project, reason)
             self.counters.rounds_skipped += 1

@@ -1,8 +1,9 @@
 """Per-project bookkeeping the backend keeps between restarts, and its counters.
 
 Label Studio holds tasks and annotations; this holds only what Label Studio
-has no place for: annotations since the last round, the round history, and
-throughput counters for /status.
+has no place for: what asks for the next round (annotations since the last
+round started, "Start training" pressed), the round in progress, the round
+history, and throughput counters for /status.
 """
 
 from __future__ import annotations
@@ -24,6 +25,17 @@ log = logging.getLogger(__name__)
 @dataclass
 class ProjectState:
     new_annotations: int = 0
+    """Distinct annotation events since the last round started (len of new_keys)."""
+    new_keys: list[str] = field(default_factory=list)
+    """Their keys, "<event kind>:<annotation id>": an annotation updated five times counts once."""
+    first_event: float | None = None
+    last_event: float | None = None
+    """When the first and the newest of them arrived (Unix time): the debounce window."""
+    requested: str | None = None
+    """Why a round was asked for regardless of the count ("START_TRAINING"); None: it was not."""
+    requested_at: float | None = None
+    running: dict[str, Any] | None = None
+    """The round in progress (reason, started). Still set at start-up: a crash cut it short."""
     rounds: list[dict[str, Any]] = field(default_factory=list)
     """One record per tuning round: version, reason, feedback size, ok, error, times."""
 
@@ -101,6 +113,19 @@ class StateStore:
         return sorted(int(p.name) for p in base.iterdir() if p.name.isdigit())
 
 
+_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "new_annotations": int,
+    "new_keys": list,
+    "first_event": (int, float, type(None)),
+    "last_event": (int, float, type(None)),
+    "requested": (str, type(None)),
+    "requested_at": (int, float, type(None)),
+    "running": (dict, type(None)),
+    "rounds": list,
+}
+"""What each ProjectState field may hold in the file (a bool is never a number here)."""
+
+
 def _parse(text: bytes) -> ProjectState:
     """A ProjectState from its file, or ValueError/TypeError naming what is wrong."""
     raw = json.loads(text)
@@ -109,13 +134,14 @@ def _parse(text: bytes) -> ProjectState:
     known = {}
     for f in fields(ProjectState):
         if f.name in raw:
-            default = f.default_factory() if callable(f.default_factory) else f.default
-            wrong = default is not None and not isinstance(raw[f.name], type(default))
-            if wrong or isinstance(raw[f.name], bool):
-                raise TypeError(f"{f.name} is {type(raw[f.name]).__name__}")
-            known[f.name] = raw[f.name]
+            value = raw[f.name]
+            if not isinstance(value, _FIELD_TYPES[f.name]) or isinstance(value, bool):
+                raise TypeError(f"{f.name} is {type(value).__name__}")
+            known[f.name] = value
     if not all(isinstance(r, dict) for r in known.get("rounds", [])):
         raise TypeError("rounds must be objects")
+    if not all(isinstance(k, str) for k in known.get("new_keys", [])):
+        raise TypeError("new_keys must be strings")
     return ProjectState(**known)
 
 
@@ -156,6 +182,8 @@ class Counters:
     predict_sampled: int = 0
     webhooks: int = 0
     webhooks_rejected: int = 0
+    webhooks_dropped: int = 0
+    """Events acknowledged, then dropped by the worker: their project is unknown to Label Studio."""
     rounds_ok: int = 0
     rounds_failed: int = 0
     rounds_skipped: int = 0

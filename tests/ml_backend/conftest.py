@@ -153,6 +153,7 @@ def start_backend(label_studio, local_root, data_dir: Path, extra_env: dict):
         "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT": str(local_root),
         "ILLUME_BACKEND_DIR": str(data_dir),
         "ILLUME_TRAIN_EVERY": "0",
+        "ILLUME_ROUND_DEBOUNCE_S": "1",
         "ILLUME_MAX_NEW_TOKENS": "8",
         "TUNE_WRAPPER_CONTROL": str(control),
         **extra_env,

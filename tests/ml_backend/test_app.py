@@ -176,17 +176,3 @@ def test_setup_adopts_credentials_when_env_has_none(tmp_path):
         "/setup", json={"project": "1.1", "hostname": "http://127.0.0.1:9", "access_token": "t"}
     )
     assert settings.api_key == "t" and settings.label_studio_url == "http://127.0.0.1:9"
-
-
-def test_every_n_annotation_events_start_a_round(tmp_path, monkeypatch):
-    model = IllumeModel(Settings(data_dir=tmp_path, load_model=False, train_every=2))
-    rounds = []
-    monkeypatch.setattr(
-        model.jobs, "train", lambda project, reason: rounds.append((project, reason))
-    )
-    event = {"action": "ANNOTATION_CREATED", "project": {"id": 6}}
-    for _ in range(3):
-        model.jobs.on_event(event)
-    assert rounds == [(6, "2 new annotations")]
-    model.jobs.on_event({"action": "START_TRAINING", "project": {"id": 6}})
-    assert rounds[-1] == (6, "START_TRAINING")

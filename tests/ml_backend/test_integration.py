@@ -262,9 +262,17 @@ def test_failed_round_keeps_serving(ls_client, label_studio, backend):
     assert status == 200 and body["model_version"] == "zero-shot"
 
 
-def test_webhook_for_an_unknown_project_is_404(backend):
+def test_webhook_for_an_unknown_project_is_acknowledged_then_dropped(backend):
+    """The acknowledgement never waits on Label Studio; the worker checks the project."""
+    before = backend.get("/metrics")["counters"]["webhooks_dropped"]
     status, body = backend.post("/webhook", {"action": "START_TRAINING", "project": {"id": 99999}})
-    assert status == 404 and "99999" in body["error"]
+    assert status == 201 and body["project"] == 99999
+    wait_for(
+        lambda: backend.get("/metrics")["counters"]["webhooks_dropped"] > before, 30, "the drop"
+    )
+    log_text = (backend.data_dir / "backend.log").read_text()
+    assert "START_TRAINING of project 99999 dropped" in log_text
+    assert "99999" not in backend.get("/metrics")["projects"]
     status, body = backend.post("/webhook", b"{not json")
     assert status == 400
 

@@ -88,3 +88,34 @@ def test_torn_last_line_does_not_swallow_the_next_job(tmp_path):
         f.write('{"kind": "eve')  # a crash mid-append
     JobLog(tmp_path).append({"kind": "event", "n": 9})
     assert [j.get("n") for j in JobLog(tmp_path).pending()] == [0, 1, 9]
+
+
+def test_concurrent_appends_share_fsyncs_and_keep_the_file_order(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from ml_backend import jobqueue
+
+    syncs = []
+
+    def slow_fsync(fd):
+        syncs.append(fd)
+        time.sleep(0.005)  # a disk flush
+
+    monkeypatch.setattr(jobqueue.os, "fsync", slow_fsync)
+    q = JobLog(tmp_path)
+    positions = []
+
+    def sender(k):
+        for i in range(25):
+            positions.append(q.append({"kind": "event", "n": k * 100 + i}))
+
+    threads = [threading.Thread(target=sender, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(positions) == list(range(200))
+    assert len(syncs) < 150, len(syncs)  # flushes shared (one per append: 200)
+    on_disk = [json.loads(line)["n"] for line in (tmp_path / "jobs.jsonl").read_text().splitlines()]
+    assert on_disk == [j["n"] for j in q.pending()] == [j["n"] for j in JobLog(tmp_path).pending()]
