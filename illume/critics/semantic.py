@@ -136,10 +136,22 @@ def calibration_pairs(items: list[Item]) -> list[tuple[Item, str, bool]]:
 
 
 def calibrate_semantic(items: list[Item], critic: SemanticCritic | None = None) -> dict:
-    """The threshold that best separates `calibration_pairs(items)`, with its agreement."""
+    """The threshold that best separates `calibration_pairs(items)`, with its agreement.
+
+    Scores as `SemanticCritic.score` does, but embeds every distinct text once.
+    """
     critic = critic or SemanticCritic()
     pairs = calibration_pairs(items)
-    scores = [critic.score(it, [text])[0] for it, text, _ in pairs]
+    texts = sorted({t for it, text, _ in pairs for t in (text, *it.explanations)})
+    index = {t: i for i, t in enumerate(texts)}
+    vecs = critic.encoder.encode(texts)
+    scores = []
+    for it, text, _ in pairs:
+        refs = [index[r] for r in it.explanations if r.strip()]
+        if len(text.strip()) < critic.config.min_chars or not refs:
+            scores.append(0.0)
+            continue
+        scores.append(max(0.0, float((vecs[refs] @ vecs[index[text]]).max())))
     labels = [fit for _, _, fit in pairs]
     result = best_threshold(scores, labels)
     result.update(pairs=len(pairs), positives=sum(labels))

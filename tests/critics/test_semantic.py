@@ -50,3 +50,4 @@ def test_calibration_pairs_and_threshold(critic):
     assert fit and text not in own.explanations
     result = calibrate_semantic(items, critic)
     assert 0.0 < result["threshold"] <= 1.0 and result["pairs"] == 10
+    assert result["tp"] + result["fn"] == 5 and result["kappa"] > 0
