@@ -38,7 +38,7 @@ UNKNOWN_ITEM = "unknown item id"
 CRITICS = ("rouge", "facts", "semantic", "annotator")
 """The automatic critics `--critic` chooses from (see `illume.critics`)."""
 
-SEMANTIC_THRESHOLD = 0.8
+SEMANTIC_THRESHOLD = 0.74
 """Default cosine threshold of the `semantic` critic; how it was calibrated:
 docs/critics.md (`illume calibrate`)."""
 
