@@ -106,6 +106,21 @@ def cmd_critique(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from illume.configargs import from_args
+    from illume.critics.semantic import SemanticCritic, calibrate_semantic
+    from illume.critique import CriticConfig
+
+    items, _ = load_items(args.items)
+    chosen = [it for it in items if args.split in ("all", it.split)]
+    result = calibrate_semantic(chosen, SemanticCritic(from_args(CriticConfig, args)))
+    result["items"], result["split"] = len(chosen), args.split
+    print(json.dumps(result, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from illume.evaluate import evaluate_file, format_table
 
@@ -193,14 +208,12 @@ def cmd_loop(args: argparse.Namespace) -> int:
     from illume.models import ModelChoice
 
     config = replace(from_args(LoopConfig, args), model=ModelChoice.from_args(args))
-    if args.critic != "rouge":
-        raise ValueError(
-            "the loop without people uses --critic rouge (Label Studio is the human one)"
-        )
     report = run_loop(args.items, args.out, config)
-    from illume.report import final_table, rounds_table, summary_lines
+    from illume.report import agreement_table, final_table, round_notes, rounds_table, summary_lines
 
     print(rounds_table(report["rounds"]))
+    print("\n".join(round_notes(report["rounds"])))
+    print(agreement_table(report["rounds"]))
     print()
     print(final_table(report["final"]))
     print("\n".join(summary_lines(report["rounds"], report["final"])))
@@ -274,12 +287,24 @@ def build_parser(plugins: Iterable[Callable] | None = None) -> argparse.Argument
     p.add_argument("--max-new-tokens", type=int, default=defaults.max_new_tokens)
     p.set_defaults(func=cmd_sample)
 
-    p = sub.add_parser("critique", help="score candidates against reference explanations (ROUGE-L)")
+    p = sub.add_parser(
+        "critique", help="score candidates: --critic rouge | facts | semantic | annotator"
+    )
     p.add_argument("--candidates", required=True)
     p.add_argument("--items", required=True)
     p.add_argument("--out", required=True)
     add_arguments(p, CriticConfig)
     p.set_defaults(func=cmd_critique)
+
+    p = sub.add_parser(
+        "calibrate",
+        help="the semantic critic's threshold from a split's references (docs/critics.md)",
+    )
+    p.add_argument("--items", required=True)
+    p.add_argument("--split", default="val", choices=["train", "val", "test", "all"])
+    p.add_argument("--json", help="also write the result as JSON")
+    add_arguments(p, CriticConfig, exclude=("kind", "threshold", "semantic_threshold", "beta"))
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("evaluate", help="BLEU-1..4, METEOR, ROUGE-L, CIDEr (pycocoevalcap)")
     p.add_argument("--predictions", required=True, help='JSONL lines {"id", "text"}')
@@ -329,7 +354,6 @@ def build_parser(plugins: Iterable[Callable] | None = None) -> argparse.Argument
     )
     p.add_argument("--items", required=True)
     p.add_argument("--out", required=True, help="run folder (re-run the command to resume)")
-    p.add_argument("--critic", default="rouge", choices=["rouge"])
     add_arguments(p, LoopConfig)
     ModelChoice.add_arguments(p.add_argument_group("model"))
     p.set_defaults(func=cmd_loop)

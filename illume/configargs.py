@@ -11,7 +11,9 @@ type is itself a dataclass is nested: its fields get the flag prefix named
 in its metadata (`"prefix": "sample-"`; default: none) and its defaults come
 from the parent's default instance, so a parent may choose other defaults
 for a nested config. Metadata `"cli": False` keeps a field off the command
-line; `"exclude": (...)` on a nested field keeps some of its fields off.
+line; `"exclude": (...)` on a nested field keeps some of its fields off;
+`"flag": "name"` gives a field the flag `--name` whatever the prefix (the
+critic's kind is `--critic` both in `illume critique` and in `illume loop`).
 Supported field types: str, int, float, bool, `T | None` and
 `tuple[T, ...]` of these, and nested dataclasses.
 """
@@ -51,6 +53,13 @@ def _flag(prefix: str, name: str) -> str:
 
 def _dest(prefix: str, name: str) -> str:
     return (prefix + name).replace("-", "_")
+
+
+def _names(prefix: str, f: dataclasses.Field) -> tuple[str, str]:
+    """(flag, argparse dest) of a field: prefixed, unless its metadata names its own flag."""
+    if "flag" in f.metadata:
+        return "--" + f.metadata["flag"], _dest("", f.metadata["flag"])
+    return _flag(prefix, f.name), _dest(prefix, f.name)
 
 
 def _cli_fields(cls: type, exclude: tuple[str, ...] = ()):
@@ -99,7 +108,8 @@ def add_arguments(
             )
             continue
         inner, optional = _unwrap_optional(tp)
-        kwargs: dict[str, Any] = {"dest": _dest(prefix, f.name)}
+        flag, dest = _names(prefix, f)
+        kwargs: dict[str, Any] = {"dest": dest}
         help_text = f.metadata.get("help", "")
         if default is _MISSING:
             kwargs["required"] = True
@@ -118,7 +128,7 @@ def add_arguments(
             kwargs["type"] = inner
         else:
             raise TypeError(f"{cls.__name__}.{f.name}: no command-line form for {tp!r}")
-        parser.add_argument(_flag(prefix, f.name), **kwargs)
+        parser.add_argument(flag, **kwargs)
 
 
 def from_args(cls: type[C], args: argparse.Namespace, prefix: str = "", base: Any = None) -> C:
@@ -130,7 +140,7 @@ def from_args(cls: type[C], args: argparse.Namespace, prefix: str = "", base: An
             nested = getattr(base, f.name) if base is not None else None
             values[f.name] = from_args(tp, args, prefix + f.metadata.get("prefix", ""), nested)
             continue
-        dest = _dest(prefix, f.name)
+        _, dest = _names(prefix, f)
         if not hasattr(args, dest):  # an excluded field: keep the default
             continue
         value = getattr(args, dest)
@@ -169,7 +179,7 @@ def to_argv(config: Any, prefix: str = "", defaults: Any = None, exclude=()) -> 
             continue
         if value == default:
             continue
-        flag = _flag(prefix, f.name)
+        flag, _ = _names(prefix, f)
         inner, _ = _unwrap_optional(tp)
         if inner is bool:
             out.append(flag if value else "--no-" + flag[2:])

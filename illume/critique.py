@@ -13,6 +13,9 @@ explanations, as coco-caption defines it, with a threshold.
   `coco_tokenize`), so no Java runs per candidate.
 - `critique_file` scores a candidates file and summarises it, including the
   fact-error rate that ROUGE-L cannot see (`illume.facts`).
+- The other automatic critics (`facts`, `semantic`, the simulated
+  `annotator`) live in `illume.critics`; `CriticConfig.kind` (`--critic`)
+  picks one and `illume.critics.make_critic` builds it.
 """
 
 from __future__ import annotations
@@ -32,11 +35,26 @@ from illume.items import Candidate, Item, load_items, read_jsonl, write_jsonl
 UNKNOWN_ITEM = "unknown item id"
 
 
+CRITICS = ("rouge", "facts", "semantic", "annotator")
+"""The automatic critics `--critic` chooses from (see `illume.critics`)."""
+
+SEMANTIC_THRESHOLD = 0.74
+"""Default cosine threshold of the `semantic` critic; how it was calibrated:
+docs/critics.md (`illume calibrate`)."""
+
+
 @dataclass
 class CriticConfig:
     """Settings of the automatic critic (defaults: the ILLUME paper's).
 
-    threshold: a candidate is fitting when its score is >= threshold.
+    kind: which critic (`--critic`): rouge (ROUGE-L >= threshold), facts
+        (that, and no wrong colour/shape named), semantic (sentence-embedding
+        cosine to the best reference >= semantic_threshold) or annotator (a
+        simulated careful annotator; see `illume.critics.annotator`).
+    threshold: a candidate is fitting when its ROUGE-L score is >= threshold
+        (rouge, facts).
+    semantic_threshold: the same for the semantic critic's cosine; calibrated
+        on val (`illume calibrate`, docs/critics.md).
     min_chars: candidates shorter than this (after stripping whitespace)
         score 0, whatever they share with the references.
     beta: weight of recall in the ROUGE-L F-measure,
@@ -44,7 +62,17 @@ class CriticConfig:
         rouge-score's F1 is beta = 1.
     """
 
-    threshold: float = field(default=0.7, metadata={"help": "fitting if the score is >= this"})
+    kind: str = field(
+        default="rouge",
+        metadata={"help": "which critic", "choices": CRITICS, "flag": "critic"},
+    )
+    threshold: float = field(
+        default=0.7, metadata={"help": "fitting if ROUGE-L is >= this (rouge, facts)"}
+    )
+    semantic_threshold: float = field(
+        default=SEMANTIC_THRESHOLD,
+        metadata={"help": "fitting if the cosine is >= this (semantic; see `illume calibrate`)"},
+    )
     min_chars: int = field(default=3, metadata={"help": "shorter candidates score 0"})
     beta: float = field(default=1.2, metadata={"help": "recall weight of ROUGE-L's F-measure"})
 
@@ -206,10 +234,13 @@ def critique_file(
     error when the items file holds it but it is invalid). Other keys of a
     line or a candidate are kept.
 
-    `critic` defaults to `RougeCritic(config)`. Returns the summary
+    `critic` defaults to the one `config.kind` names. Returns the summary
     `format_summary` prints.
     """
-    critic = critic or RougeCritic(config)
+    if critic is None:
+        from illume.critics import make_critic
+
+        critic = make_critic(config or CriticConfig())
     items, item_errors = load_items(items_path)
     by_id = {item.id: item for item in items}
     bad_items = dict(item_errors)

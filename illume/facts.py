@@ -236,3 +236,12 @@ def fact_error_rate(pairs: Iterable[tuple[str, dict[str, str]]]) -> float | None
         if wrong_facts(text, facts):
             bad += 1
     return bad / n if n else None
+
+
+def true_values(facts: dict[str, str]) -> dict[str, set[str]]:
+    """The colours and shapes `facts` say are in the image, canonical, by attribute.
+
+    ``{"colour": {"red"}, "shape": {"circle"}}``; empty when `facts` records
+    nothing this module can check.
+    """
+    return _canonical_facts(facts or {})

@@ -7,6 +7,16 @@ with the new version. It stops after N rounds, when the new fitting samples
 are under 5% of those already collected, or when validation stops improving.
 The test split is scored at the end with the best version.
 
+Where nothing fits yet (the normal case on real data in round 0: the paper's
+MAGMA has a fitting candidate for 4% of VQA-X items), there is nothing to
+tune on: the round is recorded with that reason, and the next one samples
+again with the same model and more candidates (more samples per
+temperature, more explanation prompts; `widened`), up to `resample_rounds`
+times; then the loop stops with that reason and a complete report.
+
+Each round also records how each automatic critic in `agreement` agrees
+with the simulated annotator on its candidates (`illume.critics.agreement`).
+
 Every stage writes its result atomically into the run folder, and a round
 is complete once its `round.json` exists, so re-running the same command
 after a crash or Ctrl-C resumes where it stopped.
@@ -20,7 +30,9 @@ import random
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from illume.critique import Critic, CriticConfig, RougeCritic
+from illume.critics import make_critic
+from illume.critics.agreement import agreement
+from illume.critique import Critic, CriticConfig
 from illume.facts import fact_error_rate
 from illume.items import Item, load_items, read_jsonl, write_jsonl
 from illume.models import ModelChoice
@@ -58,6 +70,21 @@ class LoopConfig:
     train_limit: int | None = field(default=None, metadata={"help": "train items (seeded draw)"})
     val_limit: int | None = field(default=None, metadata={"help": "val items (seeded draw)"})
     test_limit: int | None = field(default=None, metadata={"help": "test items (seeded draw)"})
+    resample_rounds: int = field(
+        default=2,
+        metadata={
+            "help": "while nothing fits, sample again with the same model and more candidates "
+            "this many times before stopping"
+        },
+    )
+    agreement: tuple[str, ...] = field(
+        default=("rouge", "facts", "semantic"),
+        metadata={
+            "help": "critics compared with the simulated annotator on each round's candidates "
+            "(none: --agreement none)",
+            "choices": ("rouge", "facts", "semantic", "none"),
+        },
+    )
     baselines: tuple[str, ...] = field(
         default=(), metadata={"help": "same-gt and/or full-gt", "choices": ("same-gt", "full-gt")}
     )
@@ -107,7 +134,7 @@ class Run:
         self.items_file = self.out / "items.jsonl"
         if not self.items_file.exists():
             write_jsonl(self.items_file, (it.to_dict() for s in self.splits.values() for it in s))
-        self.critic = critic or RougeCritic(config.critic)
+        self.critic = critic or make_critic(config.critic)
 
     def round_dir(self, r: int) -> Path:
         path = self.out / "rounds" / f"r{r:02d}"
@@ -223,34 +250,96 @@ def critique_rows(run: Run, results, items: dict[str, Item]) -> list[dict]:
     return critique(items.values(), results, run.critic)
 
 
-def sample_round(run: Run, model, r: int) -> list[dict]:
+def widened(config: SampleConfig, k: int) -> SampleConfig:
+    """Sampling for the k-th round in a row where nothing fits: k + 1 times the samples
+    per temperature and k more explanation prompts (the tuned-on first one stays first)."""
+    from illume.sample import EXPLANATION_PROMPTS
+
+    if k <= 0:
+        return config
+    extra = [p for p in EXPLANATION_PROMPTS if p not in config.explanation_prompts][:k]
+    return replace(
+        config,
+        n_per_temperature=config.n_per_temperature * (k + 1),
+        explanation_prompts=(*config.explanation_prompts, *extra),
+    )
+
+
+def sample_round(run: Run, model, r: int, config: SampleConfig | None = None) -> list[dict]:
     """Sample the unresolved train items with the current version, critique, save."""
     from illume.sample import Sampler
 
     path = run.round_dir(r) / "critiqued.jsonl"
     if path.exists():
         return list(read_jsonl(path))
+    config = config or run.config.sample
     resolved = {f.item_id for f in run.rationales(r - 1)} if r else set()
     todo = [it for it in run.splits["train"] if it.id not in resolved]
-    sampler = Sampler(model, run.config.sample)
-    sampler.reseed(run.config.sample.seed + r)
+    sampler = Sampler(model, config)
+    sampler.reseed(config.seed + r)
     by_id = {it.id: it for it in run.splits["train"]}
     rows = critique_rows(run, sampler.sample(todo), by_id)
     write_jsonl(path, rows)
     return rows
 
 
+def critic_agreement(
+    rows: list[dict], items: dict[str, Item], kinds: tuple[str, ...], config: CriticConfig
+) -> dict[str, dict]:
+    """Each critic in `kinds` against the simulated annotator, on the rows' candidates."""
+    kinds = tuple(k for k in kinds if k != "none")
+    if not kinds:
+        return {}
+    pairs = [
+        (items[row["id"]], c["text"])
+        for row in rows
+        if row["id"] in items
+        for c in row.get("candidates", [])
+    ]
+    annotator = make_critic(config, "annotator")
+    truth = [annotator.fitting(annotator.score(it, [t])[0]) for it, t in pairs]
+    out = {}
+    for kind in kinds:
+        critic = make_critic(config, kind)
+        verdicts = []
+        for row in rows:  # one call per item: the semantic critic embeds references once
+            if row["id"] not in items or not row.get("candidates"):
+                continue
+            texts = [c["text"] for c in row["candidates"]]
+            verdicts += [critic.fitting(s) for s in critic.score(items[row["id"]], texts)]
+        out[kind] = agreement(verdicts, truth)
+    out["annotator_fitting"] = sum(truth)
+    return out
+
+
+def _empty_streak(r: int, run: Run) -> int:
+    """How many rounds before r in a row ended with no fitting rationale at all."""
+    k = 0
+    while r - 1 - k >= 0:
+        f = run.round_dir(r - 1 - k) / "round.json"
+        if not f.exists() or json.loads(f.read_text())["n_fitting"]:
+            break
+        k += 1
+    return k
+
+
 def run_round(run: Run, model, r: int, scorers) -> dict:
-    """One round: tune (r >= 1), score val, sample + critique; returns the round's record."""
+    """One round: tune (r >= 1), score val, sample + critique; returns the round's record.
+
+    With nothing to tune on yet (no fitting rationale so far), the round
+    keeps the model, reuses the previous round's val scores and samples
+    again with more candidates (`widened`).
+    """
     cfg, rd = run.config, run.round_dir(r)
     prompt = cfg.sample.explanation_prompts[0]
     items = {it.id: it for s in run.splits.values() for it in s}
     before = run.rationales(r - 1) if r else []
-    record: dict = {"round": r, "version": BASE_VERSION}
-    if r:
+    record: dict = {"round": r, "version": BASE_VERSION, "tuned": False}
+    sampling = cfg.sample
+    if r and before:
         version = tune_version(run, "illume", tuning_rows(before), {"round": r})
         model.load_version(version)
-        record["version"] = version.name
+        record.update(version=version.name, tuned=True)
         if "same-gt" in cfg.baselines:
             same_gt = tuning_rows(same_gt_rationales(before, items))
             same = tune_version(run, "same-gt", same_gt, {"round": r})
@@ -259,10 +348,21 @@ def run_round(run: Run, model, r: int, scorers) -> dict:
                 model, run.splits["val"], scorers, rd / "val-same-gt.json", prompt
             )
             model.load_version(version)
+        record["val"] = score_split(model, run.splits["val"], scorers, rd / "val.json", prompt)
+    elif r:
+        model.reset_version()
+        streak = _empty_streak(r, run)
+        sampling = widened(cfg.sample, streak)
+        record["val"] = json.loads((run.round_dir(r - 1) / "round.json").read_text())["val"]
+        record["note"] = (
+            f"nothing to tune on (no fitting rationale in {streak} round(s)): sampled again "
+            f"with the same model, {sampling.n_per_temperature} per temperature, prompts "
+            + ", ".join(repr(p) for p in sampling.explanation_prompts)
+        )
     else:
         model.reset_version()
-    record["val"] = score_split(model, run.splits["val"], scorers, rd / "val.json", prompt)
-    rows = sample_round(run, model, r)
+        record["val"] = score_split(model, run.splits["val"], scorers, rd / "val.json", prompt)
+    rows = sample_round(run, model, r, sampling)
     after = run.rationales(r)
     n_train = len(run.splits["train"])
     record.update(
@@ -271,9 +371,15 @@ def run_round(run: Run, model, r: int, scorers) -> dict:
         new_pct=100 * (len(after) - len(before)) / len(before) if before else None,
         rv_pct=100 * len({f.item_id for f in after}) / n_train if n_train else 0.0,
         sampled_items=len(rows),
+        candidates=sum(len(row.get("candidates", [])) for row in rows),
         fact_error_candidates=fact_rate_of(rows, items, fitting_only=False),
         fact_error_fitting=fact_rate_of(rows, items, fitting_only=True),
+        agreement=critic_agreement(rows, items, cfg.agreement, cfg.critic),
     )
+    if not after:
+        record["note"] = (record.get("note", "") + "; " if r else "") + (
+            f"no fitting rationale among {record['candidates']} candidates"
+        )
     (rd / "round.json").write_text(json.dumps(record, indent=2))
     return record
 
@@ -281,8 +387,19 @@ def run_round(run: Run, model, r: int, scorers) -> dict:
 def stop_reason(rounds: list[dict], config: LoopConfig) -> str | None:
     """Why the loop should stop after these rounds, or None to go on."""
     last = rounds[-1]
+    empty = 0
+    for r in reversed(rounds):
+        if r["n_fitting"]:
+            break
+        empty += 1
+    nothing = (
+        f"no fitting rationale in {empty} sampling round(s) "
+        f"(last: {last.get('candidates', '?')} candidates): nothing to tune on"
+    )
     if last["round"] >= config.rounds:
-        return f"reached {config.rounds} rounds"
+        return f"reached {config.rounds} rounds" + (f"; {nothing}" if empty else "")
+    if empty:
+        return nothing if empty > config.resample_rounds else None
     if (
         last["round"] >= 1
         and last["new_pct"] is not None
@@ -344,13 +461,16 @@ def finish(run: Run, model, rounds: list[dict], scorers) -> dict:
     final: dict = {"best_round": best["round"], "best_version": best["version"]}
     model.reset_version()
     final["test_zero_shot"] = score_split(model, test, scorers, fd / "test-zero-shot.json", prompt)
-    if best["round"]:
+    tuned = best["version"] != BASE_VERSION
+    if tuned:
         model.load_version(run.out / "versions" / "illume" / best["version"])
-    final["test_illume"] = score_split(
-        model, test, scorers, fd / f"test-illume-{best['version']}.json", prompt
-    )
+        final["test_illume"] = score_split(
+            model, test, scorers, fd / f"test-illume-{best['version']}.json", prompt
+        )
+    else:  # nothing was tuned (or nothing beat zero-shot on val): ILLUME is the base model
+        final["test_illume"] = final["test_zero_shot"]
     items = {it.id: it for s in run.splits.values() for it in s}
-    if "same-gt" in cfg.baselines and best["round"]:
+    if "same-gt" in cfg.baselines and tuned:
         same = tuning_rows(same_gt_rationales(run.rationales(best["round"] - 1), items))
         model.load_version(tune_version(run, "same-gt", same, {"round": best["round"]}))
         final["test_same_gt"] = score_split(

@@ -2,6 +2,9 @@
 
 A rising ROUGE-L with a rising fact-error rate means the model learned the
 template, not the image: both sit side by side in the table and the plot.
+Rounds where nothing fitted say so (their note), and each automatic
+critic's agreement with the simulated annotator on the round's candidates
+has its own table.
 """
 
 from __future__ import annotations
@@ -59,6 +62,35 @@ def rounds_table(rounds: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def round_notes(rounds: list[dict]) -> list[str]:
+    """One line per round that has a note (nothing fitted, sampled again, ...)."""
+    return [f"- round {r['round']}: {r['note']}" for r in rounds if r.get("note")]
+
+
+def agreement_table(rounds: list[dict]) -> str:
+    """Per round and critic: precision, recall and Cohen's kappa against the annotator."""
+    head = ["round", "critic", "candidates", "annotator fitting", "critic fitting"]
+    head += ["precision%", "recall%", "kappa"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rounds:
+        agr = r.get("agreement") or {}
+        for kind, a in agr.items():
+            if not isinstance(a, dict):
+                continue
+            cells = [
+                str(r["round"]),
+                kind,
+                str(a["n"]),
+                str(a["tp"] + a["fn"]),
+                str(a["tp"] + a["fp"]),
+                _pct(a["precision"], 1),
+                _pct(a["recall"], 1),
+                _num(a["kappa"], 3),
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 def final_table(final: dict) -> str:
     rows = [
         (BASE_VERSION, "test_zero_shot"),
@@ -106,6 +138,11 @@ def summary_lines(rounds: list[dict], final: dict) -> list[str]:
         out.append(
             f"- RV (train items with a fitting rationale) at the end: "
             f"{rounds[-1]['rv_pct']:.1f}%; the best version trained on {used:.1f}%"
+        )
+    if rounds and not any(r["n_fitting"] for r in rounds):
+        out.append(
+            "- no round found a fitting rationale: nothing was tuned, "
+            "the ILLUME row is the zero-shot model"
         )
     if final.get("stop_reason"):
         out.append(f"- stopped: {final['stop_reason']}")
@@ -170,6 +207,16 @@ def write_report(out: str | Path, rounds: list[dict], final: dict) -> dict:
         rounds_table(rounds),
         "",
     ]
+    if round_notes(rounds):
+        md += [*round_notes(rounds), ""]
+    if agreement_table(rounds):
+        md += [
+            "Agreement of the automatic critics with the simulated annotator "
+            "(`illume.critics.annotator`) on each round's candidates:",
+            "",
+            agreement_table(rounds),
+            "",
+        ]
     if final:
         md += ["Test split:", "", final_table(final), "", *summary_lines(rounds, final), ""]
     (out / "report.md").write_text("\n".join(md))

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from illume.items import write_jsonl
-from illume.loop import LoopConfig, run_loop, stop_reason
+from illume.loop import LoopConfig, run_loop, stop_reason, widened
 from illume.sample import SampleConfig
 from illume.tune import TuneConfig
 
@@ -94,7 +94,7 @@ def test_two_rounds_report_and_resume(loop_items, tmp_path, tiny_env):
 
 def test_stop_rules():
     cfg = LoopConfig(rounds=5, saturation=0.05, patience=1)
-    base = {"val": {"ROUGE_L": 0.3}, "new": 10, "new_pct": 50.0}
+    base = {"val": {"ROUGE_L": 0.3}, "new": 10, "new_pct": 50.0, "n_fitting": 20}
     assert stop_reason([{**base, "round": 0, "new_pct": None}], cfg) is None
     assert "saturated" in stop_reason(
         [{**base, "round": 0}, {**base, "round": 1, "new_pct": 4.0}], cfg
@@ -106,6 +106,69 @@ def test_stop_rules():
     ]
     assert "not improved" in stop_reason(worse, cfg)
     assert "rounds" in stop_reason([{**base, "round": 5}], cfg)
+
+
+@pytest.fixture
+def unmatchable_items(loop_items):
+    """The same items with references no candidate can match (the real-photo regime)."""
+    rows = []
+    for line in loop_items.read_text().splitlines():
+        row = json.loads(line)
+        row["explanations"] = ["zqxv plorft wumbo kreel", "vvrak snoob gleep"]
+        rows.append(row)
+    path = loop_items.parent / "unmatchable.jsonl"
+    write_jsonl(path, rows)
+    return path
+
+
+def test_nothing_fits_the_loop_samples_again_then_stops_with_a_complete_report(
+    unmatchable_items, tmp_path, tiny_env, capsys
+):
+    from illume.cli import main
+
+    out = tmp_path / "run"
+    argv = ["loop", "--items", str(unmatchable_items), "--out", str(out), "--rounds", "3"]
+    argv += ["--resample-rounds", "1", "--sample-n-per-temperature", "1"]
+    argv += ["--sample-max-new-tokens", "4", "--agreement", "rouge", "facts"]
+    assert main(argv) == 0  # no traceback, no failed tuning job
+    report = json.loads((out / "report.json").read_text())
+    rounds = report["rounds"]
+    assert [r["round"] for r in rounds] == [0, 1]
+    assert all(r["n_fitting"] == 0 and not r["tuned"] for r in rounds)
+    assert "no fitting rationale among" in rounds[0]["note"]
+    assert "sampled again with the same model, 2 per temperature" in rounds[1]["note"]
+    assert rounds[1]["candidates"] > rounds[0]["candidates"]  # more candidates the second time
+    assert rounds[1]["val"] == rounds[0]["val"]  # same model: val is not scored again
+    assert rounds[0]["agreement"]["rouge"]["n"] == rounds[0]["candidates"]
+    assert "no fitting rationale in 2 sampling round(s)" in report["final"]["stop_reason"]
+    assert report["final"]["test_illume"] == report["final"]["test_zero_shot"]
+    assert not (out / "versions").exists()  # nothing was tuned
+    md = (out / "report.md").read_text()
+    assert "- round 1: nothing to tune on" in md and "no round found a fitting rationale" in md
+    assert "| 0 | rouge |" in md
+    assert "no fitting rationale" in capsys.readouterr().out
+
+
+def test_rounds_without_fits_go_on_until_resample_rounds_are_spent():
+    cfg = LoopConfig(rounds=5, resample_rounds=2)
+    empty = {"val": {"ROUGE_L": 0.3}, "new": 0, "new_pct": None, "n_fitting": 0}
+    assert stop_reason([{**empty, "round": 0}], cfg) is None
+    assert stop_reason([{**empty, "round": 0}, {**empty, "round": 1}], cfg) is None
+    three = [{**empty, "round": r} for r in range(3)]
+    assert "no fitting rationale in 3 sampling round(s)" in stop_reason(three, cfg)
+    # fits found on the second try: the loop tunes next, it does not stop
+    found = {**empty, "round": 1, "new": 3, "n_fitting": 3}
+    assert stop_reason([{**empty, "round": 0}, found], cfg) is None
+    last = [{**empty, "round": 0}, {**empty, "round": 5}]
+    assert "reached 5 rounds; no fitting rationale" in stop_reason(last, cfg)
+
+
+def test_widened_sampling_has_more_samples_and_prompts():
+    base = SampleConfig(n_per_temperature=3, explanation_prompts=("because",))
+    assert widened(base, 0) == base
+    two = widened(base, 2)
+    assert two.n_per_temperature == 9
+    assert two.explanation_prompts[0] == "because" and len(two.explanation_prompts) == 3
 
 
 def test_a_hugging_face_model_runs_the_same_loop(loop_items, tmp_path, monkeypatch):
