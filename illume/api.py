@@ -64,6 +64,7 @@ def tune(
     base: str | Path | None = None,
     config: TuneConfig | None = None,
     *,
+    pairs: Iterable[dict[str, str]] | None = None,
     model: ModelChoice | None = None,
     launch: Launch | None = None,
     work: str | Path | None = None,
@@ -72,8 +73,9 @@ def tune(
     """Stage 3: tune on the fitting rationales, publish the next version, return its path.
 
     `rationales` are {"id": item id, "text": rationale}: every fitting one so
-    far (X^E). The DeepSpeed job runs in a child process; its input files go
-    to `work` (a temporary folder when None), its output to `output`. Raises
+    far (X^E). `pairs` are {"id", "chosen", "rejected"} (`illume.pairs.Pair.to_row`) for
+    `config.objective` dpo or sft+dpo. The DeepSpeed job runs in a child process; its
+    input files go to `work` (a temporary folder when None), its output to `output`. Raises
     subprocess.CalledProcessError when the job fails: nothing is published.
     """
     with tempfile.TemporaryDirectory(prefix="illume-round-") as tmp:
@@ -81,10 +83,15 @@ def tune(
         folder.mkdir(parents=True, exist_ok=True)
         write_jsonl(folder / "items.jsonl", (it.to_dict() for it in items))
         write_jsonl(folder / "feedback.jsonl", rationales)
+        pairs_file = None
+        if pairs is not None:
+            pairs_file = str(folder / "pairs.jsonl")
+            write_jsonl(pairs_file, pairs)
         job = TuneJob(
             items=str(folder / "items.jsonl"),
             feedback=str(folder / "feedback.jsonl"),
             versions=str(versions),
+            pairs=pairs_file,
             base=str(base) if base is not None else None,
             result=str(folder / "result.json"),
         )

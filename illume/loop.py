@@ -36,6 +36,7 @@ from illume.critique import Critic, CriticConfig
 from illume.facts import fact_error_rate
 from illume.items import Item, load_items, read_jsonl, write_jsonl
 from illume.models import ModelChoice
+from illume.pairs import build_pairs, rejected_candidates
 from illume.rationales import Rationale, unique_rationales
 from illume.sample import SampleConfig
 from illume.tune import TuneConfig
@@ -171,7 +172,16 @@ def tuning_rows(rationales: list[Rationale]) -> list[dict]:
     return [r.to_row() for r in rationales]
 
 
-def tune_version(run: Run, name: str, feedback: list[dict], extra: dict) -> Path:
+def critic_pairs(run: Run, upto: int, fitting: list[Rationale]) -> list[dict]:
+    """(fitting, rejected) pairs of the same item from the critic's verdicts of rounds 0..upto."""
+    paths = [run.out / "rounds" / f"r{r:02d}" / "critiqued.jsonl" for r in range(upto + 1)]
+    rejected = rejected_candidates(row for p in paths if p.exists() for row in read_jsonl(p))
+    return [p.to_row() for p in build_pairs(((f.item_id, f.text) for f in fitting), rejected)]
+
+
+def tune_version(
+    run: Run, name: str, feedback: list[dict], extra: dict, pairs: list[dict] | None = None
+) -> Path:
     """Run the tuning job (DeepSpeed, a child process) unless this version already exists."""
     root = run.out / "versions" / name
     done = _find_version(root, extra)
@@ -179,10 +189,13 @@ def tune_version(run: Run, name: str, feedback: list[dict], extra: dict) -> Path
         return done
     fb_path = run.out / "feedback" / f"{name}-{extra['round']:02d}.jsonl"
     write_jsonl(fb_path, feedback)
+    if pairs is not None:
+        write_jsonl(fb_path.with_suffix(".pairs.jsonl"), pairs)
     cfg = run.config
     job = TuneJob(
         items=str(run.items_file),
         feedback=str(fb_path),
+        pairs=str(fb_path.with_suffix(".pairs.jsonl")) if pairs is not None else None,
         versions=str(root),
         metrics_extra=json.dumps(extra),
     )
@@ -337,7 +350,8 @@ def run_round(run: Run, model, r: int, scorers) -> dict:
     record: dict = {"round": r, "version": BASE_VERSION, "tuned": False}
     sampling = cfg.sample
     if r and before:
-        version = tune_version(run, "illume", tuning_rows(before), {"round": r})
+        pairs = critic_pairs(run, r - 1, before) if cfg.tune.uses_dpo else None
+        version = tune_version(run, "illume", tuning_rows(before), {"round": r}, pairs)
         model.load_version(version)
         record.update(version=version.name, tuned=True)
         if "same-gt" in cfg.baselines:

@@ -9,6 +9,10 @@ ten times as many, to keep the model answering questions. The loss is
 where both parts are next-token cross-entropy over the target tokens only
 (image prefix and prompt positions carry no loss), summed over a batch and
 divided by its number of target tokens.
+
+`objective` adds preference tuning (DPO, illume/dpo.py) on (fitting,
+rejected) pairs of the same item: `sft` is the paper's loss above, `dpo` the
+preference term alone, `sft+dpo` their sum L + dpo_weight * L_dpo.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from illume.images import open_image
 from illume.items import Item
 from illume.models.prompt import Prompt
 from illume.rationales import unique
+
+OBJECTIVES = ("sft", "dpo", "sft+dpo")
 
 
 def _help(text: str) -> dict[str, str]:
@@ -64,6 +70,39 @@ class TuneConfig:
     )
     val_split: str = field(default="val", metadata=_help("items of this split validate epochs"))
     seed: int = field(default=0, metadata=_help("seed of the X^A draw and of the trainer"))
+    objective: str = field(
+        default="sft",
+        metadata={
+            "help": "sft: cross-entropy on X^E + X^A (the paper); dpo: the preference term on "
+            "(fitting, rejected) pairs alone; sft+dpo: both",
+            "choices": OBJECTIVES,
+        },
+    )
+    beta: float = field(
+        default=0.1,
+        metadata=_help(
+            "DPO's beta: how strongly the preference term holds the model near the reference, "
+            "the base version (0.1 as in the DPO paper and TRL)"
+        ),
+    )
+    dpo_weight: float = field(
+        default=1.0, metadata=_help("weight of the DPO term next to the sft loss in sft+dpo")
+    )
+    dpo_batch_size: int = field(
+        default=8, metadata=_help("pairs per optimiser step (global; two sequences each)")
+    )
+
+    def __post_init__(self) -> None:
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective {self.objective!r} is not one of {OBJECTIVES}")
+
+    @property
+    def uses_sft(self) -> bool:
+        return self.objective in ("sft", "sft+dpo")
+
+    @property
+    def uses_dpo(self) -> bool:
+        return self.objective in ("dpo", "sft+dpo")
 
 
 @dataclass

@@ -41,6 +41,13 @@ class TuneJob:
         metadata={"help": 'JSONL of {"id", "text"}: every fitting rationale so far (X^E)'}
     )
     versions: str = field(metadata={"help": "versions folder (v0001, v0002, ...)"})
+    pairs: str | None = field(
+        default=None,
+        metadata={
+            "help": 'JSONL of {"id", "chosen", "rejected"}: (fitting, rejected) rationale pairs '
+            "of the same item, for --objective dpo or sft+dpo (illume.pairs)"
+        },
+    )
     base: str | None = field(
         default=None, metadata={"help": "version to start from (default: the zero-shot model)"}
     )

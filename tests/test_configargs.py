@@ -12,8 +12,10 @@ from illume.tune import TuneConfig
 from illume.tunejob import TuneJob
 
 
-def _changed(value):
-    """A value of the same type that differs from `value`."""
+def _changed(value, choices=()):
+    """A value of the same type that differs from `value` (another of `choices`, if any)."""
+    if choices:
+        return next(c for c in choices if c != value)
     if isinstance(value, bool):
         return not value
     if isinstance(value, (int, float)):
@@ -23,6 +25,10 @@ def _changed(value):
     if isinstance(value, tuple):
         return (*value, value[-1])
     raise AssertionError(f"no changed value for {value!r}")
+
+
+def _choices(f: dataclasses.Field) -> tuple:
+    return tuple(f.metadata.get("choices", ()))
 
 
 def _parser(cls):
@@ -35,7 +41,7 @@ def test_every_tune_field_has_help_and_survives_the_round_trip():
     for f in dataclasses.fields(TuneConfig):
         assert f.metadata.get("help"), f"TuneConfig.{f.name} has no help"
         config = dataclasses.replace(
-            TuneConfig(), **{f.name: _changed(getattr(TuneConfig(), f.name))}
+            TuneConfig(), **{f.name: _changed(getattr(TuneConfig(), f.name), _choices(f))}
         )
         argv = to_argv(config)
         assert argv[0] == "--" + f.name.replace("_", "-"), argv  # only the changed field
@@ -44,7 +50,10 @@ def test_every_tune_field_has_help_and_survives_the_round_trip():
 
 def test_all_fields_changed_at_once_round_trip():
     config = TuneConfig(
-        **{f.name: _changed(getattr(TuneConfig(), f.name)) for f in dataclasses.fields(TuneConfig)}
+        **{
+            f.name: _changed(getattr(TuneConfig(), f.name), _choices(f))
+            for f in dataclasses.fields(TuneConfig)
+        }
     )
     assert parse(TuneConfig, to_argv(config)) == config
 

@@ -20,7 +20,7 @@ from illume.tunejob import (
     read_result,
     run_job,
 )
-from tests.test_configargs import _changed
+from tests.test_configargs import _changed, _choices
 
 
 @pytest.fixture
@@ -33,7 +33,9 @@ def fake_job(monkeypatch, tmp_path):
 
 def _every_field_changed() -> TuneConfig:
     d = TuneConfig()
-    return TuneConfig(**{f.name: _changed(getattr(d, f.name)) for f in dataclasses.fields(d)})
+    return TuneConfig(
+        **{f.name: _changed(getattr(d, f.name), _choices(f)) for f in dataclasses.fields(d)}
+    )
 
 
 def test_illume_tune_forwards_every_field_to_the_job(fake_job, tmp_path, monkeypatch, capsys):
@@ -82,6 +84,31 @@ def test_api_tune_writes_its_inputs_and_returns_the_version(fake_job, tmp_path, 
     assert json.loads((work / "feedback.jsonl").read_text()) == {"id": "a", "text": "it is red"}
     got = json.loads(fake_job.read_text())
     assert got["job"]["items"] == str(work / "items.jsonl") and got["job"]["base"] is None
+
+
+def test_api_tune_passes_the_pairs_file_on(fake_job, tmp_path, monkeypatch):
+    from illume.api import tune
+    from illume.pairs import Pair
+
+    monkeypatch.setenv("FAKE_TUNE_VERSION", str(tmp_path / "v" / "v0001"))
+    items = [Item(id="a", image="x.png", question="q?", answer="red")]
+    work = tmp_path / "work"
+    pair = Pair("a", "it is red", "it is a shape")
+    config = TuneConfig(objective="sft+dpo", beta=0.2)
+    tune(
+        items,
+        [{"id": "a", "text": "it is red"}],
+        tmp_path / "v",
+        config=config,
+        pairs=[pair.to_row()],
+        work=work,
+    )
+    got = json.loads(fake_job.read_text())
+    assert got["job"]["pairs"] == str(work / "pairs.jsonl")
+    assert got["config"]["objective"] == "sft+dpo" and got["config"]["beta"] == 0.2
+    assert Pair.from_row(json.loads((work / "pairs.jsonl").read_text())) == pair
+    tune(items, [{"id": "a", "text": "it is red"}], tmp_path / "v", work=tmp_path / "w2")
+    assert json.loads(fake_job.read_text())["job"]["pairs"] is None  # sft: no pairs file
 
 
 def test_launchers_prefix_the_module():

@@ -5,11 +5,14 @@
     torchrun --nproc_per_node 2 -m training.train ... (CPU ranks)
 
 FEEDBACK is JSONL of {"id": item id, "text": fitting rationale}: the whole
-X^E so far. On success rank 0 publishes the next version under DIR
-atomically, prints its path and, with --result FILE, writes it there as JSON
-(what a parent reads); on any failure nothing is published and the exit
-code is not 0. Every flag comes from a dataclass (illume.tunejob.TuneJob,
-illume.tune.TuneConfig, illume.models.ModelChoice): `--help` lists them.
+X^E so far. With --objective dpo or sft+dpo, --pairs PAIRS is JSONL of
+{"id", "chosen", "rejected"}: a fitting and a rejected rationale of the same
+item (illume.pairs); the base version is the DPO reference. On success
+rank 0 publishes the next version under DIR atomically, prints its path
+and, with --result FILE, writes it there as JSON (what a parent reads); on
+any failure nothing is published and the exit code is not 0. Every flag
+comes from a dataclass (illume.tunejob.TuneJob, illume.tune.TuneConfig,
+illume.models.ModelChoice): `--help` lists them.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ import logging
 import sys
 
 from illume.configargs import add_arguments, from_args
+from illume.dpo import PairExamples, pair_examples
 from illume.items import Item, load_items, read_jsonl
 from illume.models import ModelChoice
+from illume.pairs import read_pairs
 from illume.tune import TuneConfig, build_examples
 from illume.tunejob import TuneJob, write_result
 
@@ -42,6 +47,22 @@ def read_feedback(path: str, items: dict[str, Item]) -> list[tuple[Item, str]]:
     if unknown:
         log.warning("%d feedback lines skipped (unknown item id or no text)", unknown)
     return pairs
+
+
+def load_pairs(job: TuneJob, config: TuneConfig, items: dict[str, Item]) -> list[PairExamples]:
+    """The preference pairs the objective uses (none for sft); ValueError when dpo has none."""
+    if not config.uses_dpo:
+        if job.pairs:
+            log.warning("objective %s: the pairs in %s are not used", config.objective, job.pairs)
+        return []
+    pairs, skipped = read_pairs(read_jsonl(job.pairs), items) if job.pairs else ([], 0)
+    if skipped:
+        log.warning("%d pair lines skipped (unknown item id, blank or equal texts)", skipped)
+    if not pairs:
+        if config.objective == "dpo":
+            raise ValueError("objective dpo but no (fitting, rejected) pairs: nothing to tune on")
+        log.warning("objective sft+dpo without pairs: this round tunes sft only")
+    return pair_examples(pairs, config)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -68,15 +89,18 @@ def run(args: argparse.Namespace) -> int:
         log.warning("%d items skipped: %s", len(errors), errors[:3])
     by_id = {it.id: it for it in items}
     explained = read_feedback(job.feedback, by_id)
-    if not explained:
+    if not explained and config.uses_sft:
         raise ValueError("no fitting rationales in the feedback: nothing to tune on")
+    pairs = load_pairs(job, config, by_id)
     split = config.train_split
     pool = items if split == "all" else [it for it in items if it.split == split]
     val = [it for it in items if it.split == config.val_split and it.explanations]
     exp, vqa, b = build_examples(explained, pool, config)
+    if not config.uses_sft:  # dpo alone: the manifest lists only what the model is tuned on
+        exp, vqa = [], []
 
     model = load_model(ModelChoice.from_args(args), job.base)
-    result = train(model, exp, vqa, b, val[: config.val_items], config, job.ds_config)
+    result = train(model, exp, vqa, b, val[: config.val_items], config, job.ds_config, pairs=pairs)
     if dist.get_rank() == 0:
         clean_partial(job.versions)
         metrics = {
@@ -84,12 +108,22 @@ def run(args: argparse.Namespace) -> int:
             "n_exp": len(exp),
             "n_vqa": len(vqa),
             "b": b,
+            "n_pairs": len(pairs),
             "config": dataclasses.asdict(config),
             **dataclasses.asdict(result),
             **json.loads(job.metrics_extra),
         }
         manifest = [{"kind": ex.kind, "id": ex.item.id, "text": ex.target.strip()} for ex in exp]
         manifest += [{"kind": "vqa", "id": ex.item.id} for ex in vqa]
+        manifest += [
+            {
+                "kind": "pair",
+                "id": c.item.id,
+                "chosen": c.target.strip(),
+                "rejected": r.target.strip(),
+            }
+            for c, r in pairs
+        ]
         path = publish(model, job.versions, metrics, manifest)
         log.info("published %s (best epoch %d)", path, result.best_epoch + 1)
         if job.result:

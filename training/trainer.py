@@ -1,9 +1,14 @@
 """Adapter tuning on the DeepSpeed engine: one CPU process here, many GPUs elsewhere.
 
 Every rank builds the same global batches (same seed); each takes its share
-of every batch, normalises its loss by the *global* target-token count and
-multiplies by the world size, so that DeepSpeed's gradient averaging gives
-exactly the gradient of the global batch's loss: 2 ranks train like 1.
+of every batch, normalises its loss by the *global* target-token count (the
+DPO term: by the global pair count) and multiplies by the world size, so
+that DeepSpeed's gradient averaging gives exactly the gradient of the
+global batch's loss: 2 ranks train like 1.
+
+With `--objective sft+dpo` every step also takes a batch of (fitting,
+rejected) pairs, cycling through them; with `dpo` the epochs run over the
+pairs alone (illume/dpo.py).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from illume.critique import RougeCritic
+from illume.dpo import PairExamples, dpo_losses, pair_logps, reference_logps
 from illume.items import Item
 from illume.prompts import greedy_rationales
 from illume.tune import (
@@ -43,6 +49,10 @@ class TuneResult:
 
     losses: list[float] = field(default_factory=list)
     val_rouge: list[float] = field(default_factory=list)
+    dpo_losses: list[float] = field(default_factory=list)
+    """The DPO term of each step (log 2 while the model still equals its reference)."""
+    reward_accuracy: list[float] = field(default_factory=list)
+    """Per step: share of the step's pairs whose chosen text gained more than the rejected."""
     best_epoch: int = -1
     tokens_per_s: float = 0.0
     peak_memory_mb: float = 0.0
@@ -111,8 +121,10 @@ def train(
     config: TuneConfig,
     ds_config_path: str | Path | None = None,
     progress: bool = True,
+    pairs: list[PairExamples] | None = None,
 ) -> TuneResult:
-    """Tune the model's adapters on X^E + X^A; leave the best epoch's weights in the model."""
+    """Tune the model's adapters on X^E + X^A (and/or the pairs, by `config.objective`) on the
+    DeepSpeed engine; leave the best epoch's weights in the model."""
     import deepspeed
 
     rank, world = init_distributed()
@@ -122,39 +134,78 @@ def train(
         model_parameters=model.trainable_parameters(),
         config=ds_config(ds_config_path, config, world),
     )
-    examples = exp + vqa
-    images = load_images(examples)
+    return fit(engine, model, exp, vqa, b, val_items, config, pairs, rank, world, progress)
+
+
+def fit(
+    engine,
+    model,
+    exp: list[Example],
+    vqa: list[Example],
+    b: float,
+    val_items: list[Item],
+    config: TuneConfig,
+    pairs: list[PairExamples] | None = None,
+    rank: int = 0,
+    world: int = 1,
+    progress: bool = True,
+) -> TuneResult:
+    """The epochs on any engine with `train()`, `backward(loss)` and `step()` (DeepSpeed's, or a
+    plain optimiser in tests). After each epoch the greedy val ROUGE-L is taken; the weights
+    of the best epoch (ties: the later one), or the starting ones if no epoch beat them,
+    are what the model holds at the end."""
+    sft = exp + vqa if config.uses_sft else []
+    pairs = list(pairs or []) if config.uses_dpo else []
+    if not sft and not pairs:
+        raise ValueError(f"objective {config.objective}: nothing to tune on")
+    images = load_images(sft + [ex for pair in pairs for ex in pair])
+    # the reference (the base version) is what the model holds before the first step
+    ref = reference_logps(model, pairs, images, config, rank, world) if pairs else None
     result = TuneResult()
     best_state, best_score = model.trainable_state(), val_rouge(model, val_items, config)
     log.info(
-        "rank %d/%d: |X^E|=%d |X^A|=%d b=%.2f val R-L before %.4f",
+        "rank %d/%d: objective %s |X^E|=%d |X^A|=%d pairs=%d b=%.2f val R-L before %.4f",
         rank,
         world,
+        config.objective,
         len(exp),
         len(vqa),
+        len(pairs),
         b,
         best_score,
     )
-    n_batches = len(examples) // config.batch_size or 1
+    pair_batch = min(config.dpo_batch_size, len(pairs)) or 1
+    n_batches = (len(sft) // config.batch_size if sft else len(pairs) // pair_batch) or 1
     tokens, seconds = 0, 0.0
     for epoch in range(config.epochs):
-        order = random.Random(config.seed + epoch).sample(examples, len(examples))
+        rng = random.Random(config.seed + epoch)
+        order = rng.sample(sft, len(sft))
+        pair_order = rng.sample(range(len(pairs)), len(pairs))
         bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}", disable=not progress or rank)
         engine.train()
         for step in bar:
             batch_ex = order[step * config.batch_size : (step + 1) * config.batch_size]
+            k = step % (len(pairs) // pair_batch or 1)  # pairs cycle when X^E + X^A is longer
+            batch_pairs = pair_order[k * pair_batch : (k + 1) * pair_batch]
             start = time.perf_counter()
-            loss, n_tokens = _train_step(engine, model, batch_ex, images, b, rank, world, config)
+            out = _train_step(
+                engine, model, batch_ex, pairs, batch_pairs, ref, images, b, rank, world, config
+            )
             seconds += time.perf_counter() - start
+            loss, dpo, accuracy, n_tokens = out
             tokens += n_tokens
             result.losses.append(loss)
+            if pairs:
+                result.dpo_losses.append(dpo)
+                result.reward_accuracy.append(accuracy)
             bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{tokens / seconds:.0f}")
             log.info(
-                "epoch %d step %d/%d loss %.4f tokens/s %.0f",
+                "epoch %d step %d/%d loss %.4f%s tokens/s %.0f",
                 epoch + 1,
                 step + 1,
                 n_batches,
                 loss,
+                f" dpo {dpo:.4f} acc {accuracy:.2f}" if pairs else "",
                 tokens / seconds,
             )
         score = val_rouge(model, val_items, config)
@@ -168,18 +219,46 @@ def train(
     return result
 
 
-def _train_step(engine, model, batch_ex, images, b, rank, world, config) -> tuple[float, int]:
-    """One optimiser step on a global batch; returns its loss and tokens (all ranks)."""
-    n_vqa, n_exp = count_target_tokens(model, batch_ex, config)
-    shard = batch_ex[rank::world]
-    vqa_sum, exp_sum, n_positions = loss_sums(model, shard, images, config)
-    loss = combined_loss(vqa_sum, exp_sum, n_vqa, n_exp, b)
+def _train_step(
+    engine, model, batch_ex, pairs, batch_pairs, ref, images, b, rank, world, config
+) -> tuple[float, float, float, int]:
+    """One optimiser step on a global batch (examples and/or pairs); returns its loss, its
+    DPO term, the pairs' reward accuracy and the positions run (all ranks)."""
+    zero = _zero(model)
+    loss, dpo, accuracy, n_positions = zero, zero, zero.detach(), 0
+    if batch_ex:
+        n_vqa, n_exp = count_target_tokens(model, batch_ex, config)
+        shard = batch_ex[rank::world]
+        if shard:
+            vqa_sum, exp_sum, n_positions = loss_sums(model, shard, images, config)
+            loss = combined_loss(vqa_sum, exp_sum, n_vqa, n_exp, b)
+    shard = batch_pairs[rank::world]
+    if shard:
+        logp_c, logp_r, n_pair_positions = pair_logps(
+            model, [pairs[i] for i in shard], images, config
+        )
+        ref_c, ref_r = (r[shard].to(logp_c.device, logp_c.dtype) for r in ref)
+        dpo = dpo_losses(logp_c, logp_r, ref_c, ref_r, config.beta).sum() / len(batch_pairs)
+        wins = ((logp_c - ref_c) > (logp_r - ref_r)).sum().float()
+        accuracy = wins.detach() / len(batch_pairs)
+        n_positions += n_pair_positions
+        weight = config.dpo_weight if config.uses_sft else 1.0
+        loss = loss + weight * dpo
     engine.backward(loss * world)
     engine.step()
-    reported = torch.stack([loss.detach().float(), loss.new_tensor(float(n_positions))])
+    reported = torch.stack(
+        [loss.detach().float(), dpo.detach().float(), accuracy.float(), zero.new_tensor(0.0)]
+    )
+    reported[3] = float(n_positions)
     if world > 1:
         dist.all_reduce(reported)
-    return reported[0].item(), int(reported[1].item())
+    return reported[0].item(), reported[1].item(), reported[2].item(), int(reported[3].item())
+
+
+def _zero(model) -> torch.Tensor:
+    """A zero loss tied to every tuned weight: a rank whose share of a batch is empty still
+    takes part in the gradient all-reduce."""
+    return sum(p.sum() for p in model.trainable_parameters()) * 0.0
 
 
 def _peak_memory_mb() -> float:

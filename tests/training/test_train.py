@@ -153,3 +153,31 @@ def test_every_family_tunes_and_publishes_through_deepspeed(job, family, tiny_lm
     assert len(metrics["losses"]) == 4 and metrics["tokens_per_s"] > 0
     choice = ModelChoice(model=flags[1], peft=flags[3] if len(flags) > 2 else "lora")
     assert load_model(choice, version).version == "v0001"
+
+
+def test_illume_tune_sft_plus_dpo_runs_on_the_deepspeed_engine(job):
+    """`illume tune --objective sft+dpo --pairs F`: the DPO term starts at log 2 (the model is
+    its own reference before the first step) and the pairs reach the manifest."""
+    import math
+
+    from illume.pairs import Pair
+
+    args, env, tmp = job
+    pairs = tmp / "pairs.jsonl"
+    rows = [Pair("t0", "it is red", "it is blue"), Pair("t1", "it is bright", "it is a cat")]
+    write_jsonl(pairs, [p.to_row() for p in rows])
+    flags = ["--objective", "sft+dpo", "--pairs", str(pairs), "--dpo-batch-size", "2"]
+    cmd = [sys.executable, "-m", "illume.cli", "tune", *args, *flags, "--versions", str(tmp / "v")]
+    out = _run(cmd, env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    (version,) = list_versions(tmp / "v")
+    assert out.stdout.strip().endswith(str(version))
+    metrics = json.loads((version / "metrics.json").read_text())
+    assert metrics["n_pairs"] == 2 and metrics["config"]["objective"] == "sft+dpo"
+    assert len(metrics["dpo_losses"]) == len(metrics["losses"]) == 2 * 2
+    assert metrics["dpo_losses"][0] == pytest.approx(math.log(2), abs=1e-3)
+    assert all(
+        loss > dpo for loss, dpo in zip(metrics["losses"], metrics["dpo_losses"], strict=True)
+    )
+    manifest = [json.loads(line) for line in (version / "manifest.jsonl").read_text().splitlines()]
+    assert {"kind": "pair", "id": "t0", "chosen": "it is red", "rejected": "it is blue"} in manifest
