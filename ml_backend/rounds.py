@@ -17,6 +17,7 @@ from typing import Any
 from illume import api
 from illume.images import ImageError, open_image
 from illume.items import Item
+from illume.pairs import Pair, build_pairs
 from illume.rationales import Rationale, unique_rationales
 from illume.tunejob import parse_tune_args
 from illume.versions import latest_version, version_round
@@ -58,7 +59,10 @@ class RoundRunner:
         record.update(
             rationales=len(rationales), items=len(items), base=base.name if base else None
         )
-        new, error = self.tune(items, rationales, versions, base, work)
+        pairs = build_pairs(
+            ((r.item_id, r.text) for r in rationales), self.rejected(all_tasks, project)
+        )
+        new, error = self.tune(items, rationales, versions, base, work, pairs)
         if new is not None:
             record.update(ok=True, version=new.name, finished=tasks.now_iso())
             self.counters.rounds_ok += 1
@@ -102,6 +106,15 @@ class RoundRunner:
             ]
         return unique_rationales(accepted), list(items.values())
 
+    def rejected(self, all_tasks: list[dict[str, Any]], project: int) -> list[tuple[str, str]]:
+        """(item id, text) of the candidates annotators saw and did not tick."""
+        labels = self.ls.labels(project)
+        out = []
+        for task in all_tasks:
+            item_id = tasks.engine_id(task)
+            out += [(item_id, text) for text in tasks.unticked_texts(task, labels)]
+        return out
+
     def tune(
         self,
         items: list[Item],
@@ -109,11 +122,13 @@ class RoundRunner:
         versions: Path,
         base: Path | None,
         work: Path,
+        pairs: list[Pair] | None = None,
     ) -> tuple[Path | None, str | None]:
         """The engine's tuning job in a child process: a crash there cannot hurt the serving model.
 
         Returns the new version, or None and why. ILLUME_TUNE_ARGS holds `illume tune`
-        flags (any TuneConfig field, --nproc, --launcher).
+        flags (any TuneConfig field, --nproc, --launcher); with `--objective sft+dpo`
+        (or dpo) the (ticked, unticked) pairs of the same item go to the job too.
         """
         try:
             config, launch = parse_tune_args(self.settings.tune_args)
@@ -121,11 +136,21 @@ class RoundRunner:
             return None, f"ILLUME_TUNE_ARGS: {e}"
         work.mkdir(parents=True, exist_ok=True)
         rows = [r.to_row() for r in rationales]
+        pair_rows = [p.to_row() for p in pairs or []] if config.uses_dpo else None
         try:
             with open(work / "tune.log", "wb") as logf:
-                return api.tune(
-                    items, rows, versions, base, config, launch=launch, work=work, output=logf
-                ), None
+                new = api.tune(
+                    items,
+                    rows,
+                    versions,
+                    base,
+                    config,
+                    launch=launch,
+                    work=work,
+                    output=logf,
+                    pairs=pair_rows,
+                )
+                return new, None
         except (subprocess.CalledProcessError, RuntimeError) as e:
             why = f"exited {e.returncode}" if isinstance(e, subprocess.CalledProcessError) else e
             tail = (work / "tune.log").read_text(errors="replace").strip().splitlines()[-3:]

@@ -215,6 +215,20 @@ def candidate_meta(sets: list[dict[str, Any]], text: str, version: str | None) -
     return {}
 
 
+def unticked_texts(task: dict[str, Any], labels: Labels = DEFAULT_LABELS) -> list[str]:
+    """Candidates an annotator saw on the task and did not tick: the rejected jabber.
+
+    Each submitted annotation is read against the set on screen when it was made.
+    """
+    data = task.get("data") if isinstance(task.get("data"), dict) else {}
+    sets = candidate_sets(data)
+    out = []
+    for v in task_verdicts(task, labels):
+        ticked = set(v.ticked)
+        out += [t for t in shown_at(sets, v.created_at)["texts"] if t and t not in ticked]
+    return unique(out, text=lambda t: t)
+
+
 def offered_texts(
     task: dict[str, Any], labels: Labels = DEFAULT_LABELS
 ) -> list[tuple[str, str | None]]:

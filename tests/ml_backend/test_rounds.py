@@ -98,3 +98,20 @@ def test_a_round_with_bad_tune_args_fails_clearly(tmp_path, png_file, monkeypatc
     assert runner.run(7, "test") is False
     record = StateStore(tmp_path).load(7).rounds[-1]
     assert record["ok"] is False and "ILLUME_TUNE_ARGS" in record["error"]
+
+
+def test_unticked_candidates_become_pairs_with_the_items_rationales(tmp_path, png_file):
+    from illume.pairs import build_pairs
+
+    runner = RoundRunner(
+        Settings(data_dir=tmp_path), Counters(), StateStore(tmp_path), FakeLabelStudio()
+    )
+    tasks = [
+        task(1, "cat-1", [tick(["It purrs"])], png_file),  # saw v0002's set: "it barks" unticked
+        task(2, "cat-2", [tick([DEFAULT_LABELS.none_fits])], png_file),  # rejects, no rationale
+    ]
+    rejected = runner.rejected(tasks, 7)
+    assert rejected == [("cat-1", "it barks"), ("cat-2", "It purrs"), ("cat-2", "it barks")]
+    rationales, _ = runner.rationales(tasks, DEFAULT_LABELS)
+    pairs = build_pairs(((r.item_id, r.text) for r in rationales), rejected)
+    assert [(p.item_id, p.chosen, p.rejected) for p in pairs] == [("cat-1", "It purrs", "it barks")]
