@@ -82,14 +82,14 @@ def tune(
         folder = Path(work) if work is not None else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         write_jsonl(folder / "items.jsonl", (it.to_dict() for it in items))
-        write_jsonl(folder / "feedback.jsonl", rationales)
+        write_jsonl(folder / "rationales.jsonl", rationales)
         pairs_file = None
         if pairs is not None:
             pairs_file = str(folder / "pairs.jsonl")
             write_jsonl(pairs_file, pairs)
         job = TuneJob(
             items=str(folder / "items.jsonl"),
-            feedback=str(folder / "feedback.jsonl"),
+            rationales=str(folder / "rationales.jsonl"),
             versions=str(versions),
             pairs=pairs_file,
             base=str(base) if base is not None else None,

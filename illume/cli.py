@@ -5,7 +5,7 @@
     illume evaluate  --predictions F --items F [--json F]
     illume prompts   --items F              pick the explanation prompt (Table 2 form)
     illume zeroshot  --models A,B --items F --out DIR   Table 2 across models
-    illume tune      --items F --feedback F --versions DIR   one tuning round (DeepSpeed)
+    illume tune      --items F --rationales F --versions DIR   one tuning round (DeepSpeed)
     illume loop      --items F --critic rouge --rounds N --out DIR
     illume serve     --host H --port P      the Label Studio ML backend (registered by it)
     illume export    --project ID --format jsonl|vqax|hf --out PATH   (the backend's too)

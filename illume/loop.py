@@ -180,26 +180,26 @@ def critic_pairs(run: Run, upto: int, fitting: list[Rationale]) -> list[dict]:
 
 
 def tune_version(
-    run: Run, name: str, feedback: list[dict], extra: dict, pairs: list[dict] | None = None
+    run: Run, name: str, rationales: list[dict], extra: dict, pairs: list[dict] | None = None
 ) -> Path:
     """Run the tuning job (DeepSpeed, a child process) unless this version already exists."""
     root = run.out / "versions" / name
     done = _find_version(root, extra)
     if done:
         return done
-    fb_path = run.out / "feedback" / f"{name}-{extra['round']:02d}.jsonl"
-    write_jsonl(fb_path, feedback)
+    fb_path = run.out / "rationales" / f"{name}-{extra['round']:02d}.jsonl"
+    write_jsonl(fb_path, rationales)
     if pairs is not None:
         write_jsonl(fb_path.with_suffix(".pairs.jsonl"), pairs)
     cfg = run.config
     job = TuneJob(
         items=str(run.items_file),
-        feedback=str(fb_path),
+        rationales=str(fb_path),
         pairs=str(fb_path.with_suffix(".pairs.jsonl")) if pairs is not None else None,
         versions=str(root),
         metrics_extra=json.dumps(extra),
     )
-    log.info("tuning %s round %d on %d rationales", name, extra["round"], len(feedback))
+    log.info("tuning %s round %d on %d rationales", name, extra["round"], len(rationales))
     return run_job(job, cfg.tune_config(), cfg.model, cfg.launch)
 
 

@@ -37,7 +37,7 @@ class TuneJob:
     """What one tuning round reads and where it publishes."""
 
     items: str = field(metadata={"help": "items JSONL (id, image, question, answer, split)"})
-    feedback: str = field(
+    rationales: str = field(
         metadata={"help": 'JSONL of {"id", "text"}: every fitting rationale so far (X^E)'}
     )
     versions: str = field(metadata={"help": "versions folder (v0001, v0002, ...)"})

@@ -184,7 +184,7 @@ def dataset_card(
 
 
 def model_card(info: Provenance, version: str, counts: dict[str, int], dataset: str = "") -> str:
-    """The adapters' README.md: base model, rounds, feedback counts and the tuning figures."""
+    """The adapters' README.md: base model, rounds, rationale counts and the tuning figures."""
     header: dict[str, Any] = {
         "license": "other",
         "tags": ["illume", "rationales", "adapters", "vision-language"],

@@ -93,7 +93,7 @@ class Settings:
         return self.data_dir / "projects" / str(project)
 
     def project_versions(self, project: int) -> Path:
-        """Each project tunes its own versions: feedback never crosses projects."""
+        """Each project tunes its own versions: rationales never cross projects."""
         if self.versions_dir is not None:
             return self.versions_dir / str(project)
         return self.project_dir(project) / "versions"

@@ -37,7 +37,7 @@ class ProjectState:
     running: dict[str, Any] | None = None
     """The round in progress (reason, started). Still set at start-up: a crash cut it short."""
     rounds: list[dict[str, Any]] = field(default_factory=list)
-    """One record per tuning round: version, reason, feedback size, ok, error, times."""
+    """One record per tuning round: version, reason, rationales used, ok, error, times."""
 
     @property
     def round(self) -> int:

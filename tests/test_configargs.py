@@ -68,8 +68,8 @@ def test_no_flags_give_the_dataclass_defaults_and_help_names_them():
 def test_a_field_without_default_is_required():
     with pytest.raises(ValueError, match="TuneJob"):
         parse(TuneJob, ["--items", "i"])
-    job = parse(TuneJob, ["--items", "i", "--feedback", "f", "--versions", "v"])
-    assert job == TuneJob(items="i", feedback="f", versions="v")
+    job = parse(TuneJob, ["--items", "i", "--rationales", "f", "--versions", "v"])
+    assert job == TuneJob(items="i", rationales="f", versions="v")
     assert parse(TuneJob, to_argv(job)) == job
 
 

@@ -48,7 +48,7 @@ def test_a_tiny_loop_tunes_with_sft_plus_dpo(loop_items, tmp_path, tiny_env):  #
     )
     report = run_loop(loop_items, out, config, EveryOtherItemCritic())
     assert [r["version"] for r in report["rounds"]] == ["zero-shot", "v0001"]
-    pairs = list(read_jsonl(out / "feedback" / "illume-01.pairs.jsonl"))
+    pairs = list(read_jsonl(out / "rationales" / "illume-01.pairs.jsonl"))
     assert pairs and all(p["chosen"] != p["rejected"] for p in pairs)
     metrics = json.loads((out / "versions" / "illume" / "v0001" / "metrics.json").read_text())
     assert metrics["n_pairs"] == len(pairs) and metrics["config"]["objective"] == "sft+dpo"

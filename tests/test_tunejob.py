@@ -46,7 +46,7 @@ def test_illume_tune_forwards_every_field_to_the_job(fake_job, tmp_path, monkeyp
         "tune",
         "--items",
         "i.jsonl",
-        "--feedback",
+        "--rationales",
         "f.jsonl",
         "--versions",
         str(tmp_path / "v"),
@@ -66,7 +66,7 @@ def test_the_parent_reads_the_version_the_child_names(fake_job, tmp_path, monkey
         (versions / name).mkdir(parents=True)
     # the child names an older version than the newest folder: the parent believes the child
     monkeypatch.setenv("FAKE_TUNE_VERSION", str(versions / "v0001"))
-    job = TuneJob(items="i", feedback="f", versions=str(versions))
+    job = TuneJob(items="i", rationales="f", versions=str(versions))
     assert run_job(job, TuneConfig(), ModelChoice()) == versions / "v0001"
     monkeypatch.delenv("FAKE_TUNE_VERSION")
     with pytest.raises(RuntimeError, match="without publishing"):
@@ -81,7 +81,7 @@ def test_api_tune_writes_its_inputs_and_returns_the_version(fake_job, tmp_path, 
     work = tmp_path / "work"
     version = tune(items, [{"id": "a", "text": "it is red"}], tmp_path / "v", work=work)
     assert version == tmp_path / "v" / "v0001"
-    assert json.loads((work / "feedback.jsonl").read_text()) == {"id": "a", "text": "it is red"}
+    assert json.loads((work / "rationales.jsonl").read_text()) == {"id": "a", "text": "it is red"}
     got = json.loads(fake_job.read_text())
     assert got["job"]["items"] == str(work / "items.jsonl") and got["job"]["base"] is None
 
@@ -112,7 +112,7 @@ def test_api_tune_passes_the_pairs_file_on(fake_job, tmp_path, monkeypatch):
 
 
 def test_launchers_prefix_the_module():
-    job = TuneJob(items="i", feedback="f", versions="v")
+    job = TuneJob(items="i", rationales="f", versions="v")
     cmd = job_command(job, TuneConfig(), ModelChoice(), Launch(nproc=2))
     assert cmd[:5] == ["torchrun", "--nproc_per_node", "2", "-m", "training.train"]
     deepspeed = job_command(job, TuneConfig(), ModelChoice(), Launch(launcher="deepspeed"))
@@ -121,10 +121,10 @@ def test_launchers_prefix_the_module():
 
 def test_a_failing_child_raises(monkeypatch, tmp_path):
     monkeypatch.setattr(tunejob, "JOB_MODULE", "tests.no_such_module")
-    job = TuneJob(items="i", feedback="f", versions=str(tmp_path))
+    job = TuneJob(items="i", rationales="f", versions=str(tmp_path))
     with pytest.raises(subprocess.CalledProcessError):
         run_job(job, TuneConfig(), ModelChoice(), output=subprocess.DEVNULL)
-    argv = ["tune", "--items", "i", "--feedback", "f", "--versions", str(tmp_path)]
+    argv = ["tune", "--items", "i", "--rationales", "f", "--versions", str(tmp_path)]
     assert main(argv) == 1  # `python -m` of a missing module exits 1
 
 

@@ -1,6 +1,6 @@
 """Entry point of one tuning round; what `illume tune` and the launchers run.
 
-    python -m training.train --items ITEMS --feedback FEEDBACK --versions DIR [--base DIR]
+    python -m training.train --items ITEMS --rationales RATIONALES --versions DIR [--base DIR]
     deepspeed --num_gpus 8 -m training.train ...      (GPUs)
     torchrun --nproc_per_node 2 -m training.train ... (CPU ranks)
 
@@ -34,7 +34,7 @@ from illume.tunejob import TuneJob, write_result
 log = logging.getLogger("illume.tune")
 
 
-def read_feedback(path: str, items: dict[str, Item]) -> list[tuple[Item, str]]:
+def read_rationales(path: str, items: dict[str, Item]) -> list[tuple[Item, str]]:
     """(item, rationale) pairs for known items; unknown ids are reported, not fatal."""
     pairs, unknown = [], 0
     for row in read_jsonl(path):
@@ -45,7 +45,7 @@ def read_feedback(path: str, items: dict[str, Item]) -> list[tuple[Item, str]]:
             continue
         pairs.append((item, text))
     if unknown:
-        log.warning("%d feedback lines skipped (unknown item id or no text)", unknown)
+        log.warning("%d rationale lines skipped (unknown item id or no text)", unknown)
     return pairs
 
 
@@ -88,9 +88,9 @@ def run(args: argparse.Namespace) -> int:
     if errors:
         log.warning("%d items skipped: %s", len(errors), errors[:3])
     by_id = {it.id: it for it in items}
-    explained = read_feedback(job.feedback, by_id)
+    explained = read_rationales(job.rationales, by_id)
     if not explained and config.uses_sft:
-        raise ValueError("no fitting rationales in the feedback: nothing to tune on")
+        raise ValueError("no fitting rationales in the rationales file: nothing to tune on")
     pairs = load_pairs(job, config, by_id)
     split = config.train_split
     pool = items if split == "all" else [it for it in items if it.split == split]

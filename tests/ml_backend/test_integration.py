@@ -179,10 +179,10 @@ def test_full_loop(db, request, tmp_path):
         assert data["candidates_version"] == "v0001", key
         assert data["candidate_rounds"][-1]["version"] == "zero-shot"
         assert any(p["model_version"] == "v0001" for p in after[key]["predictions"])
-    feedback = (
-        backend.data_dir / "projects" / str(project) / "rounds" / "round-0001" / "feedback.jsonl"
+    rows = (
+        backend.data_dir / "projects" / str(project) / "rounds" / "round-0001" / "rationales.jsonl"
     ).read_text()
-    assert pick in feedback and "whiskers and pointed ears" in feedback
+    assert pick in rows and "whiskers and pointed ears" in rows
 
     # 5. the export holds the ticked and typed rationales, the rejected ones, the errors
     counts = export_project(ls_client, project, "jsonl", tmp_path / "out.jsonl")

@@ -30,14 +30,16 @@ def job(tmp_path, image_dir, tiny_lm_dir):
     ]
     items = image_dir / "job-items.jsonl"
     write_jsonl(items, rows)
-    feedback = tmp_path / "feedback.jsonl"
-    write_jsonl(feedback, [{"id": "t0", "text": "it is red"}, {"id": "t1", "text": "it is bright"}])
+    rationales = tmp_path / "rationales.jsonl"
+    write_jsonl(
+        rationales, [{"id": "t0", "text": "it is red"}, {"id": "t1", "text": "it is bright"}]
+    )
     env = {**os.environ, "ILLUME_LM": str(tiny_lm_dir), "ILLUME_ENCODER": "tiny"}
     args = [
         "--items",
         str(items),
-        "--feedback",
-        str(feedback),
+        "--rationales",
+        str(rationales),
         "--epochs",
         "2",
         "--batch-size",
