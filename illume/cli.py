@@ -99,9 +99,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def cmd_critique(args: argparse.Namespace) -> int:
     from illume.configargs import from_args
+    from illume.critics import make_critic
     from illume.critique import CriticConfig, critique_file, format_summary
 
-    summary = critique_file(args.candidates, args.items, args.out, from_args(CriticConfig, args))
+    critic = make_critic(from_args(CriticConfig, args))
+    summary = critique_file(args.candidates, args.items, args.out, critic)
     print(format_summary(summary))
     return 0
 

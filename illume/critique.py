@@ -220,8 +220,7 @@ def critique_file(
     candidates_path: str | Path,
     items_path: str | Path,
     out_path: str | Path,
-    config: CriticConfig | None = None,
-    critic: Critic | None = None,
+    critic: Critic,
 ) -> dict[str, Any]:
     """Score every candidate in a candidates file; write the scored file.
 
@@ -234,13 +233,9 @@ def critique_file(
     error when the items file holds it but it is invalid). Other keys of a
     line or a candidate are kept.
 
-    `critic` defaults to the one `config.kind` names. Returns the summary
-    `format_summary` prints.
+    `critic` is any Critic (`illume.critics.make_critic` builds the one a
+    CriticConfig names). Returns the summary `format_summary` prints.
     """
-    if critic is None:
-        from illume.critics import make_critic
-
-        critic = make_critic(config or CriticConfig())
     items, item_errors = load_items(items_path)
     by_id = {item.id: item for item in items}
     bad_items = dict(item_errors)

@@ -37,6 +37,7 @@ from illume.versions import latest_version, version_round
 from ml_backend import hfexport, lsclient, tasks
 from ml_backend.cards import Provenance, describe_model
 from ml_backend.config import Settings
+from ml_backend.export_flags import add_export_arguments
 from ml_backend.images import ImageResolver
 from ml_backend.labels import DEFAULT_LABELS, Labels, task_verdicts
 
@@ -249,8 +250,6 @@ def write_imagefolder(out: Path, records: list[dict[str, Any]], resolver: ImageR
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ml_backend.cli import add_export_arguments
-
     ap = argparse.ArgumentParser(
         prog="illume export",
         description=__doc__,

@@ -220,7 +220,7 @@ def files(tmp_path):
 
 def test_critique_file(files):
     out = files / "scored.jsonl"
-    summary = critique_file(files / "cands.jsonl", files / "items.jsonl", out, CriticConfig())
+    summary = critique_file(files / "cands.jsonl", files / "items.jsonl", out, RougeCritic())
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["a", "b", "gen-failed", "nope", "bad", "norefs", "a"]
 
@@ -267,7 +267,7 @@ def test_critique_file_with_another_critic(files):
             return score >= 1.0
 
     summary = critique_file(
-        files / "cands.jsonl", files / "items.jsonl", files / "o.jsonl", critic=Everything()
+        files / "cands.jsonl", files / "items.jsonl", files / "o.jsonl", Everything()
     )
     assert summary["fitting"] == summary["candidates"] == 6
 

@@ -115,6 +115,9 @@ def test_critique_file_uses_the_configured_kind(tmp_path):
     texts = ["the shape is a red circle", "the shape is a red triangle"]
     write_jsonl(cands, [{"id": "t", "candidates": [{"text": t} for t in texts]}])
     out = tmp_path / "out.jsonl"
-    assert critique_file(cands, items, out, CriticConfig(kind="rouge"))["fitting"] == 2
-    assert critique_file(cands, items, out, CriticConfig(kind="facts"))["fitting"] == 1
-    assert critique_file(cands, items, out, CriticConfig(kind="annotator"))["fitting"] == 1
+    assert critique_file(cands, items, out, make_critic(CriticConfig(kind="rouge")))["fitting"] == 2
+    assert critique_file(cands, items, out, make_critic(CriticConfig(kind="facts")))["fitting"] == 1
+    assert (
+        critique_file(cands, items, out, make_critic(CriticConfig(kind="annotator")))["fitting"]
+        == 1
+    )
