@@ -20,7 +20,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from ml_backend import lsclient, metrics
+from ml_backend import lsclient, metrics, order
 from ml_backend.config import Settings
 from ml_backend.jobs import event_project
 from ml_backend.model import IllumeModel
@@ -55,6 +55,7 @@ class BadRequest(Exception):
 def create_app(model: IllumeModel | None = None, settings: Settings | None = None) -> Flask:
     """The Flask app around one model instance (built from the environment if not given)."""
     settings = settings or (model.settings if model else Settings.from_env())
+    order.rule_from_env()  # a wrong ILLUME_ORDER stops the start, not every prediction
     model = model or IllumeModel(settings).start()
     app = Flask("ml_backend")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
