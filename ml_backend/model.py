@@ -178,6 +178,7 @@ class IllumeModel:
                 "version": self.model_version,
                 "load_seconds": self.engine.load_seconds,
                 "error": self.engine.error,
+                **self.engine.cache_stats(),
             },
             "jobs": {
                 "pending": len(self.queue.pending()),
