@@ -154,6 +154,10 @@ class IllumeModel:
 
     # ---- status ---------------------------------------------------------------------------
 
+    def projects_seen(self) -> list[int]:
+        """Projects with bookkeeping here or a /setup since the process started."""
+        return sorted(set(self.jobs.store.projects()) | set(self._last_scan))
+
     def health(self) -> dict[str, Any]:
         return {
             "status": "UP",
