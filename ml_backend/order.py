@@ -65,10 +65,16 @@ def task_score(candidates: list[dict[str, Any]], rule: str | None = None) -> flo
         return 0.0
     chance = fit_chance(candidates)
     if rule == "likely":
-        return round(chance, 4)
+        return _short(chance)
     if rule == "uncertain":
-        return round(1.0 - abs(2.0 * chance - 1.0), 4)
+        return _short(1.0 - abs(2.0 * chance - 1.0))
     raise ValueError(f"unknown order rule {rule!r}; one of {', '.join(RULES)}")
+
+
+def _short(x: float) -> float:
+    """Six significant digits, not decimals: a weak model's chances (1e-4 and less)
+    must keep their order once Label Studio stores them."""
+    return float(f"{x:.6g}")
 
 
 def _number(x: Any) -> bool:

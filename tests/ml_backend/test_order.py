@@ -60,3 +60,9 @@ def test_prediction_scores_with_the_rankers_scores_when_present(monkeypatch):
     ranked = [{**c, "score": 0.1} for c in SURE]
     assert prediction(SURE, "v1", 1)["score"] == pytest.approx(0.9)
     assert prediction(ranked, "v1", 1)["score"] == pytest.approx(0.1)
+
+
+def test_small_chances_keep_their_order():
+    weak = [[{"text": "a", "logprob": lp}] for lp in (-9.21, -9.22, -9.23)]
+    scores = [order.task_score(c, "likely") for c in weak]
+    assert scores == sorted(scores, reverse=True) and len(set(scores)) == 3
