@@ -1,7 +1,8 @@
 """The HTTP side: Label Studio 1.23's ML-backend protocol on Flask.
 
-Routes: POST /setup, POST /predict, POST /webhook, GET /health (and /),
-GET /status (JSON), GET /metrics (Prometheus' text format), GET /versions.
+Routes: POST /setup, POST /predict, POST /webhook, GET /health,
+GET /status (JSON), GET /metrics (Prometheus' text format), GET /versions,
+and GET / (the progress page for people: ml_backend/progress_page.py).
 Every request is answered from memory or the job queue; nothing here waits
 for the model or a tuning round, so /setup and /health stay fast (Label
 Studio gives /setup 3 s and /webhook 1 s).
@@ -20,10 +21,11 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from ml_backend import metrics
+from ml_backend import lsclient, metrics, order, progress_page
 from ml_backend.config import Settings
 from ml_backend.jobs import event_project
 from ml_backend.model import IllumeModel
+from ml_backend.progress import PageCache
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +57,13 @@ class BadRequest(Exception):
 def create_app(model: IllumeModel | None = None, settings: Settings | None = None) -> Flask:
     """The Flask app around one model instance (built from the environment if not given)."""
     settings = settings or (model.settings if model else Settings.from_env())
+    order.rule_from_env()  # a wrong ILLUME_ORDER stops the start, not every prediction
     model = model or IllumeModel(settings).start()
     app = Flask("ml_backend")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["illume_model"] = model
     registry = metrics.registry_for(model)
+    pages = PageCache()
 
     @app.before_request
     def basic_auth() -> Response | None:
@@ -88,10 +92,28 @@ def create_app(model: IllumeModel | None = None, settings: Settings | None = Non
     def http_error(e: HTTPException):
         return jsonify(error=e.description or e.name), e.code
 
-    @app.get("/")
     @app.get("/health")
     def health():
         return jsonify(model.health())
+
+    @app.get("/")
+    def progress():
+        """The progress page; the computed page is reused for a short time (PageCache)."""
+        pids = model.projects_seen()
+        wanted = request.args.get("project")
+        if wanted is not None:
+            pids = [int(wanted)] if wanted.isascii() and wanted.isdigit() else []
+        fresh = request.args.get("fresh") == "1"
+        try:
+            html = pages.get(tuple(pids), lambda: render_progress(pids), fresh=fresh)
+        except lsclient.LabelStudioError as e:
+            raise BadRequest(f"cannot read Label Studio for the progress page: {e}", 502) from e
+        return Response(html, content_type="text/html; charset=utf-8")
+
+    def render_progress(pids: list[int]) -> str:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+        projects = progress_page.collect(model, pids)
+        return progress_page.render(projects, stamp, pages.ttl)
 
     def json_object() -> dict[str, Any]:
         return read_json_object(settings.max_json_depth)

@@ -141,6 +141,7 @@ class CandidateWriter:
                     "text": c.text,
                     "logprob": c.logprob,
                     "temperature": c.temperature,
+                    "prompt": c.prompt,  # the progress page counts ticks per explanation prompt
                     "model_version": version,
                     **({"phrasing": c.phrasing} if item.phrasings else {}),
                 }

@@ -59,6 +59,9 @@ class Settings:
     max_json_depth: int = 100
     """Deepest JSON nesting accepted (400 beyond), checked before parsing: Label Studio's
     payloads nest under 15 levels; 5,000 would exhaust Python's recursion limit."""
+    adapter_cache: int = 4
+    """Versions whose tuned weights stay in memory, so switching between projects
+    copies tensors instead of reading a version folder (0: no cache)."""
     load_model: bool = True
     """False for tests of the HTTP layer: no engine is imported."""
 
@@ -86,6 +89,7 @@ class Settings:
             tune_args=env.get("ILLUME_TUNE_ARGS", "").split(),
             max_body_bytes=_int("ILLUME_MAX_BODY_BYTES", 64 * 2**20),
             max_json_depth=_int("ILLUME_MAX_JSON_DEPTH", 100),
+            adapter_cache=_int("ILLUME_ADAPTER_CACHE", 4),
             load_model=env.get("ILLUME_NO_MODEL", "") not in ("1", "true", "yes"),
         )
 

@@ -14,13 +14,13 @@ so a tuning round asks people what fits the same way the loop asks ROUGE-L.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from illume.items import Item
 from illume.rationales import rationale_key, unique
+from ml_backend.order import task_score
 
 log = logging.getLogger(__name__)
 
@@ -140,12 +140,11 @@ def prediction(
     """A prediction ticking the `pretick` candidates ({"text", "logprob"}) most likely.
 
     `logprob` is the mean token log-probability: higher means more likely.
-    The score is the mean probability of the ticked ones (0..1), for sorting.
+    The score orders tasks by the value of annotating them (ml_backend.order).
     """
     ranked = sorted(candidates, key=lambda c: c.get("logprob", float("-inf")), reverse=True)
     ticked = ranked[: max(0, pretick)]
 
-    probs = [math.exp(c["logprob"]) for c in ticked if isinstance(c.get("logprob"), int | float)]
     result = []
     if ticked:
         result.append(
@@ -158,7 +157,7 @@ def prediction(
         )
     return {
         "result": result,
-        "score": round(sum(probs) / len(probs), 4) if probs else 0.0,
+        "score": task_score(candidates),
         "model_version": version,
     }
 

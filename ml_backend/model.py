@@ -158,6 +158,10 @@ class IllumeModel:
 
     # ---- status ---------------------------------------------------------------------------
 
+    def projects_seen(self) -> list[int]:
+        """Projects with bookkeeping here or a /setup since the process started."""
+        return sorted(set(self.jobs.store.projects()) | set(self._last_scan))
+
     def health(self) -> dict[str, Any]:
         return {
             "status": "UP",
@@ -184,6 +188,7 @@ class IllumeModel:
                 "version": self.model_version,
                 "load_seconds": self.engine.load_seconds,
                 "error": self.engine.error,
+                **self.engine.cache_stats(),
             },
             "jobs": {
                 "pending": len(self.queue.pending()),

@@ -37,6 +37,7 @@ def serve(host: str = "127.0.0.1", port: int = 9090, threads: int = 8) -> None:
     """Replace this process with gunicorn serving the backend (blocks until stopped)."""
     from gunicorn.app.wsgiapp import run
 
+    print(f"ILLUME backend on http://{host}:{port}/ (progress page; /health, /status)", flush=True)
     sys.argv = gunicorn_argv(host, port, threads)
     run()
 

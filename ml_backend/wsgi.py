@@ -21,3 +21,6 @@ logging.basicConfig(
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
 app = create_app()
+logging.getLogger("ml_backend").info(
+    "progress page: GET / on this backend (the URL Label Studio connects to)"
+)

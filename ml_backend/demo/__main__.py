@@ -202,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             f"  Open   {ls.url}/projects/{project}/data\n"
             f"  Login  {ls.username} / {ls.password}\n"
             f"  Token  in {ls.data_dir / '.illume-token'} (LABEL_STUDIO_API_KEY)\n"
+            f"  Progress {backend_url}/ (rounds, tick rates, annotators)\n"
             f"  Backend {backend_url} (/status, /metrics, /versions); logs in {data_dir}\n"
             "Press Ctrl-C to stop."
         )

@@ -68,6 +68,14 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None) ->
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s ({last})")
 
 
+PREDICTION_SCORE_FLAG = "ff_front_dev_1682_model_version_dropdown_070622_short"
+"""Label Studio 1.23 feature flag (set through the server's environment). Off, the data
+manager's prediction score averages only predictions whose model_version equals the
+project's `model_version`, which is the backend's *title* once one is connected: every
+task's score is empty and sorting by it does nothing. On, it averages the predictions
+of the versions the connected backends report (the version /setup returns)."""
+
+
 @dataclass
 class LabelStudioServer:
     """One Label Studio process with its data dir, user and token.
@@ -108,6 +116,9 @@ class LabelStudioServer:
             "FRONTEND_SENTRY_DSN": "",
             "ML_BLOCK_LOCAL_IP": "false",
             "SSRF_PROTECTION_ENABLED": "false",
+            # the data manager's "prediction score" then averages the predictions of the
+            # connected backend's current version (ml_backend/order.py; docs/ml_backend.md)
+            PREDICTION_SCORE_FLAG: "true",
         }
         if self.local_files_root is not None:
             env["LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED"] = "true"
