@@ -49,11 +49,16 @@ def make_project(client, label_studio, title: str, extra: list[dict] | None = No
 
 
 def wait_for_candidates(client, project: int) -> list[dict]:
-    """The project's tasks, once the backend has written candidates (or an error) into each."""
+    """The project's tasks, once the backend has written candidates and a prediction (or an
+    error) into each: the prediction comes a moment after the candidates."""
     return wait_for(
         lambda: (
             (ts := all_tasks(client, project))
-            and all(t["data"].get("candidates_version") for t in ts)
+            and all(
+                t["data"].get("candidates_version")
+                and (t["data"].get("candidates_error") or t["predictions"])
+                for t in ts
+            )
             and ts
         ),
         what="candidates on every task",
@@ -264,15 +269,15 @@ def test_failed_round_keeps_serving(ls_client, label_studio, backend):
 
 def test_webhook_for_an_unknown_project_is_acknowledged_then_dropped(backend):
     """The acknowledgement never waits on Label Studio; the worker checks the project."""
-    before = backend.get("/metrics")["counters"]["webhooks_dropped"]
+    before = backend.get("/status")["counters"]["webhooks_dropped"]
     status, body = backend.post("/webhook", {"action": "START_TRAINING", "project": {"id": 99999}})
     assert status == 201 and body["project"] == 99999
     wait_for(
-        lambda: backend.get("/metrics")["counters"]["webhooks_dropped"] > before, 30, "the drop"
+        lambda: backend.get("/status")["counters"]["webhooks_dropped"] > before, 30, "the drop"
     )
     log_text = (backend.data_dir / "backend.log").read_text()
     assert "START_TRAINING of project 99999 dropped" in log_text
-    assert "99999" not in backend.get("/metrics")["projects"]
+    assert "99999" not in backend.get("/status")["projects"]
     status, body = backend.post("/webhook", b"{not json")
     assert status == 400
 
