@@ -82,6 +82,8 @@ class Candidate:
     model_version: str = BASE_VERSION
     score: float | None = None
     fitting: bool | None = None
+    rank: float | None = None
+    """How likely it fits before any critic saw it, 0..1 (illume.rank.score)."""
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -97,6 +99,7 @@ class Candidate:
             model_version=raw.get("model_version", BASE_VERSION),
             score=raw.get("score"),
             fitting=raw.get("fitting"),
+            rank=raw.get("rank"),
         )
 
 

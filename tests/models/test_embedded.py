@@ -62,3 +62,25 @@ def test_version_round_trip(tmp_path, tiny_lm_dir):
     assert fresh.version == "v0001"
     assert not torch.allclose(before, after)
     assert torch.allclose(after, expected, atol=1e-5)
+
+
+def test_sampling_and_tuning_read_the_same_image_context(tiny_model):
+    from dataclasses import replace as _replace
+
+    from PIL import Image
+
+    from illume.models.prompt import Prompt
+
+    image = Image.new("RGB", (32, 32), (200, 30, 30))
+    prompt = Prompt("what colour is it?", "red")
+    (with_context,) = tiny_model.contextualize([image], [prompt])
+    assert with_context.context == "a drawing; mostly red."
+    target = [tiny_model.tokenizer(" it is red", add_special_tokens=False).input_ids]
+    _, _, labels = tiny_model.training_batch([image], [prompt], target)
+    ids = tiny_model.prompt_ids([with_context])[0]
+    assert labels.shape[1] == tiny_model.prefix_length + len(ids) + len(target[0])
+    tiny_model.config = _replace(tiny_model.config, image_context=False)
+    try:
+        assert tiny_model.contextualize([image], [prompt]) == [prompt]
+    finally:
+        tiny_model.config = _replace(tiny_model.config, image_context=True)
