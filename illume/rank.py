@@ -70,6 +70,11 @@ def content_words(text: str) -> list[str]:
     return [w for w in words(text) if w not in STOPWORDS]
 
 
+def restates_answer(text: str, answer: str) -> bool:
+    """True when the text names nothing but the answer ("it is a cat", "a cat is a cat")."""
+    return set(content_words(text)) <= set(words(answer))
+
+
 def reject(item: Item, text: str) -> str | None:
     """Why `text` can never be a rationale for `item`, or None when it might be one."""
     if _other_script(text):
@@ -77,7 +82,7 @@ def reject(item: Item, text: str) -> str | None:
     toks = words(text)
     content = content_words(text)
     answer = set(words(item.answer))
-    if set(content) <= answer:
+    if restates_answer(text, item.answer):
         return "restates the answer"
     if set(content) <= answer | set(words(item.question)):
         return "restates the question"

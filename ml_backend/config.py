@@ -10,6 +10,16 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ml_backend.labels import PRETICK_MIN_RANK
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "")
+    try:
+        return float(raw) if raw.strip() else default
+    except ValueError as e:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from e
+
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name, "")
@@ -36,7 +46,9 @@ class Settings:
     train_every: int = 10
     """Start a tuning round after this many new annotation events (0: only on demand)."""
     pretick: int = 3
-    """How many of the most likely candidates the prediction pre-ticks."""
+    """At most how many candidates the prediction pre-ticks (the best ranked)."""
+    pretick_min_rank: float = PRETICK_MIN_RANK
+    """The rank a candidate needs to be pre-ticked (ml_backend.labels.PRETICK_MIN_RANK)."""
     batch_tasks: int = 8
     """Tasks per sampling batch in the background job."""
     n_per_temperature: int = 5
@@ -68,6 +80,7 @@ class Settings:
             local_files_root=env.get("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT", ""),
             train_every=_int("ILLUME_TRAIN_EVERY", 10),
             pretick=_int("ILLUME_PRETICK", 3),
+            pretick_min_rank=_float("ILLUME_PRETICK_MIN_RANK", PRETICK_MIN_RANK),
             batch_tasks=_int("ILLUME_BATCH_TASKS", 8),
             n_per_temperature=_int("ILLUME_N_PER_TEMPERATURE", 5),
             max_new_tokens=_int("ILLUME_MAX_NEW_TOKENS", 24),

@@ -14,12 +14,12 @@ so a tuning round asks people what fits the same way the loop asks ROUGE-L.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from illume.items import Item
+from illume.rank import restates_answer
 from illume.rationales import rationale_key, unique
 
 log = logging.getLogger(__name__)
@@ -134,18 +134,34 @@ def is_resolved(task: dict[str, Any], labels: Labels = DEFAULT_LABELS) -> bool:
     return any(v.fitting for v in task_verdicts(task, labels))
 
 
+PRETICK_MIN_RANK = 0.5
+"""The rank (illume.rank.score, 0..1) a candidate needs to be pre-ticked; calibrated on
+the demo photos and easy-vqa-x val (docs/real-photos.md)."""
+
+
 def prediction(
-    candidates: list[dict[str, Any]], version: str, pretick: int, labels: Labels = DEFAULT_LABELS
+    candidates: list[dict[str, Any]],
+    version: str,
+    pretick: int,
+    labels: Labels = DEFAULT_LABELS,
+    min_rank: float = PRETICK_MIN_RANK,
+    answer: str | None = None,
 ) -> dict[str, Any]:
-    """A prediction ticking the `pretick` candidates ({"text", "logprob"}) most likely.
+    """A prediction pre-ticking at most `pretick` candidates ({"text", "rank", ...}), best first.
 
-    `logprob` is the mean token log-probability: higher means more likely.
-    The score is the mean probability of the ticked ones (0..1), for sorting.
+    Only candidates whose `rank` clears `min_rank` are ticked, and none when none
+    does: a pre-tick invites the annotator to submit it, so it must be a likely
+    rationale, never a restatement of `answer`. Candidates stored before ranking
+    existed (no `rank`) are never ticked. The score is the mean rank of the ticked ones.
     """
-    ranked = sorted(candidates, key=lambda c: c.get("logprob", float("-inf")), reverse=True)
-    ticked = ranked[: max(0, pretick)]
-
-    probs = [math.exp(c["logprob"]) for c in ticked if isinstance(c.get("logprob"), int | float)]
+    eligible = [
+        c
+        for c in candidates
+        if isinstance(c.get("rank"), int | float)
+        and c["rank"] >= min_rank
+        and not (answer and restates_answer(c["text"], answer))
+    ]
+    ticked = sorted(eligible, key=lambda c: c["rank"], reverse=True)[: max(0, pretick)]
     result = []
     if ticked:
         result.append(
@@ -158,7 +174,7 @@ def prediction(
         )
     return {
         "result": result,
-        "score": round(sum(probs) / len(probs), 4) if probs else 0.0,
+        "score": round(sum(c["rank"] for c in ticked) / len(ticked), 4) if ticked else 0.0,
         "model_version": version,
     }
 

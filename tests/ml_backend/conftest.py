@@ -147,7 +147,8 @@ def stop_backend(backend: Backend, logf) -> None:
 @pytest.fixture(scope="session")
 def backend(label_studio, tiny_lm_dir, tmp_path_factory, local_root):
     """The backend on the tiny embedded model."""
-    env = {"ILLUME_LM": str(tiny_lm_dir), "ILLUME_ENCODER": "tiny"}
+    # the tiny model's text ranks low: pre-tick whatever it ranks best, to test the mechanics
+    env = {"ILLUME_LM": str(tiny_lm_dir), "ILLUME_ENCODER": "tiny", "ILLUME_PRETICK_MIN_RANK": "0"}
     started, logf = start_backend(label_studio, local_root, tmp_path_factory.mktemp("backend"), env)
     yield started
     stop_backend(started, logf)
@@ -159,7 +160,7 @@ def hf_backend(label_studio, tmp_path_factory, local_root):
     from illume.models.hf.build import build
 
     folder = build("llava", tmp_path_factory.mktemp("llava") / "llava")
-    env = {"ILLUME_MODEL": f"hf:{folder}"}
+    env = {"ILLUME_MODEL": f"hf:{folder}", "ILLUME_PRETICK_MIN_RANK": "0"}
     started, logf = start_backend(
         label_studio, local_root, tmp_path_factory.mktemp("hf-backend"), env
     )
