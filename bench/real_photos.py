@@ -75,21 +75,24 @@ def _items(name: str, path: str | None, limit: int) -> list[Item]:
     return items
 
 
-def measure(items: list[Item], rows: list[dict], ranked: bool) -> dict:
-    """The figures of one candidates file, raw or filtered + ranked."""
+def measure(items: list[Item], rows: list[dict], mode: str, pairs: list | None = None) -> dict:
+    """The figures of one candidates file: "raw" (logprob order), "filtered" (illume.rank's
+    filter, logprob order) or "ranked" (filter + score). `pairs` collects (rank, rouge)."""
     critic = RougeCritic()
     by_id = {it.id: it for it in items}
     best, fits, top3, top3_rouge, repeats, counts, chosen = [], [], [], [], [], [], []
     for row in rows:
         item = by_id[row["id"]]
         cands = [Candidate.from_dict(c) for c in row.get("candidates", [])]
-        if ranked:
+        if mode != "raw":
             from illume.rank import rank_candidates
 
             cands = rank_candidates(item, cands)
-        else:
+        if mode != "ranked":
             cands.sort(key=lambda c: c.logprob, reverse=True)
         scores = critic.score(item, [c.text for c in cands]) if cands else []
+        if pairs is not None and mode == "ranked":
+            pairs += [(c.rank, s, item.id) for c, s in zip(cands, scores, strict=True)]
         best.append(max(scores, default=0.0))
         fits.append(best[-1] >= critic.threshold)
         top3 += [s >= critic.threshold for s in scores[:3]]
@@ -113,22 +116,24 @@ def measure(items: list[Item], rows: list[dict], ranked: bool) -> dict:
 
 
 def table(args: argparse.Namespace) -> None:
-    results = []
+    results, calibration = [], []
     for meta_file in sorted(RUNS.glob("*.json")):
         meta = json.loads(meta_file.read_text())
         rows = list(read_jsonl(meta_file.with_suffix(".jsonl")))
         ids = {r["id"] for r in rows}
         path = args.evqax if meta["set"] == "easy-vqa-x" else None
         items = [it for it in _items(meta["set"], path, 0) if it.id in ids]
-        for ranked in (False, True):
-            fig = measure(items, rows, ranked)
+        pairs: list = []
+        for mode in ("raw", "filtered", "ranked"):
+            fig = measure(items, rows, mode, pairs)
             fig.update(
                 set=meta["set"],
                 variant=meta["variant"],
-                candidates="ranked" if ranked else "raw",
+                candidates=mode,
                 s_per_item=meta["seconds"] / meta["items"],
             )
             results.append(fig)
+        calibration.append(_calibrate(meta, pairs, len(items)))
     head = (
         "| set | variant | candidates | fit % | mean best R-L | repeats answer % | P@3 % "
         "| top-3 R-L | cands/item (min) | top-1 fact err % | s/item |"
@@ -143,9 +148,38 @@ def table(args: argparse.Namespace) -> None:
             f"| {r['candidates_per_item']:.1f} ({r['min_candidates']}) "
             f"| {fact} | {r['s_per_item']:.1f} |"
         )
+    lines += ["", "| set | variant | min rank | pre-ticks (<= 3/item) | fitting % | items |"]
+    lines.append("|" + "---|" * 6)
+    for c in calibration:
+        for t in c["thresholds"]:
+            lines.append(
+                f"| {c['set']} | {c['variant']} | {t['min_rank']} | {t['preticks']} "
+                f"| {t['fitting_pct']:.1f} | {t['items']} |"
+            )
     print("\n".join(lines))
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+        out = {"results": results, "pretick_calibration": calibration}
+        Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
+
+
+def _calibrate(meta: dict, pairs: list, n_items: int) -> dict:
+    """What each pre-tick threshold would tick: the 3 best ranked per item at or above it."""
+    rows = []
+    for t in (0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7):
+        per_item: dict[str, list[float]] = {}
+        for rank, rouge, item_id in pairs:  # best ranked first within an item
+            if rank >= t and len(per_item.setdefault(item_id, [])) < 3:
+                per_item[item_id].append(rouge)
+        ticked = [r for v in per_item.values() for r in v]
+        rows.append(
+            {
+                "min_rank": t,
+                "preticks": len(ticked),
+                "fitting_pct": 100 * mean(r >= 0.7 for r in ticked) if ticked else 0.0,
+                "items": sum(1 for v in per_item.values() if v),
+            }
+        )
+    return {"set": meta["set"], "variant": meta["variant"], "items": n_items, "thresholds": rows}
 
 
 def main() -> None:

@@ -34,7 +34,7 @@ TASK = {
         "candidates": [{"value": "it is red"}, {"value": "its round shape is bright red"}],
         "candidates_meta": [
             {"text": "it is red", "logprob": -0.5, "rank": 0.9},
-            {"text": "its round shape is bright red", "logprob": -2.0, "rank": 0.7},
+            {"text": "its round shape is bright red", "logprob": -2.0, "rank": 0.8},
         ],
         "candidates_version": "v0002",
     },
