@@ -165,7 +165,7 @@ def table(args: argparse.Namespace) -> None:
 def _calibrate(meta: dict, pairs: list, n_items: int) -> dict:
     """What each pre-tick threshold would tick: the 3 best ranked per item at or above it."""
     rows = []
-    for t in (0.3, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7):
+    for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.75):
         per_item: dict[str, list[float]] = {}
         for rank, rouge, item_id in pairs:  # best ranked first within an item
             if rank >= t and len(per_item.setdefault(item_id, [])) < 3:
