@@ -66,7 +66,8 @@ class EmbeddedConfig:
 
 def build_embedded(choice) -> EmbeddedVLM:
     """The embedded model for a `ModelChoice` (its lm, encoder, prefix, device and dtype)."""
-    cfg = EmbeddedConfig(image_prefix=choice.image_prefix)
+    # --no-image-prefix is the text-only baseline: no image context either
+    cfg = EmbeddedConfig(image_prefix=choice.image_prefix, image_context=choice.image_prefix)
     cfg.lm = choice.lm or cfg.lm
     cfg.encoder = choice.encoder or cfg.encoder
     cfg.device = choice.resolved_device()
