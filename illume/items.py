@@ -119,6 +119,8 @@ class Candidate:
     fitting: bool | None = None
     phrasing: str | None = None
     """The question phrasing the prompt asked (see Item.questions)."""
+    rank: float | None = None
+    """How likely it fits before any critic saw it, 0..1 (illume.rank.score)."""
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -135,6 +137,7 @@ class Candidate:
             score=raw.get("score"),
             fitting=raw.get("fitting"),
             phrasing=raw.get("phrasing"),
+            rank=raw.get("rank"),
         )
 
 

@@ -29,6 +29,7 @@ def greedy_rationales(
         n_per_temperature=1,
         explanation_prompts=(prompt,),
         question_templates=base.question_templates[:1],
+        rank=False,  # the model's own greedy text, as the paper scores it
     )
     out = {}
     for result in Sampler(model, cfg).sample(items, progress=False):

@@ -23,6 +23,7 @@ from illume.images import ImageError, open_image
 from illume.items import Candidate, Item
 from illume.models.base import VisionLanguageModel
 from illume.models.prompt import Prompt
+from illume.rank import rank_candidates
 from illume.rationales import unique
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,10 @@ class SampleConfig:
     )
     batch_items: int = field(default=8, metadata={"help": "items decoded together"})
     seed: int = field(default=0, metadata={"help": "seed of the sampler"})
+    rank: bool = field(
+        default=True,
+        metadata={"help": "drop what can never be a rationale, order the rest (illume.rank)"},
+    )
 
     def prompts_for(self, item: Item) -> list[Prompt]:
         """One prompt per question and explanation prompt; the model renders each.
@@ -211,8 +216,12 @@ class Sampler:
                 images.append(image)
                 prompts.append(prompt)
                 owners.append(item.id)
+        contextualize = getattr(self.model, "contextualize", None)
+        if contextualize is not None and prompts:  # once, so candidates record the full prompt
+            prompts = contextualize(images, prompts)
         temps = [t for t in cfg.temperatures for _ in range(cfg.n_per_temperature)]
-        self._draw_into(results, images, prompts, owners, temps)
+        by_id = {it.id: it for it in items}
+        self._draw_into(by_id, results, images, prompts, owners, temps)
         hot = [t for t in sorted(cfg.temperatures)[-2:] for _ in range(cfg.n_per_temperature)]
         for _ in range(cfg.top_up_rounds):
             short = [
@@ -221,11 +230,12 @@ class Sampler:
             if not short:
                 break
             pick = [[x[i] for i in short] for x in (images, prompts, owners)]
-            self._draw_into(results, *pick, hot)
+            self._draw_into(by_id, results, *pick, hot)
         return [results[it.id] for it in items]
 
-    def _draw_into(self, results, images, prompts, owners, temps) -> None:
-        """Decode every prompt at every temperature; add the new distinct texts to its item."""
+    def _draw_into(self, items, results, images, prompts, owners, temps) -> None:
+        """Decode every prompt at every temperature; add the new distinct texts to its item
+        (only those that might be rationales, ranked, unless `rank` is off)."""
         if not prompts:
             return
         rows = self.decode(images, prompts, temps)
@@ -243,7 +253,10 @@ class Sampler:
                     )
                 )
         for owner in set(owners):
-            results[owner].candidates = deduplicate(results[owner].candidates)
+            kept = deduplicate(results[owner].candidates)
+            if self.config.rank:
+                kept = rank_candidates(items[owner], kept)
+            results[owner].candidates = kept
 
     def sample(self, items: Iterable[Item], progress: bool = True) -> Iterator[SampledItem]:
         """Candidates for many items, batch by batch, with a progress bar."""

@@ -82,7 +82,7 @@ def compare(models: list[ModelChoice], items: list[Item], config: ZeroShotConfig
 def _jabber(
     model, items: list[Item], prompt: str, sample: SampleConfig, answers: dict[str, str]
 ) -> dict:
-    cfg = replace(sample, explanation_prompts=(prompt,))
+    cfg = replace(sample, explanation_prompts=(prompt,), rank=False)  # the raw jabber
     flags = []
     for result in Sampler(model, cfg).sample(items, progress=True):
         flags += [repeats_answer(c.text, answers[result.id]) for c in result.candidates]

@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from illume.images import ImageError
-from illume.items import Item
+from illume.items import Candidate, Item
 from illume.versions import latest_version
 from ml_backend import lsclient, tasks
 from ml_backend.config import Settings
@@ -103,7 +103,7 @@ class CandidateWriter:
             }
             made, failed = self._sample_batch([t for t in batch if t["id"] not in out], version)
             for task, cands in made:  # a /predict queued behind this batch reuses its result
-                pred = prediction(cands, version, self.settings.pretick, labels)
+                pred = self._prediction(task, cands, version, labels)
                 self._remember((task["id"], version), pred)
         for task, error in failed:
             out[task["id"]] = self._fail(task, error, version, project)
@@ -135,10 +135,11 @@ class CandidateWriter:
             if result.error or not result.candidates:
                 failed.append((task, result.error or "no candidates"))
                 continue
-            ranked = sorted(result.candidates, key=lambda c: c.logprob, reverse=True)
+            ranked = sorted(result.candidates, key=_order, reverse=True)
             cands = [
                 {
                     "text": c.text,
+                    "rank": c.rank,
                     "logprob": c.logprob,
                     "temperature": c.temperature,
                     "prompt": c.prompt,  # the progress page counts ticks per explanation prompt
@@ -162,7 +163,7 @@ class CandidateWriter:
         write = partial(tasks.with_candidates, candidates=cands, version=version)
         if not self.store_own_keys(task["id"], project, write):
             return None
-        pred = prediction(cands, version, self.settings.pretick, self.ls.labels(project))
+        pred = self._prediction(task, cands, version, self.ls.labels(project))
         if add_predictions:
             lsclient.create_prediction(self.ls.client, task["id"], pred)
         self.counters.tasks_generated += 1
@@ -181,6 +182,15 @@ class CandidateWriter:
         except lsclient.LabelStudioError as e:
             log.warning("could not record the error on task %s: %s", task.get("id"), e)
         return None
+
+    def _prediction(
+        self, task: dict[str, Any], cands: list[dict[str, Any]], version: str, labels
+    ) -> dict[str, Any]:
+        """The task's prediction under the pre-tick rule (ml_backend.labels.prediction)."""
+        s = self.settings
+        return prediction(
+            cands, version, s.pretick, labels, s.pretick_min_rank, tasks.answer_of(task)
+        )
 
     def store_own_keys(
         self, task_id: int, project: int | None, edit: Callable[[dict[str, Any]], dict[str, Any]]
@@ -212,3 +222,8 @@ class CandidateWriter:
     def read_task(self, task_id: int, project: int) -> dict[str, Any] | None:
         """The task from Label Studio if it exists in `project`, else None."""
         return lsclient.get_project_task(self.ls.client, project, task_id)
+
+
+def _order(c: Candidate) -> tuple[float, float]:
+    """Best first: by the engine's rank (illume.rank), then by log-probability."""
+    return (c.rank if c.rank is not None else -1.0, c.logprob)

@@ -10,6 +10,16 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ml_backend.labels import PRETICK_MIN_RANK
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "")
+    try:
+        return float(raw) if raw.strip() else default
+    except ValueError as e:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from e
+
 
 def _float(name: str, default: float) -> float:
     raw = os.environ.get(name, "")
@@ -47,7 +57,9 @@ class Settings:
     """A round due by the count starts once no annotation event came for this many s (a burst
     settles first), at the latest ROUND_MAX_WAIT_FACTOR times this after the first one."""
     pretick: int = 3
-    """How many of the most likely candidates the prediction pre-ticks."""
+    """At most how many candidates the prediction pre-ticks (the best ranked)."""
+    pretick_min_rank: float = PRETICK_MIN_RANK
+    """The rank a candidate needs to be pre-ticked (ml_backend.labels.PRETICK_MIN_RANK)."""
     batch_tasks: int = 8
     """Tasks per sampling batch in the background job."""
     n_per_temperature: int = 5
@@ -83,6 +95,7 @@ class Settings:
             train_every=_int("ILLUME_TRAIN_EVERY", 10),
             round_debounce_s=max(0.0, _float("ILLUME_ROUND_DEBOUNCE_S", 60.0)),
             pretick=_int("ILLUME_PRETICK", 3),
+            pretick_min_rank=_float("ILLUME_PRETICK_MIN_RANK", PRETICK_MIN_RANK),
             batch_tasks=_int("ILLUME_BATCH_TASKS", 8),
             n_per_temperature=_int("ILLUME_N_PER_TEMPERATURE", 5),
             max_new_tokens=_int("ILLUME_MAX_NEW_TOKENS", 24),

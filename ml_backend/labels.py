@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from illume.items import Item
+from illume.rank import restates_answer
 from illume.rationales import rationale_key, unique
 from ml_backend.order import task_score
 
@@ -134,17 +135,37 @@ def is_resolved(task: dict[str, Any], labels: Labels = DEFAULT_LABELS) -> bool:
     return any(v.fitting for v in task_verdicts(task, labels))
 
 
+PRETICK_MIN_RANK = 0.75
+"""The rank (illume.rank.score, 0..1) a candidate needs to be pre-ticked. Calibrated on
+the zero-shot candidates of the demo photos and easy-vqa-x val (docs/real-photos.md): no
+threshold from 0.45 up ticked a single fitting one, and the best ranked (0.72) echoed the
+image context; above all of them, zero-shot pre-ticks nothing, as it should."""
+
+
 def prediction(
-    candidates: list[dict[str, Any]], version: str, pretick: int, labels: Labels = DEFAULT_LABELS
+    candidates: list[dict[str, Any]],
+    version: str,
+    pretick: int,
+    labels: Labels = DEFAULT_LABELS,
+    min_rank: float = PRETICK_MIN_RANK,
+    answer: str | None = None,
 ) -> dict[str, Any]:
-    """A prediction ticking the `pretick` candidates ({"text", "logprob"}) most likely.
+    """A prediction pre-ticking at most `pretick` candidates ({"text", "rank", ...}), best first.
 
-    `logprob` is the mean token log-probability: higher means more likely.
-    The score orders tasks by the value of annotating them (ml_backend.order).
+    Only candidates whose `rank` clears `min_rank` are ticked, and none when none
+    does: a pre-tick invites the annotator to submit it, so it must be a likely
+    rationale, never a restatement of `answer`. Candidates stored before ranking
+    existed (no `rank`) are never ticked. The score orders tasks by the value of
+    annotating them (ml_backend.order).
     """
-    ranked = sorted(candidates, key=lambda c: c.get("logprob", float("-inf")), reverse=True)
-    ticked = ranked[: max(0, pretick)]
-
+    eligible = [
+        c
+        for c in candidates
+        if isinstance(c.get("rank"), int | float)
+        and c["rank"] >= min_rank
+        and not (answer and restates_answer(c["text"], answer))
+    ]
+    ticked = sorted(eligible, key=lambda c: c["rank"], reverse=True)[: max(0, pretick)]
     result = []
     if ticked:
         result.append(

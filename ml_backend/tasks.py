@@ -75,6 +75,13 @@ def task_item(task: dict[str, Any], resolve: Callable[[str], str] = str) -> Item
     )
 
 
+def answer_of(task: dict[str, Any]) -> str | None:
+    """The task's answer (what no pre-ticked candidate may merely restate), if it has one."""
+    data = task.get("data") if isinstance(task.get("data"), dict) else {}
+    answer = data.get("answer")
+    return answer if isinstance(answer, str) and answer.strip() else None
+
+
 def stored_candidates(task: dict[str, Any]) -> list[dict[str, Any]]:
     """The candidates a task already shows, with what the model said of each.
 

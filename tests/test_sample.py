@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import torch
 from transformers import TemperatureLogitsWarper, TopKLogitsWarper
 
@@ -120,11 +122,30 @@ def test_candidates_come_from_every_phrasing_deduplicated(tiny_model, image_dir)
 
 def test_top_up_reaches_min_distinct(tiny_model, items_file):
     items, _ = load_items(items_file)
-    plain = SampleConfig(n_per_temperature=1, max_new_tokens=6, top_up_rounds=0)
-    topped = SampleConfig(n_per_temperature=1, max_new_tokens=6, min_distinct=8, top_up_rounds=2)
+    # raw candidates (rank off): the tiny model's random text is never a rationale
+    plain = SampleConfig(n_per_temperature=1, max_new_tokens=6, top_up_rounds=0, rank=False)
+    topped = SampleConfig(
+        n_per_temperature=1, max_new_tokens=6, min_distinct=8, top_up_rounds=2, rank=False
+    )
     few = list(Sampler(tiny_model, plain).sample(items[:2], progress=False))
     more = list(Sampler(tiny_model, topped).sample(items[:2], progress=False))
     for a, b in zip(few, more, strict=True):
         assert len(a.candidates) <= 5
         assert len(b.candidates) >= 8
         assert {c.temperature for c in b.candidates[5:]} <= {0.6, 0.9}
+
+
+def test_ranked_candidates_carry_their_score_best_first(tiny_model, items_file):
+    from illume.rank import reject
+
+    items, _ = load_items(items_file)
+    config = SampleConfig(n_per_temperature=2, max_new_tokens=8)
+    raw = list(Sampler(tiny_model, replace(config, rank=False)).sample(items[:2], progress=False))
+    ranked = list(Sampler(tiny_model, config).sample(items[:2], progress=False))
+    for item, a, b in zip(items[:2], raw, ranked, strict=True):
+        ranks = [c.rank for c in b.candidates]
+        assert all(r is not None and 0 <= r <= 1 for r in ranks)
+        assert ranks == sorted(ranks, reverse=True)
+        assert not any(reject(item, c.text) for c in b.candidates)
+        assert all(c.rank is None for c in a.candidates)
+        assert all(c.prompt.startswith("Context: a ") for c in b.candidates)

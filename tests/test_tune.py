@@ -64,7 +64,8 @@ def test_masks_cover_only_target_tokens(tiny_model):
     tok = tiny_model.tokenizer
     n_prefix = tiny_model.prefix_length
     # explanation row: target tokens + EOS, right after image prefix + prompt
-    prompt_len = len(tok(exp[0].prompt.plain(), add_special_tokens=False).input_ids)
+    (read,) = tiny_model.contextualize([image], [exp[0].prompt])  # with the image context
+    prompt_len = len(tok(read.plain(), add_special_tokens=False).input_ids)
     target = tok(" it is round", add_special_tokens=False).input_ids + [tok.eos_token_id]
     row = labels[0]
     labelled = (row != -100).nonzero().squeeze(1).tolist()

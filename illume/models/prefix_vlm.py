@@ -61,6 +61,15 @@ class PrefixVLM(nn.Module, ABC):
     def pixels(self, images: list[Image.Image]) -> torch.Tensor:
         """The encoder's input for these images: [B, 3, H, W], normalised as it was trained."""
 
+    def contextualize(
+        self, images: list[Image.Image] | None, prompts: list[Prompt]
+    ) -> list[Prompt]:
+        """The prompts with any text the family derives from their images (default: none).
+
+        Called by both `prefill` and `training_batch`, so sampling and tuning read one prompt.
+        """
+        return prompts
+
     def version_config(self) -> dict:
         """What model.json records to rebuild the model around a version."""
         return asdict(self.config)
@@ -130,7 +139,7 @@ class PrefixVLM(nn.Module, ABC):
     def prefill(
         self, images: list[Image.Image], prompts: list[Prompt]
     ) -> tuple[torch.Tensor, DecodeState]:
-        ids = self.prompt_ids(prompts)
+        ids = self.prompt_ids(self.contextualize(images, prompts))
         embeds, mask = self.embed(images, ids, pad_left=True)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         cache = DynamicCache(config=self.lm.config)
@@ -164,7 +173,7 @@ class PrefixVLM(nn.Module, ABC):
         self, images: list[Image.Image] | None, prompts: list[Prompt], targets: list[list[int]]
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Right-padded [image prefix][prompt][target] rows and labels (-100 off the target)."""
-        prompt_ids = self.prompt_ids(prompts)
+        prompt_ids = self.prompt_ids(self.contextualize(images, prompts))
         seqs = [p + t for p, t in zip(prompt_ids, targets, strict=True)]
         embeds, mask = self.embed(images, seqs, pad_left=False)
         prefix = embeds.shape[1] - max(len(s) for s in seqs)

@@ -31,10 +31,10 @@ TASK = {
         "image": "/data/upload/1/x.png",
         "question": "what colour?",
         "answer": "red",
-        "candidates": [{"value": "it is red"}, {"value": "it is round"}],
+        "candidates": [{"value": "it is red"}, {"value": "its round shape is bright red"}],
         "candidates_meta": [
-            {"text": "it is red", "logprob": -0.5},
-            {"text": "it is round", "logprob": -2.0},
+            {"text": "it is red", "logprob": -0.5, "rank": 0.9},
+            {"text": "its round shape is bright red", "logprob": -2.0, "rank": 0.8},
         ],
         "candidates_version": "v0002",
     },
@@ -67,7 +67,8 @@ def test_predict_answers_from_stored_candidates(client):
     assert r.status_code == 200
     pred = r.json["results"][0]
     assert pred["model_version"] == "v0002"
-    assert pred["result"][0]["value"]["choices"][0] == "it is red"
+    # the best ranked candidate merely restates the answer: never pre-ticked
+    assert pred["result"][0]["value"]["choices"] == ["its round shape is bright red"]
     assert pred["result"][0]["from_name"] == "rationales"
 
 

@@ -34,7 +34,7 @@ def test_shipped_configs_give_the_default_names():
 def test_names_come_from_the_projects_config():
     labels = Labels.from_config(RENAMED)
     assert labels == Labels(choices="pick", text="own", to_name="photo", none_fits="nothing fits")
-    pred = prediction([{"text": "a", "logprob": -1.0}], "v0001", 1, labels)
+    pred = prediction([{"text": "a", "rank": 0.9}], "v0001", 1, labels)
     assert pred["result"][0]["from_name"] == "pick" and pred["result"][0]["to_name"] == "photo"
 
 

@@ -77,12 +77,28 @@ def test_with_candidates_keeps_history_and_a_clean_choice_list():
     assert [c["text"] for c in tasks.stored_candidates({"data": d2})] == ["c"]
 
 
-def test_prediction_preticks_the_most_likely():
-    cands = [{"text": "a", "logprob": -3.0}, {"text": "b", "logprob": -0.1}, {"text": "c"}]
-    p = prediction(cands, "v0003", pretick=1)
-    assert p["result"][0]["value"]["choices"] == ["b"] and p["model_version"] == "v0003"
-    assert 0 < p["score"] <= 1
+def test_prediction_preticks_only_ranks_that_clear_the_threshold():
+    cands = [
+        {"text": "a b c", "rank": 0.6},
+        {"text": "b c d", "rank": 0.9},
+        {"text": "c d e", "rank": 0.3},
+        {"text": "no rank stored", "logprob": -0.1},
+    ]
+    p = prediction(cands, "v0003", pretick=3, min_rank=0.5)
+    assert p["result"][0]["value"]["choices"] == ["b c d", "a b c"]
+    assert p["model_version"] == "v0003" and p["score"] == 0.75
+    assert prediction(cands, "v0003", pretick=1, min_rank=0.5)["result"][0]["value"]["choices"] == [
+        "b c d"
+    ]
+    none = prediction(cands, "v0003", pretick=3, min_rank=0.95)
+    assert none["result"] == [] and none["score"] == 0.0
     assert prediction([], "v1", 3)["result"] == []
+
+
+def test_prediction_never_preticks_a_restated_answer():
+    cands = [{"text": "it is a cat", "rank": 0.99}, {"text": "it has striped fur", "rank": 0.6}]
+    p = prediction(cands, "v1", pretick=3, min_rank=0.5, answer="cat")
+    assert p["result"][0]["value"]["choices"] == ["it has striped fur"]
 
 
 @pytest.mark.parametrize(

@@ -47,8 +47,10 @@ class EfficientNetEncoder(nn.Module):
             )
         else:
             self.net = EfficientNet.from_name("efficientnet-lite0")
+        # the ImageNet classifier (1000 classes) names what it sees for the text context
+        self.head: nn.Module | None = self.net._fc if pretrained else None
         self.net._fc = nn.Identity()
-        self.net.requires_grad_(False)
+        self.requires_grad_(False)
         self.net.eval()
 
     def train(self, mode: bool = True) -> EfficientNetEncoder:
@@ -57,6 +59,13 @@ class EfficientNetEncoder(nn.Module):
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         feats = self.net.extract_features(pixels)
         return feats.flatten(2).transpose(1, 2)
+
+    def classify(self, pixels: torch.Tensor) -> torch.Tensor | None:
+        """ImageNet class probabilities [B, 1000] (None without the pretrained head)."""
+        if self.head is None:
+            return None
+        grid = self.forward(pixels)  # the network's own pooling: the mean over the grid
+        return torch.softmax(self.head(grid.mean(1)).float(), -1)
 
 
 class TinyEncoder(nn.Module):
@@ -83,3 +92,7 @@ class TinyEncoder(nn.Module):
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         return self.net(pixels).flatten(2).transpose(1, 2)
+
+    def classify(self, pixels: torch.Tensor) -> None:
+        """No classifier: a random encoder names nothing."""
+        return None

@@ -12,7 +12,7 @@ this file only says which parts the embedded model is made of.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -21,9 +21,11 @@ from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from illume.models.adapters import AdapterConfig
+from illume.models.embedded.context import image_facts, render
 from illume.models.embedded.encoders import EfficientNetEncoder, TinyEncoder, preprocess
 from illume.models.image_prefix import ImagePrefix
 from illume.models.prefix_vlm import PrefixVLM
+from illume.models.prompt import Prompt
 from illume.models.weights import SMOLLM2_NAME, smollm2_dir
 from illume.models.wiring import add_adapters
 
@@ -45,6 +47,9 @@ class EmbeddedConfig:
     """Image encoder: "efficientnet-lite0" (ImageNet weights) or "tiny" (random, tests)."""
     image_prefix: bool = True
     """Feed the image prefix; False gives the plain language model (text-only baseline)."""
+    image_context: bool = True
+    """Say what the frozen encoder sees (ImageNet labels, colours, photo or drawing) as the
+    prompt's text context (context.py); False gives the paper's prompt."""
     prefix_weights: str | None = "packaged"
     """Aligned prefix weights: "packaged" (shipped for the default encoder + LM), a path, None."""
     prefix_layernorm: bool = True
@@ -61,7 +66,8 @@ class EmbeddedConfig:
 
 def build_embedded(choice) -> EmbeddedVLM:
     """The embedded model for a `ModelChoice` (its lm, encoder, prefix, device and dtype)."""
-    cfg = EmbeddedConfig(image_prefix=choice.image_prefix)
+    # --no-image-prefix is the text-only baseline: no image context either
+    cfg = EmbeddedConfig(image_prefix=choice.image_prefix, image_context=choice.image_prefix)
     cfg.lm = choice.lm or cfg.lm
     cfg.encoder = choice.encoder or cfg.encoder
     cfg.device = choice.resolved_device()
@@ -121,6 +127,25 @@ class EmbeddedVLM(PrefixVLM):
     @property
     def use_image_prefix(self) -> bool:
         return self.config.image_prefix
+
+    def contextualize(
+        self, images: list[Image.Image] | None, prompts: list[Prompt]
+    ) -> list[Prompt]:
+        """Each prompt with its image's facts as context (a context it already has wins)."""
+        if not self.config.image_context or not images or all(p.context for p in prompts):
+            return prompts
+        distinct = list({id(img): img for img in images}.values())
+        weight = self.lm.get_input_embeddings().weight
+        with torch.no_grad():
+            probs = self.encoder.classify(self.pixels(distinct).to(self.device, weight.dtype))
+        texts = {
+            id(img): render(image_facts(img, None if probs is None else probs[i].cpu()))
+            for i, img in enumerate(distinct)
+        }
+        return [
+            p if p.context else replace(p, context=texts[id(img)])
+            for img, p in zip(images, prompts, strict=True)
+        ]
 
     def pixels(self, images: list[Image.Image]) -> torch.Tensor:
         return preprocess(images, self.encoder.image_size)

@@ -1,0 +1,57 @@
+"""The candidate filter and ranker: what can never be a rationale, and the score's order."""
+
+import pytest
+
+from illume.items import Candidate, Item
+from illume.rank import context_of, rank_candidates, reject, score
+
+CAT = Item("c", "cat.jpg", "what animal is this?", "cat")
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("it is a cat", "restates the answer"),
+        ("it's a cat, and a cat is a cat", "restates the answer"),
+        ("the animal is a cat", "restates the question"),
+        ("it has whiskers", "fewer than three content words"),
+        ("это кошка с усами и хвостом", "text in another script"),
+        ("it is equal to 5 * 5 = 25 = 625 + 1", "not a sentence"),
+        ("it has whiskers, soft fur and the", "not a sentence"),
+        ("it has soft fur and soft fur and whiskers", "repeated phrases"),
+    ],
+)
+def test_reject_names_why(text, why):
+    assert reject(CAT, text) == why
+
+
+def test_a_rationale_passes():
+    assert reject(CAT, "it has whiskers, pointed ears and striped fur") is None
+
+
+def _cand(text, logprob=-1.0, context="a photo of a tabby cat; mostly brown and grey."):
+    return Candidate(text, 0.3, f"Context: {context} Q: {CAT.question} A: cat, because", logprob)
+
+
+def test_context_is_read_back_from_the_prompt():
+    assert context_of(_cand("x").prompt) == "a photo of a tabby cat; mostly brown and grey."
+    assert context_of("Q: what? A: cat, because") == ""
+
+
+def test_score_prefers_grounded_and_likelier_text():
+    grounded = score(CAT, _cand("its fur is brown and grey with dark tabby stripes"))
+    ungrounded = score(CAT, _cand("its fur is green and purple with bright yellow dots"))
+    unlikely = score(CAT, _cand("its fur is brown and grey with dark tabby stripes", -4.0))
+    assert grounded > ungrounded and grounded > unlikely
+    assert 0 <= unlikely <= 1 and 0 <= grounded <= 1
+
+
+def test_rank_drops_rejects_and_sorts_with_scores():
+    cands = [_cand("it is a cat"), _cand("it has four legs and a long tail"), _cand("brown tabby")]
+    cands.append(_cand("its brown and grey fur has tabby stripes"))
+    ranked = rank_candidates(CAT, cands)
+    assert [c.text for c in ranked] == [
+        "its brown and grey fur has tabby stripes",
+        "it has four legs and a long tail",
+    ]
+    assert ranked[0].rank > ranked[1].rank > 0
