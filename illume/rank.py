@@ -38,7 +38,7 @@ like one some any all image picture photo
 STOPWORDS = frozenset(_STOPWORDS.split())
 WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 MIN_CONTENT_WORDS = 3
-_DANGLING = frozenset(
+DANGLING = frozenset(  # words a finished sentence does not end on
     [
         "a",
         "an",
@@ -92,7 +92,7 @@ def reject(item: Item, text: str) -> str | None:
     letters = sum(ch.isalpha() for ch in text)
     if letters < 0.7 * len(text.replace(" ", "")) or "http" in text or "@" in text:
         return "not a sentence"
-    if toks and toks[-1] in _DANGLING:
+    if toks and toks[-1] in DANGLING:
         return "not a sentence"  # cut off in the middle
     if _repeats(toks, content):
         return "repeated phrases"

@@ -103,7 +103,7 @@ class CandidateWriter:
             }
             made, failed = self._sample_batch([t for t in batch if t["id"] not in out], version)
             for task, cands in made:  # a /predict queued behind this batch reuses its result
-                pred = self._prediction(task, cands, version, labels)
+                pred = self.prediction_for(task, cands, version, labels)
                 self._remember((task["id"], version), pred)
         for task, error in failed:
             out[task["id"]] = self._fail(task, error, version, project)
@@ -163,7 +163,7 @@ class CandidateWriter:
         write = partial(tasks.with_candidates, candidates=cands, version=version)
         if not self.store_own_keys(task["id"], project, write):
             return None
-        pred = self._prediction(task, cands, version, self.ls.labels(project))
+        pred = self.prediction_for(task, cands, version, self.ls.labels(project))
         if add_predictions:
             lsclient.create_prediction(self.ls.client, task["id"], pred)
         self.counters.tasks_generated += 1
@@ -183,7 +183,7 @@ class CandidateWriter:
             log.warning("could not record the error on task %s: %s", task.get("id"), e)
         return None
 
-    def _prediction(
+    def prediction_for(
         self, task: dict[str, Any], cands: list[dict[str, Any]], version: str, labels
     ) -> dict[str, Any]:
         """The task's prediction under the pre-tick rule (ml_backend.labels.prediction)."""

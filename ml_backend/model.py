@@ -17,7 +17,7 @@ from ml_backend.config import Settings
 from ml_backend.engine import Engine
 from ml_backend.jobqueue import JobLog, Worker
 from ml_backend.jobs import Jobs, event_project
-from ml_backend.labels import is_resolved, prediction
+from ml_backend.labels import is_resolved
 from ml_backend.state import Counters
 
 log = logging.getLogger(__name__)
@@ -97,22 +97,13 @@ class IllumeModel:
             stored = tasks.stored_candidates(task)
             if stored:
                 made_by = tasks.candidates_version(task) or version
-                out[i] = self._prediction(task, stored, made_by, labels)
+                out[i] = self.jobs.candidates.prediction_for(task, stored, made_by, labels)
             elif isinstance(task.get("id"), int) and not isinstance(task["id"], bool):
                 missing.append(i)
         if missing and project is not None:
             made = self._sample_now([task_list[i]["id"] for i in missing], project)
             out.update({i: made.get(task_list[i]["id"]) for i in missing})
         return [out.get(i) or empty_prediction(version) for i in range(len(task_list))]
-
-    def _prediction(
-        self, task: dict[str, Any], cands: list[dict[str, Any]], version: str, labels
-    ) -> dict[str, Any]:
-        """The task's prediction under the pre-tick rule (ml_backend.labels.prediction)."""
-        s = self.settings
-        return prediction(
-            cands, version, s.pretick, labels, s.pretick_min_rank, tasks.answer_of(task)
-        )
 
     def _sample_now(self, task_ids: list[int], project: int) -> dict[int, dict[str, Any] | None]:
         """Candidates for tasks Label Studio asked about before the background job reached them.
@@ -129,7 +120,7 @@ class IllumeModel:
             fresh = [writer.read_task(tid, project) for tid in dict.fromkeys(task_ids)]
             known = [t for t in fresh if t is not None]
             made = {
-                t["id"]: self._prediction(
+                t["id"]: self.jobs.candidates.prediction_for(
                     t, tasks.stored_candidates(t), tasks.candidates_version(t) or version, labels
                 )
                 for t in known

@@ -10,6 +10,7 @@ from ml_backend.export import task_record
 from ml_backend.jobqueue import JobLog
 from ml_backend.jobs import event_project
 from ml_backend.labels import DEFAULT_LABELS, is_resolved, prediction
+from ml_backend.order import task_score
 from ml_backend.tasks import candidate_sets, shown_at
 
 
@@ -86,12 +87,13 @@ def test_prediction_preticks_only_ranks_that_clear_the_threshold():
     ]
     p = prediction(cands, "v0003", pretick=3, min_rank=0.5)
     assert p["result"][0]["value"]["choices"] == ["b c d", "a b c"]
-    assert p["model_version"] == "v0003" and p["score"] == 0.75
+    # the score orders tasks (ml_backend.order), whether or not anything is ticked
+    assert p["model_version"] == "v0003" and p["score"] == task_score(cands)
     assert prediction(cands, "v0003", pretick=1, min_rank=0.5)["result"][0]["value"]["choices"] == [
         "b c d"
     ]
     none = prediction(cands, "v0003", pretick=3, min_rank=0.95)
-    assert none["result"] == [] and none["score"] == 0.0
+    assert none["result"] == [] and none["score"] == p["score"]
     assert prediction([], "v1", 3)["result"] == []
 
 

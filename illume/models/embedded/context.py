@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from illume.rank import DANGLING
+
 log = logging.getLogger(__name__)
 
 MIN_LABEL_PROB = 0.5
@@ -92,37 +94,13 @@ def imagenet_names() -> tuple[list[str], dict[int, str]]:
     return names, {k: v for k, v in descriptions.items() if v}
 
 
-_TRAILING = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "to",
-        "with",
-        "and",
-        "or",
-        "in",
-        "on",
-        "at",
-        "for",
-        "that",
-        "which",
-        "is",
-        "are",
-        "by",
-        "from",
-    ]
-)
-
-
 def _first_clause(text: str) -> str:
     """The description's first clause, lowercased, at most MAX_DESCRIPTION_WORDS words:
     "a small serving of concentrated coffee" (a leading "a barbell is" dropped)."""
     first = re.split(r"(?<=\w)[.;:,](?:\s|$)", text, maxsplit=1)[0]
     first = re.sub(r"(?i)^(?:an?|the)\s+[\w\s-]{1,40}?\s+(?:is|are)\s+(?=(?:an?|the)\s)", "", first)
     words = first.split()[:MAX_DESCRIPTION_WORDS]
-    while words and words[-1].lower() in _TRAILING:
+    while words and words[-1].lower() in DANGLING:
         words.pop()
     clause = " ".join(words)
     return clause[:1].lower() + clause[1:]
