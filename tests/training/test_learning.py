@@ -60,11 +60,18 @@ def sharp_lm_dir(tmp_path_factory):
 
 @pytest.fixture
 def model(sharp_lm_dir):
-    """A fresh model per test: tuning changes its adapters."""
+    """A fresh model per test: tuning changes its adapters.
+
+    The image's text context is off: these tests are about the tuning step alone
+    (the margins below were measured on the bare prompt).
+    """
     from illume.models.embedded.model import EmbeddedConfig, EmbeddedVLM
 
     torch.manual_seed(0)
-    return EmbeddedVLM(EmbeddedConfig(lm=str(sharp_lm_dir), encoder="tiny", prefix_weights=None))
+    config = EmbeddedConfig(
+        lm=str(sharp_lm_dir), encoder="tiny", prefix_weights=None, image_context=False
+    )
+    return EmbeddedVLM(config)
 
 
 @pytest.fixture
