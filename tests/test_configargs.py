@@ -95,3 +95,18 @@ def test_excluded_and_non_cli_fields_stay_off_the_command_line():
     assert "--model" not in flags
     config = dataclasses.replace(LoopConfig(), sample=SampleConfig(explanation_prompts=("as",)))
     assert config.tune_config().explanation_prompt == "as"
+
+
+def test_a_field_can_name_its_own_flag_whatever_the_prefix():
+    from illume.critique import CriticConfig
+    from illume.loop import LoopConfig
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, LoopConfig)
+    args = parser.parse_args(["--critic", "facts", "--critic-threshold", "0.6"])
+    config = from_args(LoopConfig, args)
+    assert config.critic.kind == "facts" and config.critic.threshold == 0.6
+    assert to_argv(config.critic, "critic-") == ["--critic", "facts", "--critic-threshold", "0.6"]
+    plain = argparse.ArgumentParser()
+    add_arguments(plain, CriticConfig)
+    assert from_args(CriticConfig, plain.parse_args(["--critic", "annotator"])).kind == "annotator"
