@@ -110,7 +110,15 @@ def main() -> int:
                     pass
                 time.sleep(0.5)
             ms = storm(url, args.events, args.senders)
-            time.sleep(5)  # the debounce settles; one round (it fails: Label Studio is away)
+            # the worker drains the queue, the debounce settles: one round (it fails, as
+            # Label Studio is away), and no second one
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                status = get(url + "/status")
+                if status["jobs"]["pending"] == 0 and status["jobs"]["running"] is None:
+                    break
+                time.sleep(0.5)
+            time.sleep(5)
             rounds = get(url + "/status")["projects"].get("7", {}).get("rounds_run")
         finally:
             proc.terminate()
