@@ -21,14 +21,6 @@ def _float(name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number, got {raw!r}") from e
 
 
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "")
-    try:
-        return float(raw) if raw.strip() else default
-    except ValueError as e:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from e
-
-
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name, "")
     try:

@@ -44,30 +44,23 @@ def bar_svg(rows: list[dict[str, Any]], title: str, xlabel: str) -> str:
     rows = [r for r in rows if r["shown"]]
     if not rows:
         return ""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4.2, 2.6), dpi=100)
-    try:
-        labels = [str(r["name"]) for r in rows]
-        ax.bar(labels, [100 * r["ticked"] / r["shown"] for r in rows], color="#4c72b0")
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel(xlabel, fontsize=9)
-        ax.set_ylabel("ticked (%)", fontsize=9)
-        ax.tick_params(labelsize=8)
-        fig.tight_layout()
-        buf = io.StringIO()
-        fig.savefig(buf, format="svg")
-    finally:
-        plt.close(fig)
-    return _inline(buf.getvalue())
+    labels = [str(r["name"]) for r in rows]
+    shares = [100 * r["ticked"] / r["shown"] for r in rows]
+    return _plot(lambda ax: ax.bar(labels, shares, color="#4c72b0"), title, xlabel, "ticked (%)")
 
 
 def hist_svg(values: list[int], title: str, xlabel: str) -> str:
+    """A histogram of whole numbers, as inline SVG ("" without values)."""
     if not values:
         return ""
+    bins = range(min(values), max(values) + 2)
+    return _plot(
+        lambda ax: ax.hist(values, bins=bins, color="#55a868", align="left"), title, xlabel, "tasks"
+    )
+
+
+def _plot(draw, title: str, xlabel: str, ylabel: str) -> str:
+    """One small matplotlib figure drawn by `draw(ax)`, as inline SVG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -75,10 +68,10 @@ def hist_svg(values: list[int], title: str, xlabel: str) -> str:
 
     fig, ax = plt.subplots(figsize=(4.2, 2.6), dpi=100)
     try:
-        ax.hist(values, bins=range(min(values), max(values) + 2), color="#55a868", align="left")
+        draw(ax)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel(xlabel, fontsize=9)
-        ax.set_ylabel("tasks", fontsize=9)
+        ax.set_ylabel(ylabel, fontsize=9)
         ax.tick_params(labelsize=8)
         fig.tight_layout()
         buf = io.StringIO()
