@@ -10,36 +10,14 @@ import yaml
 from PIL import Image
 
 from ml_backend import export, lsclient, tasks
+from tests.ml_backend.annotations import ann as annotation
 
 REPO = Path(__file__).resolve().parents[2]
 PHRASINGS = ["what activity is shown?", "what is happening here?"]
 
 
 def ann(choices=(), text=(), aid=1, created="2030-01-02T00:00:00Z"):
-    result = [
-        {
-            "from_name": "rationales",
-            "to_name": "image",
-            "type": "choices",
-            "value": {"choices": list(choices)},
-        }
-    ]
-    if text:
-        result.append(
-            {
-                "from_name": "rationale",
-                "to_name": "image",
-                "type": "textarea",
-                "value": {"text": list(text)},
-            }
-        )
-    return {
-        "id": aid,
-        "result": result,
-        "was_cancelled": False,
-        "completed_by": 1,
-        "created_at": created,
-    }
+    return annotation(choices, text, aid=aid, created=created)
 
 
 def task(tid, image, split=None, annotations=(), phrasings=None):

@@ -12,33 +12,7 @@ from ml_backend.jobs import event_project
 from ml_backend.labels import DEFAULT_LABELS, is_resolved, prediction
 from ml_backend.order import task_score
 from ml_backend.tasks import candidate_sets, shown_at
-
-
-def ann(choices=(), text=(), cancelled=False, aid=1, created="2030-01-01T00:00:00Z"):
-    result = [
-        {
-            "from_name": "rationales",
-            "to_name": "image",
-            "type": "choices",
-            "value": {"choices": list(choices)},
-        }
-    ]
-    if text:
-        result.append(
-            {
-                "from_name": "rationale",
-                "to_name": "image",
-                "type": "textarea",
-                "value": {"text": list(text)},
-            }
-        )
-    return {
-        "id": aid,
-        "result": result,
-        "was_cancelled": cancelled,
-        "completed_by": 1,
-        "created_at": created,
-    }
+from tests.ml_backend.annotations import ann
 
 
 def test_task_item_names_what_is_missing():
