@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import pytest
 from PIL import Image
 
 from illume.items import write_jsonl
+from tests.tiny_lm import build_tiny_lm
 
 # Tests never reach a model hub: everything they load is built locally or ships in packages.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -19,34 +19,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 @pytest.fixture(scope="session")
 def tiny_lm_dir(tmp_path_factory) -> Path:
-    """A 2-layer Llama with SmolLM2's tokenizer, saved like a hub model folder."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    from illume.models.weights import smollm2_dir
-
-    src = smollm2_dir()
-    out = tmp_path_factory.mktemp("tiny-lm")
-    config = LlamaConfig(
-        vocab_size=49152,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        tie_word_embeddings=True,
-        bos_token_id=1,
-        eos_token_id=2,
-        pad_token_id=2,
-    )
-    import torch
-
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(out)
-    for f in src.iterdir():
-        if f.name.startswith(("tokenizer", "special_tokens")) or f.name == "chat_template.jinja":
-            shutil.copy(f, out / f.name)
-    return out
+    """The tiny Llama (tests/tiny_lm.py), once per session."""
+    return build_tiny_lm(tmp_path_factory.mktemp("tiny-lm"))
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ seconds; tests/training/test_train.py runs the same loop on the DeepSpeed engine
 """
 
 import math
-import shutil
 
 import pytest
 import torch
@@ -18,6 +17,7 @@ from illume.items import Item
 from illume.pairs import Pair
 from illume.prompts import greedy_rationales
 from illume.tune import TuneConfig, build_examples, count_target_tokens, loss_sums
+from tests.tiny_lm import build_tiny_lm
 from training import trainer
 
 TARGETS = ["it is red", "the circle is big", "there are two shapes", "the square is blue"]
@@ -25,37 +25,13 @@ TARGETS = ["it is red", "the circle is big", "there are two shapes", "the square
 
 @pytest.fixture(scope="module")
 def sharp_lm_dir(tmp_path_factory):
-    """A 2-layer Llama like tests/conftest.py's, initialised 10x wider (std 0.2).
+    """The tests' tiny Llama (tests/tiny_lm.py), initialised 10x wider (std 0.2).
 
     With the default std 0.02 a 64-wide random model's logits are nearly uniform, and its
     adapters cannot sharpen them much (the final RMSNorm caps the hidden state's norm), so
     no tuning could show on the greedy output; at 0.2 there is room to learn.
     """
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    from illume.models.weights import smollm2_dir
-
-    out = tmp_path_factory.mktemp("sharp-lm")
-    config = LlamaConfig(
-        vocab_size=49152,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        tie_word_embeddings=True,
-        bos_token_id=1,
-        eos_token_id=2,
-        pad_token_id=2,
-        initializer_range=0.2,
-    )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(out)
-    for f in smollm2_dir().iterdir():
-        if f.name.startswith(("tokenizer", "special_tokens")):
-            shutil.copy(f, out / f.name)
-    return out
+    return build_tiny_lm(tmp_path_factory.mktemp("sharp-lm"), initializer_range=0.2)
 
 
 @pytest.fixture
