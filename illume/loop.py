@@ -31,13 +31,12 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from illume.critics import make_critic
-from illume.critics.agreement import agreement
 from illume.critique import Critic, CriticConfig
-from illume.facts import fact_error_rate
 from illume.items import Item, load_items, read_jsonl, write_jsonl
 from illume.models import ModelChoice
 from illume.pairs import build_pairs, rejected_candidates
 from illume.rationales import Rationale, unique_rationales
+from illume.round_stats import critic_agreement, fact_rate_of, score_split
 from illume.sample import SampleConfig
 from illume.tune import TuneConfig
 from illume.tunejob import Launch, TuneJob, run_job
@@ -213,18 +212,6 @@ def _find_version(root: Path, extra: dict) -> Path | None:
     return None
 
 
-def fact_rate_of(rows: list[dict], items: dict[str, Item], fitting_only: bool) -> float | None:
-    """Fact-error rate of a round's sampled (or only its accepted) candidates."""
-    pairs = [
-        (c["text"], items[row["id"]].facts)
-        for row in rows
-        if row["id"] in items
-        for c in row.get("candidates", [])
-        if not fitting_only or c.get("fitting")
-    ]
-    return fact_error_rate(pairs)
-
-
 def same_gt_rationales(accepted: list[Rationale], items: dict[str, Item]) -> list[Rationale]:
     """The same items' reference explanations instead of the accepted ones, same count."""
     used: dict[str, int] = {}
@@ -236,24 +223,6 @@ def same_gt_rationales(accepted: list[Rationale], items: dict[str, Item]) -> lis
             used[f.item_id] = k + 1
             out.append(Rationale(f.item_id, refs[k % len(refs)], "reference", f.round, None))
     return out
-
-
-def score_split(model, items: list[Item], scorers, out_file: Path, prompt: str) -> dict:
-    """Greedy rationales for a split -> coco metrics + fact-error rate (cached in out_file)."""
-    from illume.api import evaluate
-    from illume.prompts import greedy_rationales
-
-    if out_file.exists():
-        return json.loads(out_file.read_text())
-    if not items:
-        return {}
-    preds = greedy_rationales(model, items, prompt)
-    metrics = evaluate(preds, items, scorers)
-    write_jsonl(
-        out_file.with_suffix(".predictions.jsonl"), ({"id": i, "text": t} for i, t in preds.items())
-    )
-    out_file.write_text(json.dumps(metrics, indent=2))
-    return metrics
 
 
 def critique_rows(run: Run, results, items: dict[str, Item]) -> list[dict]:
@@ -294,35 +263,6 @@ def sample_round(run: Run, model, r: int, config: SampleConfig | None = None) ->
     rows = critique_rows(run, sampler.sample(todo), by_id)
     write_jsonl(path, rows)
     return rows
-
-
-def critic_agreement(
-    rows: list[dict], items: dict[str, Item], kinds: tuple[str, ...], config: CriticConfig
-) -> dict[str, dict]:
-    """Each critic in `kinds` against the simulated annotator, on the rows' candidates."""
-    kinds = tuple(k for k in kinds if k != "none")
-    if not kinds:
-        return {}
-    pairs = [
-        (items[row["id"]], c["text"])
-        for row in rows
-        if row["id"] in items
-        for c in row.get("candidates", [])
-    ]
-    annotator = make_critic(config, "annotator")
-    truth = [annotator.fitting(annotator.score(it, [t])[0]) for it, t in pairs]
-    out = {}
-    for kind in kinds:
-        critic = make_critic(config, kind)
-        verdicts = []
-        for row in rows:  # one call per item: the semantic critic embeds references once
-            if row["id"] not in items or not row.get("candidates"):
-                continue
-            texts = [c["text"] for c in row["candidates"]]
-            verdicts += [critic.fitting(s) for s in critic.score(items[row["id"]], texts)]
-        out[kind] = agreement(verdicts, truth)
-    out["annotator_fitting"] = sum(truth)
-    return out
 
 
 def _empty_streak(r: int, run: Run) -> int:
