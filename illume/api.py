@@ -25,6 +25,7 @@ from illume.models.base import VisionLanguageModel
 from illume.sample import SampleConfig, SampledItem
 from illume.tune import TuneConfig
 from illume.tunejob import Launch, TuneJob, run_job
+from illume.tuneprogress import ProgressCallback
 
 
 def sample(
@@ -69,14 +70,17 @@ def tune(
     launch: Launch | None = None,
     work: str | Path | None = None,
     output: IO | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> Path:
     """Stage 3: tune on the fitting rationales, publish the next version, return its path.
 
     `rationales` are {"id": item id, "text": rationale}: every fitting one so
     far (X^E). `pairs` are {"id", "chosen", "rejected"} (`illume.pairs.Pair.to_row`) for
     `config.objective` dpo or sft+dpo. The DeepSpeed job runs in a child process; its
-    input files go to `work` (a temporary folder when None), its output to `output`. Raises
-    subprocess.CalledProcessError when the job fails: nothing is published.
+    input files and its progress records (`progress.jsonl`) go to `work` (a temporary folder
+    when None), its output to `output`. `on_progress` gets each progress record (epoch,
+    step, steps, loss, tokens_per_s, ...: illume.tuneprogress) in this thread while the job
+    runs. Raises subprocess.CalledProcessError when the job fails: nothing is published.
     """
     with tempfile.TemporaryDirectory(prefix="illume-round-") as tmp:
         folder = Path(work) if work is not None else Path(tmp)
@@ -94,8 +98,10 @@ def tune(
             pairs=pairs_file,
             base=str(base) if base is not None else None,
             result=str(folder / "result.json"),
+            progress=str(folder / "progress.jsonl"),
         )
-        return run_job(job, config or TuneConfig(), model or ModelChoice.from_env(), launch, output)
+        model = model or ModelChoice.from_env()
+        return run_job(job, config or TuneConfig(), model, launch, output, on_progress)
 
 
 def evaluate(

@@ -111,12 +111,64 @@ def test_api_tune_passes_the_pairs_file_on(fake_job, tmp_path, monkeypatch):
     assert json.loads(fake_job.read_text())["job"]["pairs"] is None  # sft: no pairs file
 
 
-def test_launchers_prefix_the_module():
+def test_launchers_prefix_the_module(tmp_path):
     job = TuneJob(items="i", rationales="f", versions="v")
     cmd = job_command(job, TuneConfig(), ModelChoice(), Launch(nproc=2))
-    assert cmd[:5] == ["torchrun", "--nproc_per_node", "2", "-m", "training.train"]
+    assert cmd[1:5] == ["-m", "torch.distributed.run", "--nproc_per_node", "2"]
+    assert cmd[5:7] == ["-m", "training.train"]
     deepspeed = job_command(job, TuneConfig(), ModelChoice(), Launch(launcher="deepspeed"))
-    assert deepspeed[:3] == ["deepspeed", "--num_gpus", "1"]
+    assert deepspeed[1:5] == ["-m", "deepspeed.launcher.runner", "--num_gpus", "1"]
+    assert deepspeed[5:7] == ["--module", "training.train"]  # the runner has no -m
+
+
+def test_a_local_hostfile_needs_no_ssh_and_a_remote_one_names_its_master(tmp_path):
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    local.write_text("# one machine\nlocalhost slots=2\n\n")
+    remote.write_text("gpu-a slots=8\ngpu-b slots=8\n")
+    here = Launch(launcher="deepspeed", hostfile=str(local), master_port=29600)
+    assert here.prefix("m")[3:] == [
+        "--hostfile",
+        str(local),
+        "--no_ssh_check",
+        "--master_addr=127.0.0.1",
+        "--master_port=29600",
+        "--module",
+        "m",
+    ]  # the hostfile's slots, not --nproc, decide the ranks per node
+    there = Launch(launcher="deepspeed", hostfile=str(remote), num_nodes=2, master_addr="gpu-a")
+    assert there.prefix("m")[3:] == [
+        "--hostfile",
+        str(remote),
+        "--num_nodes",
+        "2",
+        "--master_addr=gpu-a",
+        "--module",
+        "m",
+    ]
+
+
+def test_the_backend_can_ask_for_the_deepspeed_launcher_with_a_hostfile(tmp_path):
+    hostfile = tmp_path / "hostfile"
+    hostfile.write_text("localhost slots=2\n")
+    argv = ["--epochs", "1", "--launcher", "deepspeed", "--hostfile", str(hostfile)]
+    _, launch = parse_tune_args([*argv, "--master-port", "29700"])
+    assert launch == Launch(launcher="deepspeed", hostfile=str(hostfile), master_port=29700)
+    with pytest.raises(ValueError, match="--launcher deepspeed"):
+        parse_tune_args(["--hostfile", str(hostfile)])  # torchrun runs one node only
+
+
+def test_run_job_hands_each_progress_record_on(fake_job, tmp_path, monkeypatch):
+    monkeypatch.setenv("FAKE_TUNE_VERSION", str(tmp_path / "v" / "v0001"))
+    job = TuneJob(items="i", rationales="f", versions=str(tmp_path / "v"))
+    seen = []
+
+    def on_progress(record):
+        seen.append(record)
+        raise RuntimeError("a broken display")  # must not sink the round
+
+    assert run_job(job, TuneConfig(), ModelChoice(), on_progress=on_progress).name == "v0001"
+    assert [(r["event"], r["step"]) for r in seen] == [("step", 1), ("step", 2)]
+    assert seen[0]["loss"] == 2.5
 
 
 def test_a_failing_child_raises(monkeypatch, tmp_path):

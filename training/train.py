@@ -3,11 +3,14 @@
     python -m training.train --items ITEMS --rationales RATIONALES --versions DIR [--base DIR]
     deepspeed --num_gpus 8 -m training.train ...      (GPUs)
     torchrun --nproc_per_node 2 -m training.train ... (CPU ranks)
+    deepspeed --hostfile HOSTFILE --module training.train ...  (several nodes)
 
 FEEDBACK is JSONL of {"id": item id, "text": fitting rationale}: the whole
 X^E so far. With --objective dpo or sft+dpo, --pairs PAIRS is JSONL of
 {"id", "chosen", "rejected"}: a fitting and a rejected rationale of the same
-item (illume.pairs); the base version is the DPO reference. On success
+item (illume.pairs); the base version is the DPO reference. With
+--progress FILE rank 0 appends a JSON record per step and per epoch there
+(epoch, step, loss, tokens/s: illume.tuneprogress). On success
 rank 0 publishes the next version under DIR atomically, prints its path
 and, with --result FILE, writes it there as JSON (what a parent reads); on
 any failure nothing is published and the exit code is not 0. Every flag
@@ -21,6 +24,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
 import sys
 
 from illume.configargs import add_arguments, from_args
@@ -30,6 +34,7 @@ from illume.models import ModelChoice
 from illume.pairs import read_pairs
 from illume.tune import TuneConfig, build_examples
 from illume.tunejob import TuneJob, write_result
+from illume.tuneprogress import ProgressWriter
 
 log = logging.getLogger("illume.tune")
 
@@ -63,6 +68,11 @@ def load_pairs(job: TuneJob, config: TuneConfig, items: dict[str, Item]) -> list
             raise ValueError("objective dpo but no (fitting, rejected) pairs: nothing to tune on")
         log.warning("objective sft+dpo without pairs: this round tunes sft only")
     return pair_examples(pairs, config)
+
+
+def _rank() -> int:
+    """This process's global rank as the launcher set it (0 when run alone)."""
+    return int(os.environ.get("RANK", "0"))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -100,7 +110,23 @@ def run(args: argparse.Namespace) -> int:
         exp, vqa = [], []
 
     model = load_model(ModelChoice.from_args(args), job.base)
-    result = train(model, exp, vqa, b, val[: config.val_items], config, job.ds_config, pairs=pairs)
+    # rank 0 alone reports: every rank sees the same (all-reduced) figures
+    writer = ProgressWriter(job.progress) if job.progress and _rank() == 0 else None
+    try:
+        result = train(
+            model,
+            exp,
+            vqa,
+            b,
+            val[: config.val_items],
+            config,
+            job.ds_config,
+            pairs=pairs,
+            on_step=writer,
+        )
+    finally:
+        if writer:
+            writer.close()
     if dist.get_rank() == 0:
         clean_partial(job.versions)
         metrics = {
@@ -109,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
             "n_vqa": len(vqa),
             "b": b,
             "n_pairs": len(pairs),
+            "world_size": dist.get_world_size(),
             "config": dataclasses.asdict(config),
             **dataclasses.asdict(result),
             **json.loads(job.metrics_extra),

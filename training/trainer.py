@@ -19,6 +19,7 @@ import os
 import random
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,9 +123,11 @@ def train(
     ds_config_path: str | Path | None = None,
     progress: bool = True,
     pairs: list[PairExamples] | None = None,
+    on_step: Callable[[dict], None] | None = None,
 ) -> TuneResult:
     """Tune the model's adapters on X^E + X^A (and/or the pairs, by `config.objective`) on the
-    DeepSpeed engine; leave the best epoch's weights in the model."""
+    DeepSpeed engine; leave the best epoch's weights in the model. `on_step` (rank 0 only)
+    gets a progress record per step and per epoch (illume.tuneprogress)."""
     import deepspeed
 
     rank, world = init_distributed()
@@ -134,7 +137,7 @@ def train(
         model_parameters=model.trainable_parameters(),
         config=ds_config(ds_config_path, config, world),
     )
-    return fit(engine, model, exp, vqa, b, val_items, config, pairs, rank, world, progress)
+    return fit(engine, model, exp, vqa, b, val_items, config, pairs, rank, world, progress, on_step)
 
 
 def fit(
@@ -149,6 +152,7 @@ def fit(
     rank: int = 0,
     world: int = 1,
     progress: bool = True,
+    on_step: Callable[[dict], None] | None = None,
 ) -> TuneResult:
     """The epochs on any engine with `train()`, `backward(loss)` and `step()` (DeepSpeed's, or a
     plain optimiser in tests). After each epoch the greedy val ROUGE-L is taken; the weights
@@ -177,6 +181,8 @@ def fit(
     pair_batch = min(config.dpo_batch_size, len(pairs)) or 1
     n_batches = (len(sft) // config.batch_size if sft else len(pairs) // pair_batch) or 1
     tokens, seconds = 0, 0.0
+    report = on_step if rank == 0 else None
+    where = {"epochs": config.epochs, "steps": n_batches, "world_size": world}
     for epoch in range(config.epochs):
         rng = random.Random(config.seed + epoch)
         order = rng.sample(sft, len(sft))
@@ -208,8 +214,24 @@ def fit(
                 f" dpo {dpo:.4f} acc {accuracy:.2f}" if pairs else "",
                 tokens / seconds,
             )
+            if report:
+                report(
+                    {
+                        "event": "step",
+                        **where,
+                        "epoch": epoch + 1,
+                        "step": step + 1,
+                        "global_step": epoch * n_batches + step + 1,
+                        "total_steps": config.epochs * n_batches,
+                        "loss": loss,
+                        "tokens_per_s": tokens / seconds,
+                        **({"dpo_loss": dpo, "reward_accuracy": accuracy} if pairs else {}),
+                    }
+                )
         score = val_rouge(model, val_items, config)
         result.val_rouge.append(score)
+        if report:
+            report({"event": "epoch", **where, "epoch": epoch + 1, "val_rouge": score})
         log.info("epoch %d: val ROUGE-L %.4f (best %.4f)", epoch + 1, score, best_score)
         if score >= best_score:
             best_score, best_state, result.best_epoch = score, model.trainable_state(), epoch

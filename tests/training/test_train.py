@@ -1,6 +1,7 @@
 """The tuning job through the real DeepSpeed engine (gloo, CPU), on a tiny model."""
 
 import json
+import math
 import os
 import socket
 import subprocess
@@ -9,7 +10,8 @@ import sys
 import pytest
 
 from illume.items import write_jsonl
-from illume.tunejob import read_result
+from illume.tunejob import Launch, TuneJob, job_command, read_result
+from illume.tuneprogress import ProgressTail
 from illume.versions import list_versions
 
 pytestmark = pytest.mark.deepspeed
@@ -64,9 +66,9 @@ def _run(cmd, env):
 
 def test_one_rank_publishes_a_complete_version(job):
     args, env, tmp = job
-    result = tmp / "result.json"
+    result, progress = tmp / "result.json", tmp / "progress.jsonl"
     cmd = [sys.executable, "-m", "training.train", *args, "--versions", str(tmp / "v")]
-    out = _run([*cmd, "--result", str(result)], env)
+    out = _run([*cmd, "--result", str(result), "--progress", str(progress)], env)
     assert out.returncode == 0, out.stderr[-2000:]
     (version,) = list_versions(tmp / "v")
     assert version.name == "v0001"
@@ -81,6 +83,13 @@ def test_one_rank_publishes_a_complete_version(job):
     assert metrics["n_exp"] == 2 and metrics["n_vqa"] == 6 and metrics["b"] == 3.0
     assert len(metrics["losses"]) == 2 * 2 and metrics["tokens_per_s"] > 0
     assert "loss" in out.stderr and "tokens/s" in out.stderr
+    records = ProgressTail(progress).read()
+    steps = [r for r in records if r["event"] == "step"]
+    assert [(r["epoch"], r["step"]) for r in steps] == [(1, 1), (1, 2), (2, 1), (2, 2)]
+    assert [r["loss"] for r in steps] == pytest.approx(metrics["losses"])
+    assert all(math.isfinite(r["loss"]) and r["tokens_per_s"] > 0 for r in steps)
+    assert steps[-1]["global_step"] == steps[-1]["total_steps"] == 4
+    assert [r["val_rouge"] for r in records if r["event"] == "epoch"] == metrics["val_rouge"]
 
 
 def test_failed_job_publishes_nothing(job, tmp_path):
@@ -183,3 +192,27 @@ def test_illume_tune_sft_plus_dpo_runs_on_the_deepspeed_engine(job):
     )
     manifest = [json.loads(line) for line in (version / "manifest.jsonl").read_text().splitlines()]
     assert {"kind": "pair", "id": "t0", "chosen": "it is red", "rejected": "it is blue"} in manifest
+
+
+def test_the_deepspeed_launcher_runs_two_local_ranks_from_a_hostfile(job, tiny_lm_dir):
+    """The multi-node path on one machine: DeepSpeed's runner, a hostfile, no ssh."""
+    from illume.models import ModelChoice, load_model
+    from illume.tune import TuneConfig
+
+    args, env, tmp = job
+    hostfile = tmp / "hostfile"
+    hostfile.write_text("localhost slots=2\n")
+    launch = Launch(launcher="deepspeed", hostfile=str(hostfile), master_port=_free_port())
+    job_args = TuneJob(items=args[1], rationales=args[3], versions=str(tmp / "v"))
+    config = TuneConfig(epochs=2, batch_size=4, vqa_ratio=3, val_items=2)
+    choice = ModelChoice(lm=str(tiny_lm_dir), encoder="tiny")
+    cmd = job_command(job_args, config, choice, launch)
+    assert cmd[1:3] == ["-m", "deepspeed.launcher.runner"] and "--no_ssh_check" in cmd
+    out = _run(cmd, env)
+    assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
+    (version,) = list_versions(tmp / "v")
+    metrics = json.loads((version / "metrics.json").read_text())
+    assert metrics["world_size"] == 2 and len(metrics["losses"]) == 4
+    assert all(math.isfinite(x) for x in metrics["losses"])
+    assert "rank 1/2" in out.stdout + out.stderr  # the second rank logged its share
+    assert load_model(choice, version).version == "v0001"
