@@ -39,6 +39,19 @@ a 7B model's round on a GPU tens of minutes."""
 
 MODEL_STATES = ("idle", "loading", "ready", "failed")
 
+TUNING_GAUGES = (
+    ("illume_tuning_epoch", "epoch", "Epoch the latest tuning round is in (1-based)"),
+    ("illume_tuning_step", "global_step", "Optimiser steps the latest tuning round has done"),
+    ("illume_tuning_steps", "total_steps", "Optimiser steps the latest tuning round will do"),
+    ("illume_tuning_loss", "loss", "Training loss of the latest round's last step"),
+    (
+        "illume_tuning_tokens_per_second",
+        "tokens_per_s",
+        "Target-side positions per second of training in the latest round, all ranks",
+    ),
+)
+"""(metric, key of RoundRunner.current, help) of the tuning progress gauges."""
+
 
 class IllumeCollector(Collector):
     """Every ILLUME metric family, computed from one IllumeModel when scraped."""
@@ -81,6 +94,7 @@ class IllumeCollector(Collector):
         rounds.add_metric(["skipped"], c.rounds_skipped)
         yield rounds
         yield self._round_durations()
+        yield from self._tuning()
         yield from self._model()
         errors = len(m.jobs.store.errors) + len(m.queue.errors)
         yield GaugeMetricFamily(
@@ -118,6 +132,20 @@ class IllumeCollector(Collector):
             buckets=buckets,
             sum_value=sum(durations),
         )
+
+    def _tuning(self) -> Iterator[Metric]:
+        """The latest round's progress (/status' `round`), labelled by project."""
+        live = self.model.jobs.rounds.status() or {}
+        yield GaugeMetricFamily(
+            "illume_tuning_running",
+            "1 while a tuning round's job runs",
+            value=1.0 if live.get("state") == "tuning" else 0.0,
+        )
+        for name, key, doc in TUNING_GAUGES:
+            gauge = GaugeMetricFamily(name, doc, labels=["project"])
+            if isinstance(live.get(key), int | float):
+                gauge.add_metric([str(live["project"])], float(live[key]))
+            yield gauge
 
     def _model(self) -> Iterator[Metric]:
         engine = self.model.engine

@@ -196,6 +196,7 @@ class IllumeModel:
                 "last_error": worker.last_error,
             },
             "counters": self.counters.snapshot(),
+            "round": self.jobs.rounds.status(),
             "projects": projects,
             "state_errors": self.jobs.store.errors + self.queue.errors,
         }

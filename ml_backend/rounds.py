@@ -4,13 +4,17 @@ A round reads every task, lets the annotators' verdicts decide which
 candidates fit (`AnnotatorCritic`, the engine's Critic interface), writes the
 items and the rationales for the tuning job, runs it in a child process and
 records the outcome in the project's state. A failed round publishes nothing:
-the previous version keeps serving.
+the previous version keeps serving. While the job runs, its progress records
+(epoch, step, loss, tokens/s) update `RoundRunner.current`, which /status and
+/metrics show, and go to the log.
 """
 
 from __future__ import annotations
 
 import logging
 import subprocess
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +32,25 @@ from ml_backend.state import Counters, StateStore
 
 log = logging.getLogger(__name__)
 
+PROGRESS_LOG_S = 10.0
+"""At most one progress line per this many seconds in the log (plus each epoch's end)."""
+
+PROGRESS_KEYS = (
+    "epoch",
+    "epochs",
+    "step",
+    "steps",
+    "global_step",
+    "total_steps",
+    "loss",
+    "tokens_per_s",
+    "world_size",
+    "val_rouge",
+    "dpo_loss",
+    "reward_accuracy",
+)
+"""The figures of a progress record (illume.tuneprogress) that /status shows."""
+
 
 class RoundRunner:
     """Runs a project's tuning round and keeps its bookkeeping."""
@@ -39,6 +62,31 @@ class RoundRunner:
         self.counters = counters
         self.store = store
         self.ls = ls
+        self.current: dict[str, Any] | None = None
+        """The latest round that ran here: project, state (tuning/done/failed), progress."""
+        self._lock = threading.Lock()
+        self._logged = 0.0
+
+    def status(self) -> dict[str, Any] | None:
+        """A copy of `current` (the worker thread updates it while /status reads it)."""
+        with self._lock:
+            return dict(self.current) if self.current is not None else None
+
+    def progress(self, record: dict[str, Any]) -> None:
+        """A progress record of the running job: into `current`, and now and then the log."""
+        with self._lock:
+            if self.current is None:
+                return
+            self.current.update((k, record[k]) for k in PROGRESS_KEYS if k in record)
+            live = dict(self.current)
+        now = time.monotonic()
+        if record.get("event") == "epoch" or now - self._logged >= PROGRESS_LOG_S:
+            self._logged = now
+            log.info("project %s: tuning %s", live["project"], _describe(live))
+
+    def _set(self, **fields: Any) -> None:
+        with self._lock:
+            self.current = {**(self.current or {}), **fields}
 
     def run(self, project: int, reason: str) -> bool:
         """One round; True when it published a new version."""
@@ -59,18 +107,37 @@ class RoundRunner:
         record.update(
             rationales=len(rationales), items=len(items), base=base.name if base else None
         )
+        with self._lock:
+            self.current = {"project": project, "state": "tuning", "started": record["started"]}
+            self.current.update(rationales=len(rationales), items=len(items))
+        self._logged = 0.0
+        log.info(
+            "project %s: round started (%s): %d rationales, %d items, base %s",
+            project,
+            reason,
+            len(rationales),
+            len(items),
+            record["base"],
+        )
         pairs = build_pairs(
             ((r.item_id, r.text) for r in rationales), self.rejected(all_tasks, project)
         )
         new, error = self.tune(items, rationales, versions, base, work, pairs)
+        self._set(state="done" if new is not None else "failed", finished=tasks.now_iso())
+        live = self.status() or {}
+        if "step" in live:  # what the round got through, kept in its history
+            record["progress"] = {k: live[k] for k in PROGRESS_KEYS if k in live}
+            log.info("project %s: tuning ended at %s", project, _describe(live))
         if new is not None:
             record.update(ok=True, version=new.name, finished=tasks.now_iso())
+            self._set(version=new.name)
             self.counters.rounds_ok += 1
             log.info(
                 "project %s: round done, %s from %d rationales", project, new.name, len(rationales)
             )
         else:
             record.update(error=error, finished=tasks.now_iso())
+            self._set(error=error)
             self.counters.rounds_failed += 1
             self.counters.last_round_error = f"project {project}: {error}"
             serving = base.name if base else "the base model"
@@ -127,8 +194,9 @@ class RoundRunner:
         """The engine's tuning job in a child process: a crash there cannot hurt the serving model.
 
         Returns the new version, or None and why. ILLUME_TUNE_ARGS holds `illume tune`
-        flags (any TuneConfig field, --nproc, --launcher); with `--objective sft+dpo`
-        (or dpo) the (ticked, unticked) pairs of the same item go to the job too.
+        flags (any TuneConfig field; --nproc, --launcher, --hostfile, ...: tunejob.Launch);
+        with `--objective sft+dpo` (or dpo) the (ticked, unticked) pairs of the same item go
+        to the job too. Its progress records reach `progress` while it runs.
         """
         try:
             config, launch = parse_tune_args(self.settings.tune_args)
@@ -149,9 +217,20 @@ class RoundRunner:
                     work=work,
                     output=logf,
                     pairs=pair_rows,
+                    on_progress=self.progress,
                 )
                 return new, None
         except (subprocess.CalledProcessError, RuntimeError) as e:
             why = f"exited {e.returncode}" if isinstance(e, subprocess.CalledProcessError) else e
             tail = (work / "tune.log").read_text(errors="replace").strip().splitlines()[-3:]
             return None, f"the tuning job {why}: {' | '.join(tail)[-500:]}"
+
+
+def _describe(live: dict[str, Any]) -> str:
+    """Progress as one log line, with the counts a person checks first."""
+    return (
+        f"epoch {live.get('epoch')}/{live.get('epochs')} step {live.get('global_step')}/"
+        f"{live.get('total_steps')} loss {live.get('loss', float('nan')):.4f} "
+        f"tokens/s {live.get('tokens_per_s', 0.0):.0f} on {live.get('world_size', 1)} ranks "
+        f"({live.get('rationales')} rationales, {live.get('items')} items)"
+    )

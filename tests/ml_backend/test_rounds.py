@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from PIL import Image
 
@@ -115,3 +117,52 @@ def test_unticked_candidates_become_pairs_with_the_items_rationales(tmp_path, pn
     rationales, _ = runner.rationales(tasks, DEFAULT_LABELS)
     pairs = build_pairs(((r.item_id, r.text) for r in rationales), rejected)
     assert [(p.item_id, p.chosen, p.rejected) for p in pairs] == [("cat-1", "It purrs", "it barks")]
+
+
+@pytest.mark.deepspeed
+def test_a_real_round_shows_its_progress_in_status_and_metrics(
+    tmp_path, png_file, monkeypatch, tiny_lm_dir
+):
+    """A round through the real DeepSpeed job on a tiny model: /status while it runs."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from ml_backend.app import create_app
+    from ml_backend.model import IllumeModel
+
+    monkeypatch.setenv("ILLUME_LM", str(tiny_lm_dir))
+    monkeypatch.setenv("ILLUME_ENCODER", "tiny")
+    tune_args = ["--epochs", "2", "--batch-size", "2", "--vqa-ratio", "1"]
+    model = IllumeModel(Settings(data_dir=tmp_path, load_model=False, tune_args=tune_args))
+    runner = model.jobs.rounds
+    runner.ls = FakeLabelStudio()
+    texts = ["It purrs", "it barks"]
+    project_tasks = [task(k, f"cat-{k}", [tick([texts[k % 2]])], png_file) for k in range(4)]
+    monkeypatch.setattr(
+        "ml_backend.rounds.lsclient.iter_tasks", lambda client, project: iter(project_tasks)
+    )
+    client = create_app(model).test_client()
+    during = []
+    report = runner.progress
+
+    def progress(record):
+        report(record)
+        during.append(client.get("/status").get_json()["round"])
+
+    monkeypatch.setattr(runner, "progress", progress)
+    assert runner.run(7, "test") is True, StateStore(tmp_path).load(7).rounds[-1]
+    assert during, "no progress record reached the backend while the job ran"
+    first = during[0]
+    assert first["project"] == 7 and first["state"] == "tuning" and first["step"] == 1
+    assert math.isfinite(first["loss"]) and first["rationales"] == 4
+    after = client.get("/status").get_json()["round"]
+    assert after["state"] == "done" and after["version"] == "v0001"
+    assert (after["epoch"], after["epochs"]) == (2, 2)
+    assert after["global_step"] == after["total_steps"] >= 2
+    record = StateStore(tmp_path).load(7).rounds[-1]
+    assert record["progress"]["loss"] == after["loss"]
+    text = client.get("/metrics").get_data(as_text=True)
+    samples = {s.name: s for f in text_string_to_metric_families(text) for s in f.samples}
+    assert samples["illume_tuning_running"].value == 0
+    assert samples["illume_tuning_step"].labels == {"project": "7"}
+    assert samples["illume_tuning_step"].value == after["global_step"]
+    assert samples["illume_tuning_loss"].value == pytest.approx(after["loss"])
