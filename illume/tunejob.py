@@ -208,6 +208,9 @@ def child_env() -> dict[str, str]:
 POLL_S = 0.5
 """How often the parent reads the progress file while the job runs."""
 
+STOP_S = 10.0
+"""How long a job told to stop may take before it is killed."""
+
 
 def run_job(
     job: TuneJob,
@@ -220,9 +223,8 @@ def run_job(
     """Run one tuning round as a child process and return the version it published.
 
     `on_progress` gets each progress record (illume.tuneprogress) in this thread while
-    the child runs; each is logged too. Raises subprocess.CalledProcessError when the
-    job fails (nothing is then published) and RuntimeError when it exits 0 without a
-    result.
+    the child runs. Raises subprocess.CalledProcessError when the job fails (nothing is
+    then published) and RuntimeError when it exits 0 without a result.
     """
     with tempfile.TemporaryDirectory(prefix="illume-tune-") as tmp:
         result = Path(job.result) if job.result else Path(tmp) / "result.json"
@@ -240,7 +242,7 @@ def run_job(
                     _report(tail, on_progress)
                     time.sleep(POLL_S)
             except BaseException:  # the caller gave up (e.g. Ctrl-C): no orphaned job
-                proc.kill()
+                _stop(proc)
                 raise
         _report(tail, on_progress)
         if proc.returncode:
@@ -248,9 +250,18 @@ def run_job(
         return read_result(result)
 
 
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM first: torchrun and DeepSpeed's launcher pass it on to their ranks."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=STOP_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def _report(tail: ProgressTail, on_progress: ProgressCallback | None) -> None:
-    for record in tail.read():
-        log.info("tuning: %s", describe(record))
+    for record in tail.read():  # the child logs each step itself: here only for debugging
+        log.debug("tuning: %s", describe(record))
         if on_progress is None:
             continue
         try:

@@ -6,11 +6,14 @@ items and the rationales for the tuning job, runs it in a child process and
 records the outcome in the project's state. A failed round publishes nothing:
 the previous version keeps serving. While the job runs, its progress records
 (epoch, step, loss, tokens/s) update `RoundRunner.current`, which /status and
-/metrics show, and go to the log.
+/metrics show, and go to the log. `current` is mirrored to `round-status.json`
+in the data folder, so a process that does not run rounds itself (a web
+process beside a tuning worker on the same data folder) shows it too.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import threading
@@ -51,6 +54,9 @@ PROGRESS_KEYS = (
 )
 """The figures of a progress record (illume.tuneprogress) that /status shows."""
 
+STATUS_FILE = "round-status.json"
+"""In the data folder: the latest round's `current`, for processes that do not run it."""
+
 
 class RoundRunner:
     """Runs a project's tuning round and keeps its bookkeeping."""
@@ -68,9 +74,29 @@ class RoundRunner:
         self._logged = 0.0
 
     def status(self) -> dict[str, Any] | None:
-        """A copy of `current` (the worker thread updates it while /status reads it)."""
+        """A copy of `current` (the worker thread updates it while /status reads it), else
+        what another process running rounds on this data folder last wrote."""
         with self._lock:
-            return dict(self.current) if self.current is not None else None
+            if self.current is not None:
+                return dict(self.current)
+        try:
+            live = json.loads(self._status_file.read_text())
+        except (OSError, ValueError):
+            return None
+        return live if isinstance(live, dict) else None
+
+    @property
+    def _status_file(self) -> Path:
+        return self.settings.data_dir / STATUS_FILE
+
+    def _publish(self, live: dict[str, Any]) -> None:
+        """`current` for other processes, replaced atomically (never half a file)."""
+        tmp = self._status_file.with_name(STATUS_FILE + ".tmp")
+        try:
+            tmp.write_text(json.dumps(live))
+            tmp.replace(self._status_file)
+        except OSError as e:
+            log.warning("round status not written: %s", e)
 
     def progress(self, record: dict[str, Any]) -> None:
         """A progress record of the running job: into `current`, and now and then the log."""
@@ -79,6 +105,7 @@ class RoundRunner:
                 return
             self.current.update((k, record[k]) for k in PROGRESS_KEYS if k in record)
             live = dict(self.current)
+        self._publish(live)
         now = time.monotonic()
         if record.get("event") == "epoch" or now - self._logged >= PROGRESS_LOG_S:
             self._logged = now
@@ -87,6 +114,8 @@ class RoundRunner:
     def _set(self, **fields: Any) -> None:
         with self._lock:
             self.current = {**(self.current or {}), **fields}
+            live = dict(self.current)
+        self._publish(live)
 
     def run(self, project: int, reason: str) -> bool:
         """One round; True when it published a new version."""
@@ -108,8 +137,9 @@ class RoundRunner:
             rationales=len(rationales), items=len(items), base=base.name if base else None
         )
         with self._lock:
-            self.current = {"project": project, "state": "tuning", "started": record["started"]}
-            self.current.update(rationales=len(rationales), items=len(items))
+            self.current = None
+        self._set(project=project, state="tuning", started=record["started"])
+        self._set(rationales=len(rationales), items=len(items))
         self._logged = 0.0
         log.info(
             "project %s: round started (%s): %d rationales, %d items, base %s",

@@ -1,7 +1,7 @@
 """Entry point of one tuning round; what `illume tune` and the launchers run.
 
     python -m training.train --items ITEMS --rationales RATIONALES --versions DIR [--base DIR]
-    deepspeed --num_gpus 8 -m training.train ...      (GPUs)
+    deepspeed --num_gpus 8 --module training.train ...   (GPUs)
     torchrun --nproc_per_node 2 -m training.train ... (CPU ranks)
     deepspeed --hostfile HOSTFILE --module training.train ...  (several nodes)
 

@@ -160,6 +160,9 @@ def test_a_real_round_shows_its_progress_in_status_and_metrics(
     assert after["global_step"] == after["total_steps"] >= 2
     record = StateStore(tmp_path).load(7).rounds[-1]
     assert record["progress"]["loss"] == after["loss"]
+    # a process that ran no round (a web process beside a tuning worker) shows the same
+    elsewhere = RoundRunner(model.settings, Counters(), StateStore(tmp_path), FakeLabelStudio())
+    assert elsewhere.status() == after
     text = client.get("/metrics").get_data(as_text=True)
     samples = {s.name: s for f in text_string_to_metric_families(text) for s in f.samples}
     assert samples["illume_tuning_running"].value == 0

@@ -203,7 +203,10 @@ def test_the_deepspeed_launcher_runs_two_local_ranks_from_a_hostfile(job, tiny_l
     hostfile = tmp / "hostfile"
     hostfile.write_text("localhost slots=2\n")
     launch = Launch(launcher="deepspeed", hostfile=str(hostfile), master_port=_free_port())
-    job_args = TuneJob(items=args[1], rationales=args[3], versions=str(tmp / "v"))
+    progress = tmp / "progress.jsonl"
+    job_args = TuneJob(
+        items=args[1], rationales=args[3], versions=str(tmp / "v"), progress=str(progress)
+    )
     config = TuneConfig(epochs=2, batch_size=4, vqa_ratio=3, val_items=2)
     choice = ModelChoice(lm=str(tiny_lm_dir), encoder="tiny")
     cmd = job_command(job_args, config, choice, launch)
@@ -215,4 +218,8 @@ def test_the_deepspeed_launcher_runs_two_local_ranks_from_a_hostfile(job, tiny_l
     assert metrics["world_size"] == 2 and len(metrics["losses"]) == 4
     assert all(math.isfinite(x) for x in metrics["losses"])
     assert "rank 1/2" in out.stdout + out.stderr  # the second rank logged its share
+    steps = [r for r in ProgressTail(progress).read() if r["event"] == "step"]
+    assert [r["global_step"] for r in steps] == [1, 2, 3, 4]  # rank 0 alone reports
+    assert {r["world_size"] for r in steps} == {2}
+    assert [r["loss"] for r in steps] == pytest.approx(metrics["losses"])
     assert load_model(choice, version).version == "v0001"
