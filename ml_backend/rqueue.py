@@ -47,8 +47,8 @@ CLAIM = "illume:claim:{project}:{task}"
 """Redis key: the sampling job that holds a task (its value), until it ends or the key expires."""
 SCHEDULER_LOCK = "illume:scheduler"
 """Redis lock: one train-queue job at a time runs the round scheduler."""
-TICK_KEY = "illume:tick"
-"""Redis keys: one per second a scheduler tick is scheduled for (ticks are never doubled)."""
+TICK_KEY = "illume:tick-at"
+"""Redis key: when the next scheduler tick job is due (so ticks are not doubled)."""
 
 
 class RedisQueues:
@@ -178,12 +178,19 @@ class RedisQueues:
 
     def schedule_tick(self, seconds: float) -> bool:
         """Ask the scheduler again in `seconds` (RQ's scheduler moves the job in), unless a
-        tick for that second is scheduled already. True when this call scheduled one."""
-        at = int(time.time() + max(0.0, seconds)) + 1
-        if not self.redis.set(f"{TICK_KEY}:{at}", 1, nx=True, ex=int(seconds) + 3600):
+        tick comes by then anyway (that one asks again). True when this call scheduled one.
+
+        Only called under the scheduler lock, so the read and the write need no transaction.
+        """
+        now = time.time()
+        at = now + max(0.0, seconds)
+        raw = self.redis.get(TICK_KEY)
+        coming = float(raw) if raw is not None else 0.0
+        if now < coming <= at + 1.0:
             return False
+        self.redis.set(TICK_KEY, repr(at), ex=int(seconds) + 3600)
         self.train.enqueue_in(
-            timedelta(seconds=max(0.0, at - time.time())),
+            timedelta(seconds=max(0.0, seconds)),
             f"{WORKER}.tick_job",
             job_timeout=self.settings.train_timeout_s,
             result_ttl=0,
