@@ -31,10 +31,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     import logging
+    import os
 
     from ml_backend.rqworker import parse_queues, run
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # a worker has no HTTP port: its log is where each job's outcome shows
+    logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger().setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
     return run(parse_queues(args.queues), args.name, args.burst, args.maintenance_s)
 
 

@@ -114,7 +114,10 @@ class IllumeModel:
                 missing.append(i)
         if missing and project is not None and self.remote is not None:
             # ahead of the scan's batches; a task already in a batch stays there
-            self.remote.sample_batches(project, [task_list[i]["id"] for i in missing], front=True)
+            todo = [
+                task_list[i]["id"] for i in missing if not tasks.failed_for(task_list[i], version)
+            ]
+            self.remote.sample_batches(project, todo, front=True)
         elif missing and project is not None:
             made = self._sample_now([task_list[i]["id"] for i in missing], project)
             out.update({i: made.get(task_list[i]["id"]) for i in missing})

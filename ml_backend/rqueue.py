@@ -47,6 +47,8 @@ CLAIM = "illume:claim:{project}:{task}"
 """Redis key: the sampling job that holds a task (its value), until it ends or the key expires."""
 SCHEDULER_LOCK = "illume:scheduler"
 """Redis lock: one train-queue job at a time runs the round scheduler."""
+RETRY_INTERVALS_S = (0, 30, 120)
+"""Seconds before RQ's 1st, 2nd, 3rd (and later) retry of a job."""
 TICK_KEY = "illume:tick-at"
 """Redis key: when the next scheduler tick job is due (so ticks are not doubled)."""
 
@@ -67,12 +69,18 @@ class RedisQueues:
     def claim_ttl(self) -> int:
         """Long enough for every attempt of a batch (RQ's retries) and its abandonment checks."""
         s = self.settings
-        return (s.sample_timeout_s + s.rq_grace_s) * (s.sample_retries + 1) + 60
+        attempts = (s.sample_timeout_s + s.rq_grace_s) * (s.sample_retries + 1)
+        waits = sum(
+            RETRY_INTERVALS_S[min(i, len(RETRY_INTERVALS_S) - 1)] for i in range(s.sample_retries)
+        )
+        return attempts + waits + 60
 
     def _retry(self, times: int):
+        """At once the first time (the usual cause is a dead worker), later ones spaced out
+        (Label Studio or Redis may be down for a while)."""
         from rq import Retry
 
-        return Retry(max=times)
+        return Retry(max=times, interval=list(RETRY_INTERVALS_S))
 
     # ---- sample ---------------------------------------------------------------------------
 
