@@ -86,8 +86,10 @@ class RedisQueues:
 
     def scan(self, project: int) -> str | None:
         """Queue one scan of the project (None: one is queued or running already)."""
-        from rq.exceptions import DuplicateJobError
+        from rq.exceptions import DuplicateJobError, NoSuchJobError
         from rq.job import Job, JobStatus
+
+        in_flight = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, None)
 
         job_id = f"illume-scan-{project}"
         for _ in range(2):
@@ -104,10 +106,13 @@ class RedisQueues:
                 )
                 return job_id
             except DuplicateJobError:
-                old = Job.fetch(job_id, connection=self.redis)
-                if old.get_status(refresh=True) in (JobStatus.QUEUED, JobStatus.STARTED, None):
-                    return None
-                old.delete()  # a finished or failed scan of earlier: this is a new one
+                try:
+                    old = Job.fetch(job_id, connection=self.redis)
+                except NoSuchJobError:
+                    continue  # it ended just now: queue this one
+                if old.get_status(refresh=True) in in_flight:
+                    return None  # waiting, running, or waiting for its retry
+                old.delete()  # a failed or stopped scan of earlier: this is a new one
         return None
 
     def sample_batches(self, project: int, task_ids: list[int], front: bool = False) -> list[str]:
