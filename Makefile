@@ -36,6 +36,7 @@ sample-demo: install
 test: install
 	bash scripts/install_label_studio.sh
 	bash scripts/install_postgres.sh
+	bash scripts/install_redis.sh
 	bash scripts/install_browser.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q

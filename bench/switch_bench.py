@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from illume.versions import latest_version  # noqa: E402
+from illume.versions import latest_version, mark_complete  # noqa: E402
 from ml_backend.config import Settings  # noqa: E402
 from ml_backend.engine import Engine  # noqa: E402
 
@@ -36,6 +36,7 @@ def publish_versions(engine: Engine, settings: Settings) -> None:
             for p in model.trainable_parameters():
                 p.add_(0.01 * torch.randn_like(p))
         model.save_version(settings.project_versions(project) / "v0001")
+        mark_complete(settings.project_versions(project) / "v0001")
         model.reset_version()
 
 

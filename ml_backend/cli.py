@@ -5,6 +5,8 @@ the backend:
     illume serve   --host H --port P      the Label Studio ML backend (gunicorn)
     illume export  --project ID --format jsonl|vqax|hf|imagefolder --out PATH
                    [--with-model] [--push-to-hub REPO]
+    illume worker  --queues sample,train [--name N] [--burst] [--maintenance-s S]
+                   an RQ worker (needs ILLUME_REDIS_URL; ml_backend/rqworker.py)
 """
 
 from __future__ import annotations
@@ -27,8 +29,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    import logging
+    import os
+
+    from ml_backend.rqworker import parse_queues, run
+
+    # a worker has no HTTP port: its log is where each job's outcome shows
+    logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger().setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+    return run(parse_queues(args.queues), args.name, args.burst, args.maintenance_s)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add `serve` and `export` to the `illume` command line."""
+    """Add `serve`, `export` and `worker` to the `illume` command line."""
     p = sub.add_parser("serve", help="run the Label Studio ML backend (gunicorn)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=9090)
@@ -38,3 +52,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export the curated rationale dataset of a project")
     add_export_arguments(p)
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("worker", help="run an RQ worker for the sample and/or train queue")
+    p.add_argument("--queues", default="sample,train", help="sample, train or sample,train")
+    p.add_argument("--name", default=None, help="worker name in RQ (default: RQ's own)")
+    p.add_argument("--burst", action="store_true", help="stop once the queues are empty")
+    p.add_argument(
+        "--maintenance-s",
+        type=int,
+        default=600,
+        help="seconds between RQ's registry clean-ups (where dead workers' jobs are retried)",
+    )
+    p.set_defaults(func=cmd_worker)

@@ -68,6 +68,18 @@ class Settings:
     copies tensors instead of reading a version folder (0: no cache)."""
     load_model: bool = True
     """False for tests of the HTTP layer: no engine is imported."""
+    redis_url: str = ""
+    """ILLUME_REDIS_URL: jobs go to Redis through RQ and `illume worker` processes run them
+    (ml_backend/rqueue.py); empty: the in-process durable queue (ml_backend/jobqueue.py)."""
+    sample_timeout_s: int = 900
+    """RQ job timeout of one sampling batch (batch_tasks tasks); a worker that dies mid-batch
+    has its job retried after this plus rq_grace_s."""
+    train_timeout_s: int = 6 * 3600
+    """RQ job timeout of a `train` queue job (it may run a whole tuning round)."""
+    sample_retries: int = 3
+    """How often RQ retries a sampling job that failed or whose worker died."""
+    rq_grace_s: int = 60
+    """Seconds past a job's timeout before RQ takes its worker for dead (RQ's own default)."""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -96,6 +108,11 @@ class Settings:
             max_json_depth=_int("ILLUME_MAX_JSON_DEPTH", 100),
             adapter_cache=_int("ILLUME_ADAPTER_CACHE", 4),
             load_model=env.get("ILLUME_NO_MODEL", "") not in ("1", "true", "yes"),
+            redis_url=env.get("ILLUME_REDIS_URL", ""),
+            sample_timeout_s=_int("ILLUME_SAMPLE_TIMEOUT_S", 900),
+            train_timeout_s=_int("ILLUME_TRAIN_TIMEOUT_S", 6 * 3600),
+            sample_retries=max(1, _int("ILLUME_SAMPLE_RETRIES", 3)),
+            rq_grace_s=max(1, _int("ILLUME_RQ_GRACE_S", 60)),
         )
 
     def project_dir(self, project: int) -> Path:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ml_backend import lsclient
@@ -36,15 +37,32 @@ PROJECT_CHECK_TTL_S = 30.0
 class Jobs:
     """Handlers for the job kinds in the queue: event, generate, train."""
 
-    def __init__(self, settings: Settings, engine: Engine, counters: Counters, client=None):
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        counters: Counters,
+        client=None,
+        regenerate: Callable[[int], Any] | None = None,
+        recover: bool = True,
+    ):
+        """`regenerate(project)` runs after a published round (default: sample here; the RQ
+        worker queues a scan instead); `recover=False` leaves cut-short rounds to the process
+        that runs rounds (schedule.RoundScheduler)."""
         self.settings = settings
         self.counters = counters
         self.store = StateStore(settings.data_dir, settings.project_versions)
         self.ls = lsclient.Connection(settings, client)
         self.candidates = CandidateWriter(settings, engine, counters, self.ls)
         self.rounds = RoundRunner(settings, counters, self.store, self.ls)
+        self.regenerate = regenerate or self.candidates.generate
         self.scheduler = RoundScheduler(
-            self.store, counters, self.train, settings.train_every, settings.round_debounce_s
+            self.store,
+            counters,
+            self.train,
+            settings.train_every,
+            settings.round_debounce_s,
+            recover=recover,
         )
         self._known: set[int] = set()
         self._unsure: dict[int, tuple[float, bool]] = {}
@@ -113,7 +131,7 @@ class Jobs:
         """A round, then candidates from the new version for the still unresolved tasks."""
         ok = self.rounds.run(project, reason)
         if ok:
-            self.candidates.generate(project)
+            self.regenerate(project)
         return ok
 
 

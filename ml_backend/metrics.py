@@ -63,6 +63,8 @@ class IllumeCollector(Collector):
         m = self.model
         c = m.counters
         yield from self._jobs()
+        if m.remote is not None:
+            yield from self._rq()
         yield counter(
             "illume_tasks_generated", "Tasks that got candidates written", c.tasks_generated
         )
@@ -114,6 +116,25 @@ class IllumeCollector(Collector):
         yield gauge
         yield counter("illume_jobs_done", "Jobs finished", worker.done)
         yield counter("illume_jobs_failed", "Jobs that raised", worker.failed)
+
+    def _rq(self) -> Iterator[Metric]:
+        """With ILLUME_REDIS_URL: the RQ queues' jobs by state, and the workers on each."""
+        status = self.model.rq_status()
+        up = GaugeMetricFamily("illume_rq_up", "1 while Redis answers this scrape")
+        up.add_metric([], 0.0 if "error" in status else 1.0)
+        yield up
+        if "error" in status:
+            return
+        jobs = GaugeMetricFamily(
+            "illume_rq_jobs", "RQ jobs by queue and state", labels=["queue", "state"]
+        )
+        workers = GaugeMetricFamily("illume_rq_workers", "RQ workers per queue", labels=["queue"])
+        for queue, counts in status.items():
+            for state in ("queued", "running", "failed", "scheduled"):
+                jobs.add_metric([queue, state], counts[state])
+            workers.add_metric([queue], counts["workers"])
+        yield jobs
+        yield workers
 
     def _round_durations(self) -> Metric:
         """Durations of the finished rounds in the round history (it survives restarts)."""

@@ -3,6 +3,10 @@
 Same shape as label-studio-ml-backend's example models, without its
 per-request rebuild: one instance per process holds the engine (loaded in
 the background), the durable job queue and the worker thread.
+
+With ILLUME_REDIS_URL the process only records jobs in Redis (rqueue.py) and
+answers from what Label Studio holds: no model is loaded, no worker thread
+runs; `illume worker` processes do the sampling and the rounds.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from ml_backend.engine import Engine
 from ml_backend.jobqueue import JobLog, Worker
 from ml_backend.jobs import Jobs, event_project
 from ml_backend.labels import is_resolved
+from ml_backend.rqueue import RedisQueues
 from ml_backend.state import Counters
 
 log = logging.getLogger(__name__)
@@ -33,7 +38,9 @@ class IllumeModel:
         self.settings = settings or Settings.from_env()
         self.counters = Counters()
         self.engine = Engine(self.settings)
-        self.jobs = Jobs(self.settings, self.engine, self.counters, client)
+        self.remote = RedisQueues(self.settings) if self.settings.redis_url else None
+        """The RQ queues when jobs go to Redis (None: the in-process queue below)."""
+        self.jobs = Jobs(self.settings, self.engine, self.counters, client, recover=not self.remote)
         self.queue = JobLog(self.settings.data_dir / "queue")
         ignore = self.settings.data_dir / ".gitignore"
         if not ignore.exists():  # state, not source: keep it out of a checkout's git status
@@ -43,6 +50,9 @@ class IllumeModel:
 
     def start(self) -> IllumeModel:
         """Load the model in the background and start the job worker (resumes old jobs)."""
+        if self.remote is not None:
+            log.info("jobs go to Redis: `illume worker` processes sample and tune")
+            return self
         if self.settings.load_model:
             self.engine.start_loading()
             self.worker.start()
@@ -70,7 +80,9 @@ class IllumeModel:
             now = time.monotonic()
             if now - self._last_scan.get(project, -1e9) > SETUP_REGENERATE_S:
                 self._last_scan[project] = now
-                if not any(
+                if self.remote is not None:
+                    self.remote.scan(project)
+                elif not any(
                     j.get("kind") == "generate" and j.get("project") == project
                     for j in self.queue.pending()
                 ):
@@ -100,7 +112,13 @@ class IllumeModel:
                 out[i] = self.jobs.candidates.prediction_for(task, stored, made_by, labels)
             elif isinstance(task.get("id"), int) and not isinstance(task["id"], bool):
                 missing.append(i)
-        if missing and project is not None:
+        if missing and project is not None and self.remote is not None:
+            # ahead of the scan's batches; a task already in a batch stays there
+            todo = [
+                task_list[i]["id"] for i in missing if not tasks.failed_for(task_list[i], version)
+            ]
+            self.remote.sample_batches(project, todo, front=True)
+        elif missing and project is not None:
             made = self._sample_now([task_list[i]["id"] for i in missing], project)
             out.update({i: made.get(task_list[i]["id"]) for i in missing})
         return [out.get(i) or empty_prediction(version) for i in range(len(task_list))]
@@ -150,7 +168,10 @@ class IllumeModel:
         No Label Studio call here: the acknowledgement must not wait on it. The
         worker checks the project and marks it for a round (schedule.py).
         """
-        position = self.queue.append({"kind": "event", "event": {**data, "action": event}})
+        job = {"kind": "event", "event": {**data, "action": event}}
+        if self.remote is not None:
+            return {"queued": self.remote.event(job["event"]), "project": event_project(data)}
+        position = self.queue.append(job)
         return {"queued": position, "project": event_project(data)}
 
     # ---- status ---------------------------------------------------------------------------
@@ -198,8 +219,16 @@ class IllumeModel:
             "counters": self.counters.snapshot(),
             "round": self.jobs.rounds.status(),
             "projects": projects,
+            **({"rq": self.rq_status()} if self.remote is not None else {}),
             "state_errors": self.jobs.store.errors + self.queue.errors,
         }
+
+    def rq_status(self) -> dict[str, Any]:
+        """The RQ queues' counts (an error message when Redis does not answer)."""
+        try:
+            return self.remote.status()
+        except Exception as e:  # noqa: BLE001 (/status must answer while Redis is down)
+            return {"error": f"{type(e).__name__}: {e}"[:300]}
 
 
 def empty_prediction(version: str) -> dict[str, Any]:

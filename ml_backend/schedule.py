@@ -81,7 +81,10 @@ class RoundScheduler:
         train_every: int,
         debounce_s: float,
         clock: Callable[[], float] = time.time,
+        recover: bool = True,
     ):
+        """recover: ask again for rounds a crash cut short (only the process that runs rounds;
+        a web process that only queues jobs for an RQ worker must not touch its records)."""
         self.store = store
         self.counters = counters
         self.run_round = run_round
@@ -93,7 +96,7 @@ class RoundScheduler:
         self._due: dict[int, float] = {}
         for project in store.projects():
             state = store.load(project)
-            if state.running is not None:
+            if recover and state.running is not None:
                 why = state.running.get("reason", "?")
                 log.warning("project %s: a round (%s) was cut short; it runs again", project, why)
                 state.requested = f"round cut short by a restart ({why})"

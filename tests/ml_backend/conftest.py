@@ -224,3 +224,19 @@ def hf_backend(label_studio, tmp_path_factory, local_root):
 
 def rationale_config() -> str:
     return (REPO / "label_config" / "rationales.xml").read_text()
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """A throwaway redis-server on 127.0.0.1 and a free port (stopped by its PID at the end)."""
+    from ml_backend.demo.redis_server import RedisServer, redis_server_bin
+
+    binary = redis_server_bin()
+    if binary is None:
+        pytest.fail(
+            "no redis-server: run scripts/install_redis.sh (the Makefile's test target does)",
+            pytrace=False,
+        )
+    server = RedisServer(binary).start()
+    yield server
+    server.stop()

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from illume.versions import mark_complete
 from ml_backend.app import create_app
 from ml_backend.config import Settings
 from ml_backend.model import IllumeModel
@@ -140,7 +141,9 @@ def test_unknown_routes_and_methods_are_json_4xx(client):
 
 def test_status_and_versions(client, model, tmp_path):
     (tmp_path / "projects" / "2" / "versions" / "v0001").mkdir(parents=True)
+    mark_complete(tmp_path / "projects" / "2" / "versions" / "v0001")
     (tmp_path / "projects" / "2" / "versions" / ".tmp-v0002-1").mkdir()
+    (tmp_path / "projects" / "2" / "versions" / "v0003").mkdir()  # still being copied in
     m = client.get("/status").json
     assert m["model"]["version"] == "zero-shot" and m["jobs"]["pending"] == 0
     v = client.get("/versions?project=2").json

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import illume.models
-from illume.versions import latest_version
+from illume.versions import latest_version, mark_complete
 from ml_backend.config import Settings
 from ml_backend.engine import AdapterCache, Engine
 
@@ -41,6 +41,7 @@ def two_projects(tiny_lm_dir, tmp_path, monkeypatch):
             for p in maker.trainable_parameters():
                 p.add_(torch.randn_like(p))
         maker.save_version(settings.project_versions(project) / "v0001")
+        mark_complete(settings.project_versions(project) / "v0001")
         maker.reset_version()
     loads = []
     monkeypatch.setattr(illume.models, "load_model", lambda: loads.append(1) or build())

@@ -9,6 +9,7 @@ import pytest
 import yaml
 from PIL import Image
 
+from illume.versions import mark_complete
 from ml_backend import export, lsclient, tasks
 from tests.ml_backend.annotations import ann as annotation
 
@@ -96,6 +97,7 @@ def project(tmp_path, monkeypatch):
     )
     metrics = {"version": "v0001", "n_exp": 3, "n_vqa": 9, "losses": [2.0, 1.25], "best_epoch": 0}
     (version / "metrics.json").write_text(json.dumps({**metrics, "val_rouge": [0.5]}))
+    mark_complete(version)
     rows = [
         task(1, "a.png", "train", [ann(["he is moving fast"], ["typed one"], aid=11)], PHRASINGS),
         task(2, "b.png", "val", [ann(["none of these fits"], aid=12)]),

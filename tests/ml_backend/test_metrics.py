@@ -102,3 +102,31 @@ def test_round_seconds_ignores_unfinished_and_skipped():
     assert seconds({"started": "2026-01-01T10:00:00+00:00"}) is None
     assert seconds({"skipped": True, "started": "x", "finished": "y"}) is None
     assert seconds({"started": "bad", "finished": "2026-01-01T10:00:00+00:00"}) is None
+
+
+def test_with_redis_the_web_process_only_queues_jobs(tmp_path, redis_server):
+    """ILLUME_REDIS_URL: /setup, /predict and /webhook put jobs into RQ's queues, nothing runs."""
+    from redis import Redis
+
+    conn = Redis.from_url(redis_server.url)
+    conn.flushdb()
+    settings = Settings(data_dir=tmp_path, load_model=False, redis_url=redis_server.url)
+    model = IllumeModel(settings).start()
+    assert model.worker._thread is None  # no in-process worker
+    client = create_app(model).test_client()
+    assert client.post("/setup", json={"project": 4}).status_code == 200
+    tasks = [{"id": 11, "data": {}}, {"id": 12, "data": {}}]
+    r = client.post("/predict", json={"tasks": tasks, "project": "4.123"})
+    assert r.status_code == 200 and [p["result"] for p in r.json["results"]] == [[], []]
+    event = {"action": "ANNOTATION_CREATED", "project": {"id": 4}, "annotation": {"id": 1}}
+    r = client.post("/webhook", json=event)
+    assert r.status_code == 201 and r.json["queued"]
+    rq = client.get("/status").json["rq"]
+    assert rq["sample"]["queued"] == 2 and rq["train"]["queued"] == 1  # a scan, a batch
+    assert model.remote.sample.job_ids[0].startswith("illume-sample-4-")  # /predict's first
+    m = scrape(client)
+    jobs = m["illume_rq_jobs"]
+    assert jobs[("illume_rq_jobs", (("queue", "sample"), ("state", "queued")))] == 2
+    assert m["illume_rq_up"][("illume_rq_up", ())] == 1
+    assert not (tmp_path / "queue" / "jobs.jsonl").exists()  # the file queue stays unused
+    conn.flushdb()

@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from illume.versions import mark_complete
 from ml_backend.config import Settings
 from ml_backend.jobqueue import JobLog
 from ml_backend.model import IllumeModel
@@ -22,6 +23,7 @@ def test_damaged_state_file_is_moved_aside_and_rebuilt(tmp_path, caplog, damage)
     store.save(4, ProjectState(new_annotations=2, rounds=[{"ok": True, "version": "v0001"}]))
     for name in ("v0001", "v0002"):
         (tmp_path / "projects" / "4" / "versions" / name).mkdir(parents=True)
+        mark_complete(tmp_path / "projects" / "4" / "versions" / name)
     path = tmp_path / "projects" / "4" / "state.json"
     path.write_bytes(damage)
     with caplog.at_level(logging.ERROR):

@@ -78,6 +78,7 @@ def test_one_rank_publishes_a_complete_version(job):
         "model.json",
         "metrics.json",
         "manifest.jsonl",
+        "COMPLETE",  # the completion marker, written last (illume.versions)
     }
     metrics = json.loads((version / "metrics.json").read_text())
     assert metrics["n_exp"] == 2 and metrics["n_vqa"] == 6 and metrics["b"] == 3.0
