@@ -35,6 +35,7 @@ from illume.tune import (
     TuneConfig,
     combined_loss,
     count_target_tokens,
+    epochs_for,
     load_images,
     loss_sums,
 )
@@ -54,6 +55,8 @@ class TuneResult:
     reward_accuracy: list[float] = field(default_factory=list)
     """Per step: share of the step's pairs whose chosen text gained more than the rejected."""
     best_epoch: int = -1
+    epochs_run: int = 0
+    """Fewer than configured when X^E is tiny (illume.tune.epochs_for, the collapse guard)."""
     tokens_per_s: float = 0.0
     peak_memory_mb: float = 0.0
 
@@ -177,7 +180,8 @@ def fit(
     pair_batch = min(config.dpo_batch_size, len(pairs)) or 1
     n_batches = (len(sft) // config.batch_size if sft else len(pairs) // pair_batch) or 1
     tokens, seconds = 0, 0.0
-    for epoch in range(config.epochs):
+    result.epochs_run = epochs_for(config, len(exp)) if config.uses_sft else config.epochs
+    for epoch in range(result.epochs_run):
         rng = random.Random(config.seed + epoch)
         order = rng.sample(sft, len(sft))
         pair_order = rng.sample(range(len(pairs)), len(pairs))
