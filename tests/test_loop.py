@@ -78,6 +78,8 @@ def test_two_rounds_report_and_resume(loop_items, tmp_path, tiny_env):
     assert os.stat(r0_candidates).st_mtime_ns == stamp
     assert rounds[0]["n_fitting"] == 4 and rounds[0]["rv_pct"] == 50.0
     assert rounds[1]["sampled_items"] == 4  # only the unresolved items are sampled again
+    assert rounds[0]["distinct"]["before"] is None and rounds[0]["distinct"]["after"]["items"] == 8
+    assert rounds[1]["distinct"]["before"]["items"] == rounds[1]["distinct"]["after"]["items"] == 4
     assert rounds[1]["n_fitting"] == 6 and rounds[1]["new_pct"] == 50.0
     assert [r["version"] for r in rounds] == ["zero-shot", "v0001", "v0002"]
     assert all("same_gt" in r for r in rounds[1:])
@@ -88,6 +90,7 @@ def test_two_rounds_report_and_resume(loop_items, tmp_path, tiny_env):
     assert sum('"kind": "exp"' in line for line in manifest.splitlines()) == 6
     md = (out / "report.md").read_text()
     assert "| round | B-1" in md and "fact-err" in md and "Test split" in md
+    assert "| round | items | before: mean | after: mean" in md
     assert (out / "report.png").stat().st_size > 10_000
     assert json.loads((out / "report.json").read_text())["final"]["stop_reason"]
 
