@@ -10,7 +10,7 @@ tuning job's collapse guard.
 
 The round: the embedded model (real weights) is tuned on "it is a cat" and "it's a cat"
 for the demo cat photo (what issue 11 saw collapse the sampler), once with the guard off
-(`--noguard-args`) and once with the tuning defaults (`--guard-args`). Then a handful of
+(`--noguard-args`) and once with it on (`--guard-args`). Then a handful of
 unresolved items (a new task on the same cat photo, three other demo photos, two
 easy-vqa-x val items) are sampled by the base model and by each tuned version, with
 the top-up before this change (2 rounds at T = 0.6/0.9, own prompt only: `old`) and
@@ -112,7 +112,7 @@ def main() -> None:
     ap.add_argument("--evqax", required=True, help="easy-vqa-x items (illume data easy-vqa-x)")
     ap.add_argument("--json", default="docs/diversity.json")
     ap.add_argument("--noguard-args", default="--min-rationales-per-epoch 0 --val-items 8")
-    ap.add_argument("--guard-args", default="--val-items 8")
+    ap.add_argument("--guard-args", default="--min-rationales-per-epoch 16 --val-items 8")
     ap.add_argument("--probes", type=int, default=6, help="unresolved items sampled (at most 6)")
     ap.add_argument("--variants", default="base,noguard,guard", help="which models to sample")
     args = ap.parse_args()

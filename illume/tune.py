@@ -47,10 +47,11 @@ class TuneConfig:
 
     epochs: int = field(default=3, metadata=_help("passes over X^E + X^A; the best on val is kept"))
     min_rationales_per_epoch: int = field(
-        default=16,
+        default=0,
         metadata=_help(
             "collapse guard: with fewer rationales in X^E than this, a round runs only "
-            "epochs * n(X^E) / this epochs (at least 1); 0: always all epochs"
+            "epochs * n(X^E) / this epochs (at least 1); 0 (default: it did not keep more "
+            "variety in docs/diversity.md): always all epochs"
         ),
     )
     batch_size: int = field(

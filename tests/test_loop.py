@@ -133,6 +133,7 @@ def test_nothing_fits_the_loop_samples_again_then_stops_with_a_complete_report(
     argv = ["loop", "--items", str(unmatchable_items), "--out", str(out), "--rounds", "3"]
     argv += ["--resample-rounds", "1", "--sample-n-per-temperature", "1"]
     argv += ["--sample-max-new-tokens", "4", "--agreement", "rouge", "facts"]
+    argv += ["--sample-top-up-rounds", "0"]  # round 1's widening alone adds candidates
     assert main(argv) == 0  # no traceback, no failed tuning job
     report = json.loads((out / "report.json").read_text())
     rounds = report["rounds"]
@@ -142,6 +143,8 @@ def test_nothing_fits_the_loop_samples_again_then_stops_with_a_complete_report(
     assert "sampled again with the same model, 2 per temperature" in rounds[1]["note"]
     assert rounds[1]["candidates"] > rounds[0]["candidates"]  # more candidates the second time
     assert rounds[1]["val"] == rounds[0]["val"]  # same model: val is not scored again
+    distinct = rounds[1]["distinct"]
+    assert distinct["before"]["items"] == distinct["after"]["items"] == rounds[1]["sampled_items"]
     assert rounds[0]["agreement"]["rouge"]["n"] == rounds[0]["candidates"]
     assert "no fitting rationale in 2 sampling round(s)" in report["final"]["stop_reason"]
     assert report["final"]["test_illume"] == report["final"]["test_zero_shot"]
@@ -149,6 +152,7 @@ def test_nothing_fits_the_loop_samples_again_then_stops_with_a_complete_report(
     md = (out / "report.md").read_text()
     assert "- round 1: nothing to tune on" in md and "no round found a fitting rationale" in md
     assert "| 0 | rouge |" in md
+    assert "| round | items | before: mean | after: mean" in md
     assert "no fitting rationale" in capsys.readouterr().out
 
 

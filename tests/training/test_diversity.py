@@ -11,6 +11,7 @@ plain AdamW engine, as in test_learning.py), without the collapse guard: the wor
 
 import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -25,14 +26,12 @@ from training import trainer
 N_WORDS = 3000
 
 
-@pytest.fixture(scope="module")
-def wordy_lm_dir(tmp_path_factory):
+def build_wordy_lm(out: Path) -> Path:
     """A 2-layer Llama with SmolLM2's tokenizer whose output layer knows only words."""
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     from illume.models.weights import smollm2_dir
 
-    out = tmp_path_factory.mktemp("wordy-lm")
     for f in smollm2_dir().iterdir():
         if f.name.startswith(("tokenizer", "special_tokens")) or f.name == "chat_template.jinja":
             shutil.copy(f, out / f.name)
@@ -66,6 +65,20 @@ def wordy_lm_dir(tmp_path_factory):
     return out
 
 
+def tune_on_two(model, items: list[Item], config: TuneConfig):
+    """The round: two near-identical rationales for the first item, in-process."""
+    tuned_on = [(items[0], "it is a red circle"), (items[0], "it's a red circle")]
+    exp, vqa, b = build_examples(tuned_on, items, config)
+    return trainer.fit(
+        AdamWEngine(model, config.lr), model, exp, vqa, b, [], config, progress=False
+    )
+
+
+@pytest.fixture(scope="module")
+def wordy_lm_dir(tmp_path_factory):
+    return build_wordy_lm(tmp_path_factory.mktemp("wordy-lm"))
+
+
 @pytest.fixture
 def items(tmp_path):
     Image.new("RGB", (16, 16), "red").save(tmp_path / "red.png")
@@ -86,9 +99,7 @@ def test_unresolved_items_keep_ten_distinct_candidates_after_a_round_on_two_rati
         )
     )
     config = TuneConfig(epochs=3, batch_size=2, lr=3e-2, vqa_ratio=0, min_rationales_per_epoch=0)
-    tuned_on = [(items[0], "it is a red circle"), (items[0], "it's a red circle")]
-    exp, vqa, b = build_examples(tuned_on, items, config)
-    trainer.fit(AdamWEngine(model, config.lr), model, exp, vqa, b, [], config, progress=False)
+    tune_on_two(model, items, config)
 
     unresolved = items[1:]
     sample = SampleConfig(n_per_temperature=1, max_new_tokens=6)
