@@ -36,7 +36,7 @@ from illume.items import Item, load_items, read_jsonl, write_jsonl
 from illume.models import ModelChoice
 from illume.pairs import build_pairs, rejected_candidates
 from illume.rationales import Rationale, unique_rationales
-from illume.round_stats import critic_agreement, fact_rate_of, score_split
+from illume.round_stats import critic_agreement, diversity, fact_rate_of, score_split
 from illume.sample import SampleConfig
 from illume.tune import TuneConfig
 from illume.tunejob import Launch, TuneJob, run_job
@@ -317,6 +317,8 @@ def run_round(run: Run, model, r: int, scorers) -> dict:
         model.reset_version()
         record["val"] = score_split(model, run.splits["val"], scorers, rd / "val.json", prompt)
     rows = sample_round(run, model, r, sampling)
+    previous = run.round_dir(r - 1) / "critiqued.jsonl" if r else None
+    before_rows = list(read_jsonl(previous)) if previous and previous.exists() else None
     after = run.rationales(r)
     n_train = len(run.splits["train"])
     record.update(
@@ -328,6 +330,7 @@ def run_round(run: Run, model, r: int, scorers) -> dict:
         candidates=sum(len(row.get("candidates", [])) for row in rows),
         fact_error_candidates=fact_rate_of(rows, items, fitting_only=False),
         fact_error_fitting=fact_rate_of(rows, items, fitting_only=True),
+        distinct=diversity(rows, before_rows, sampling.min_distinct),
         agreement=critic_agreement(rows, items, cfg.agreement, cfg.critic),
     )
     if not after:

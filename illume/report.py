@@ -2,7 +2,8 @@
 
 A rising ROUGE-L with a rising fact-error rate means the model learned the
 template, not the image: both sit side by side in the table and the plot.
-Rounds where nothing fitted say so (their note), and each automatic
+Rounds where nothing fitted say so (their note), the distinct candidates
+per item show whether tuning collapsed the sampler, and each automatic
 critic's agreement with the simulated annotator on the round's candidates
 has its own table.
 """
@@ -65,6 +66,28 @@ def rounds_table(rounds: list[dict]) -> str:
 def round_notes(rounds: list[dict]) -> list[str]:
     """One line per round that has a note (nothing fitted, sampled again, ...)."""
     return [f"- round {r['round']}: {r['note']}" for r in rounds if r.get("note")]
+
+
+def distinct_table(rounds: list[dict]) -> str:
+    """Per round: distinct candidates per sampled item after the rank filter, for the same
+    items with the previous version (before) and with this round's (after)."""
+    head = ["round", "items", "before: mean", "after: mean", "after: min", "after: under min"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rounds:
+        d = r.get("distinct") or {}
+        before, after = d.get("before") or {}, d.get("after")
+        if not after:
+            continue
+        cells = [
+            str(r["round"]),
+            str(after["items"]),
+            _num(before.get("mean")),
+            _num(after["mean"]),
+            str(after["min"]),
+            f"{after['under_min']} (< {d['min_distinct']})",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) if len(lines) > 2 else ""
 
 
 def agreement_table(rounds: list[dict]) -> str:
@@ -209,6 +232,14 @@ def write_report(out: str | Path, rounds: list[dict], final: dict) -> dict:
     ]
     if round_notes(rounds):
         md += [*round_notes(rounds), ""]
+    if distinct_table(rounds):
+        md += [
+            "Distinct candidates per sampled item after the rank filter (before: the same "
+            "items with the previous round's version):",
+            "",
+            distinct_table(rounds),
+            "",
+        ]
     if agreement_table(rounds):
         md += [
             "Agreement of the automatic critics with the simulated annotator "

@@ -1,5 +1,6 @@
 """What a loop round measures: greedy scores of a split, the fact-error rate of its
-jabber, and each automatic critic's agreement with the simulated annotator."""
+jabber, how many distinct candidates each item got, and each automatic critic's
+agreement with the simulated annotator."""
 
 from __future__ import annotations
 
@@ -70,3 +71,30 @@ def critic_agreement(
         out[kind] = agreement(verdicts, truth)
     out["annotator_fitting"] = sum(truth)
     return out
+
+
+def distinct_counts(rows: list[dict], min_distinct: int) -> dict | None:
+    """Distinct candidates per sampled item (rows hold them after the rank filter): mean,
+    minimum and how many items got fewer than `min_distinct`; None without sampled items."""
+    counts = [len(row["candidates"]) for row in rows if "candidates" in row]
+    if not counts:
+        return None
+    return {
+        "items": len(counts),
+        "mean": round(sum(counts) / len(counts), 2),
+        "min": min(counts),
+        "under_min": sum(c < min_distinct for c in counts),
+    }
+
+
+def diversity(rows: list[dict], previous: list[dict] | None, min_distinct: int) -> dict:
+    """Distinct candidates per item of a round (`after`) and, for the same items, of the
+    round before it (`before`: the previous version): a collapse after tuning shows as
+    `after` falling below `before`."""
+    ids = {row["id"] for row in rows}
+    before = [row for row in previous or [] if row["id"] in ids]
+    return {
+        "min_distinct": min_distinct,
+        "before": distinct_counts(before, min_distinct),
+        "after": distinct_counts(rows, min_distinct),
+    }

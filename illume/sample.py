@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 from tqdm import tqdm
@@ -59,10 +59,35 @@ class SampleConfig:
     )
     min_distinct: int = field(
         default=10,
-        metadata={"help": "items with fewer distinct candidates get more at the top temperatures"},
+        metadata={
+            "help": "items with fewer distinct candidates (kept by the rank filter) get more "
+            "draws, up to top_up_rounds and top_up_budget"
+        },
     )
     top_up_rounds: int = field(
-        default=2, metadata={"help": "at most this many extra draws per batch (0: exactly n)"}
+        default=5, metadata={"help": "at most this many extra draws per batch (0: exactly n)"}
+    )
+    top_up_budget: int = field(
+        default=150,
+        metadata={
+            "help": "at most this many extra samples per item over all top-up rounds "
+            "(6x the paper's 25: bounds the cost of an item the model cannot vary on)"
+        },
+    )
+    top_up_temperatures: tuple[float, ...] = field(
+        default=(0.6, 0.9, 1.2, 1.5),
+        metadata={
+            "help": "the ladder the top-up climbs: its k-th round samples at the k-th and next "
+            "of these (the last two once the ladder ends); a tuned, sharper model varies only "
+            "when hotter"
+        },
+    )
+    top_up_prompts: tuple[str, ...] = field(
+        default=("since", "seeing that", "as"),
+        metadata={
+            "help": "explanation prompts the top-up also asks from its second round on (those "
+            "not in explanation_prompts): tuning sharpens the tuned-on prompt most"
+        },
     )
     batch_items: int = field(default=8, metadata={"help": "items decoded together"})
     seed: int = field(default=0, metadata={"help": "seed of the sampler"})
@@ -146,6 +171,8 @@ class Sampler:
         self.stop = stop_token_mask(model.tokenizer, vocab)
         self.seed = self.config.seed
         self.generators: dict[str, torch.Generator] = {}
+        self.rows_drawn = 0
+        """Samples decoded so far, top-ups included: what sampling costs."""
 
     def reseed(self, seed: int) -> None:
         self.seed = seed
@@ -222,16 +249,43 @@ class Sampler:
         temps = [t for t in cfg.temperatures for _ in range(cfg.n_per_temperature)]
         by_id = {it.id: it for it in items}
         self._draw_into(by_id, results, images, prompts, owners, temps)
-        hot = [t for t in sorted(cfg.temperatures)[-2:] for _ in range(cfg.n_per_temperature)]
-        for _ in range(cfg.top_up_rounds):
-            short = [
-                i for i, o in enumerate(owners) if len(results[o].candidates) < cfg.min_distinct
-            ]
-            if not short:
-                break
-            pick = [[x[i] for i in short] for x in (images, prompts, owners)]
-            self._draw_into(by_id, results, *pick, hot)
+        self._top_up(by_id, results, images, prompts, owners)
         return [results[it.id] for it in items]
+
+    def top_up_plan(self, k: int) -> tuple[list[float], tuple[str, ...]]:
+        """The k-th top-up round's temperatures (one per row) and its other explanation prompts.
+
+        Round 0 repeats the item's own prompts hot; later rounds climb the ladder and add
+        the other prompts, since after tuning on a few rationales the tuned-on prompt
+        repeats them at every ordinary temperature (issue 11).
+        """
+        cfg = self.config
+        ladder = cfg.top_up_temperatures or tuple(sorted(cfg.temperatures)[-2:])
+        start = min(k, max(0, len(ladder) - 2))
+        temps = [t for t in ladder[start : start + 2] for _ in range(cfg.n_per_temperature)]
+        extra = () if k == 0 else cfg.top_up_prompts
+        return temps, tuple(p for p in extra if p not in cfg.explanation_prompts)
+
+    def _top_up(self, by_id, results, images, prompts, owners) -> None:
+        """Draw again for the items with fewer than `min_distinct` kept candidates, round by
+        round, until they have them, the rounds are spent or the item's budget is."""
+        cfg = self.config
+        spent = dict.fromkeys(results, 0)
+        for k in range(cfg.top_up_rounds):
+            temps, extra = self.top_up_plan(k)
+            asks = list(enumerate(prompts))
+            asks += [(i, replace(p, explanation=e)) for e in extra for i, p in enumerate(prompts)]
+            pick: tuple[list, list, list] = ([], [], [])
+            for i, prompt in asks:
+                owner = owners[i]
+                short = len(results[owner].candidates) < cfg.min_distinct
+                if short and spent[owner] + len(temps) <= cfg.top_up_budget:
+                    spent[owner] += len(temps)
+                    for x, v in zip(pick, (images[i], prompt, owner), strict=True):
+                        x.append(v)
+            if not pick[1]:
+                break
+            self._draw_into(by_id, results, *pick, temps)
 
     def _draw_into(self, items, results, images, prompts, owners, temps) -> None:
         """Decode every prompt at every temperature; add the new distinct texts to its item
@@ -239,6 +293,7 @@ class Sampler:
         if not prompts:
             return
         rows = self.decode(images, prompts, temps)
+        self.rows_drawn += len(rows)
         for i, (owner, prompt) in enumerate(zip(owners, prompts, strict=True)):
             for j, temp in enumerate(temps):
                 text, lp = rows[i * len(temps) + j]

@@ -46,6 +46,14 @@ class TuneConfig:
     """
 
     epochs: int = field(default=3, metadata=_help("passes over X^E + X^A; the best on val is kept"))
+    min_rationales_per_epoch: int = field(
+        default=0,
+        metadata=_help(
+            "collapse guard: with fewer rationales in X^E than this, a round runs only "
+            "epochs * n(X^E) / this epochs (at least 1); 0 (default: it did not keep more "
+            "variety in docs/diversity.md): always all epochs"
+        ),
+    )
     batch_size: int = field(
         default=16, metadata=_help("global batch, split over the ranks under a launcher")
     )
@@ -141,6 +149,21 @@ def build_examples(
     ]
     b = len(vqa) / len(exp) if exp and vqa else 1.0
     return exp, vqa, b
+
+
+def epochs_for(config: TuneConfig, n_exp: int) -> int:
+    """The epochs a round runs: fewer when X^E is tiny.
+
+    A handful of rationales, each weighted up by b (about 10), pull every sample toward
+    themselves: tuned for 3 epochs on two near-identical ones, the sampler wrote little
+    else afterwards (issue 11). The guard scales the epochs with n(X^E) up to
+    `min_rationales_per_epoch`, so the first rounds nudge the model rather than
+    overwrite its variety; later rounds, with more rationales, get every epoch.
+    """
+    floor = config.min_rationales_per_epoch
+    if floor <= 0 or n_exp == 0 or n_exp >= floor:
+        return config.epochs
+    return max(1, config.epochs * n_exp // floor)
 
 
 def target_ids(tokenizer, examples: list[Example], config: TuneConfig) -> list[list[int]]:

@@ -78,6 +78,8 @@ def test_two_rounds_report_and_resume(loop_items, tmp_path, tiny_env):
     assert os.stat(r0_candidates).st_mtime_ns == stamp
     assert rounds[0]["n_fitting"] == 4 and rounds[0]["rv_pct"] == 50.0
     assert rounds[1]["sampled_items"] == 4  # only the unresolved items are sampled again
+    assert rounds[0]["distinct"]["before"] is None and rounds[0]["distinct"]["after"]["items"] == 8
+    assert rounds[1]["distinct"]["before"]["items"] == rounds[1]["distinct"]["after"]["items"] == 4
     assert rounds[1]["n_fitting"] == 6 and rounds[1]["new_pct"] == 50.0
     assert [r["version"] for r in rounds] == ["zero-shot", "v0001", "v0002"]
     assert all("same_gt" in r for r in rounds[1:])
@@ -88,6 +90,7 @@ def test_two_rounds_report_and_resume(loop_items, tmp_path, tiny_env):
     assert sum('"kind": "exp"' in line for line in manifest.splitlines()) == 6
     md = (out / "report.md").read_text()
     assert "| round | B-1" in md and "fact-err" in md and "Test split" in md
+    assert "| round | items | before: mean | after: mean" in md
     assert (out / "report.png").stat().st_size > 10_000
     assert json.loads((out / "report.json").read_text())["final"]["stop_reason"]
 
@@ -130,6 +133,7 @@ def test_nothing_fits_the_loop_samples_again_then_stops_with_a_complete_report(
     argv = ["loop", "--items", str(unmatchable_items), "--out", str(out), "--rounds", "3"]
     argv += ["--resample-rounds", "1", "--sample-n-per-temperature", "1"]
     argv += ["--sample-max-new-tokens", "4", "--agreement", "rouge", "facts"]
+    argv += ["--sample-top-up-rounds", "0"]  # round 1's widening alone adds candidates
     assert main(argv) == 0  # no traceback, no failed tuning job
     report = json.loads((out / "report.json").read_text())
     rounds = report["rounds"]
@@ -139,6 +143,8 @@ def test_nothing_fits_the_loop_samples_again_then_stops_with_a_complete_report(
     assert "sampled again with the same model, 2 per temperature" in rounds[1]["note"]
     assert rounds[1]["candidates"] > rounds[0]["candidates"]  # more candidates the second time
     assert rounds[1]["val"] == rounds[0]["val"]  # same model: val is not scored again
+    distinct = rounds[1]["distinct"]
+    assert distinct["before"]["items"] == distinct["after"]["items"] == rounds[1]["sampled_items"]
     assert rounds[0]["agreement"]["rouge"]["n"] == rounds[0]["candidates"]
     assert "no fitting rationale in 2 sampling round(s)" in report["final"]["stop_reason"]
     assert report["final"]["test_illume"] == report["final"]["test_zero_shot"]
@@ -146,6 +152,7 @@ def test_nothing_fits_the_loop_samples_again_then_stops_with_a_complete_report(
     md = (out / "report.md").read_text()
     assert "- round 1: nothing to tune on" in md and "no round found a fitting rationale" in md
     assert "| 0 | rouge |" in md
+    assert "| round | items | before: mean | after: mean" in md
     assert "no fitting rationale" in capsys.readouterr().out
 
 

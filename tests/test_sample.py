@@ -132,7 +132,30 @@ def test_top_up_reaches_min_distinct(tiny_model, items_file):
     for a, b in zip(few, more, strict=True):
         assert len(a.candidates) <= 5
         assert len(b.candidates) >= 8
-        assert {c.temperature for c in b.candidates[5:]} <= {0.6, 0.9}
+        assert {c.temperature for c in b.candidates[5:]} <= set(topped.top_up_temperatures)
+
+
+def test_top_up_climbs_the_ladder_adds_the_other_prompts_and_keeps_to_its_budget(
+    tiny_model, items_file
+):
+    items, _ = load_items(items_file)
+    # an unreachable min_distinct: every round tops up until the budget is spent
+    cfg = SampleConfig(
+        n_per_temperature=1, max_new_tokens=4, min_distinct=1000, rank=False, top_up_budget=8
+    )
+    sampler = Sampler(tiny_model, cfg)
+    assert sampler.top_up_plan(0) == ([0.6, 0.9], ())
+    assert sampler.top_up_plan(1) == ([0.9, 1.2], ("since", "seeing that", "as"))
+    assert sampler.top_up_plan(7) == ([1.2, 1.5], ("since", "seeing that", "as"))
+    (result,) = sampler.sample(items[:1], progress=False)
+    # 5 first draws, then 2 (round 0) + 2 x 3 prompts (round 1, the 4th over budget)
+    assert sampler.rows_drawn == 5 + 8
+    assert {c.prompt.rsplit(", ", 1)[1] for c in result.candidates} <= {
+        "because",
+        "since",
+        "seeing that",
+    }
+    assert max(c.temperature for c in result.candidates) == 1.2
 
 
 def test_ranked_candidates_carry_their_score_best_first(tiny_model, items_file):

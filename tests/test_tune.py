@@ -8,6 +8,7 @@ from illume.tune import (
     combined_loss,
     count_target_tokens,
     dedupe_rationales,
+    epochs_for,
     loss_sums,
     target_ids,
 )
@@ -102,3 +103,10 @@ def test_loss_sums_match_plain_cross_entropy(tiny_model):
     n_vqa, n_exp = count_target_tokens(tiny_model, exp + vqa, config)
     loss = combined_loss(vqa_sum, exp_sum, n_vqa, n_exp, b)
     assert torch.allclose(loss, (vqa_sum + b * exp_sum) / (n_vqa + n_exp))
+
+
+def test_the_collapse_guard_runs_fewer_epochs_on_a_tiny_x_e():
+    config = TuneConfig(epochs=3, min_rationales_per_epoch=16)
+    assert [epochs_for(config, n) for n in (1, 2, 10, 11, 16, 500)] == [1, 1, 1, 2, 3, 3]
+    assert epochs_for(config, 0) == 3  # dpo alone: no X^E to guard
+    assert epochs_for(TuneConfig(epochs=3, min_rationales_per_epoch=0), 2) == 3  # off

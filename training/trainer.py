@@ -36,6 +36,7 @@ from illume.tune import (
     TuneConfig,
     combined_loss,
     count_target_tokens,
+    epochs_for,
     load_images,
     loss_sums,
 )
@@ -55,6 +56,8 @@ class TuneResult:
     reward_accuracy: list[float] = field(default_factory=list)
     """Per step: share of the step's pairs whose chosen text gained more than the rejected."""
     best_epoch: int = -1
+    epochs_run: int = 0
+    """Fewer than configured when X^E is tiny (illume.tune.epochs_for, the collapse guard)."""
     tokens_per_s: float = 0.0
     peak_memory_mb: float = 0.0
 
@@ -182,8 +185,9 @@ def fit(
     n_batches = (len(sft) // config.batch_size if sft else len(pairs) // pair_batch) or 1
     tokens, seconds = 0, 0.0
     report = on_step if rank == 0 else None
-    where = {"epochs": config.epochs, "steps": n_batches, "world_size": world}
-    for epoch in range(config.epochs):
+    result.epochs_run = epochs_for(config, len(exp)) if config.uses_sft else config.epochs
+    where = {"epochs": result.epochs_run, "steps": n_batches, "world_size": world}
+    for epoch in range(result.epochs_run):
         rng = random.Random(config.seed + epoch)
         order = rng.sample(sft, len(sft))
         pair_order = rng.sample(range(len(pairs)), len(pairs))
@@ -222,7 +226,7 @@ def fit(
                         "epoch": epoch + 1,
                         "step": step + 1,
                         "global_step": epoch * n_batches + step + 1,
-                        "total_steps": config.epochs * n_batches,
+                        "total_steps": result.epochs_run * n_batches,
                         "loss": loss,
                         "tokens_per_s": tokens / seconds,
                         **({"dpo_loss": dpo, "reward_accuracy": accuracy} if pairs else {}),

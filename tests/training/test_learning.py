@@ -90,7 +90,7 @@ def _greedy_rouge(model, items) -> float:
 
 
 def test_a_few_steps_lower_the_targets_loss_and_move_greedy_output_toward_them(model, items):
-    config = TuneConfig(epochs=20, batch_size=4, lr=3e-2, vqa_ratio=0)
+    config = TuneConfig(epochs=20, batch_size=4, lr=3e-2, vqa_ratio=0, min_rationales_per_epoch=0)
     exp, vqa, b = build_examples([(it, it.explanations[0]) for it in items], items, config)
     nll_before, rouge_before = _target_nll(model, exp, items, config), _greedy_rouge(model, items)
     result = trainer.fit(AdamWEngine(model, config.lr), model, exp, vqa, b, [], config)
@@ -131,7 +131,7 @@ def test_the_best_epoch_rule_keeps_the_better_weights(model, items, monkeypatch)
         return next(scores)
 
     monkeypatch.setattr(trainer, "val_rouge", scripted_val_rouge)
-    config = TuneConfig(epochs=3, batch_size=4, lr=3e-2, vqa_ratio=0)
+    config = TuneConfig(epochs=3, batch_size=4, lr=3e-2, vqa_ratio=0, min_rationales_per_epoch=0)
     exp, vqa, b = build_examples([(it, it.explanations[0]) for it in items], items, config)
     result = trainer.fit(AdamWEngine(model, config.lr), model, exp, vqa, b, [], config)
     assert result.best_epoch == 1 and result.val_rouge == [0.3, 0.5, 0.2]
@@ -144,7 +144,7 @@ def test_no_better_epoch_keeps_the_starting_weights(model, items, monkeypatch):
     scores = iter([0.5, 0.2, 0.4])
     monkeypatch.setattr(trainer, "val_rouge", lambda *a: next(scores))
     start = model.trainable_state()
-    config = TuneConfig(epochs=2, batch_size=4, lr=3e-2, vqa_ratio=0)
+    config = TuneConfig(epochs=2, batch_size=4, lr=3e-2, vqa_ratio=0, min_rationales_per_epoch=0)
     exp, vqa, b = build_examples([(it, it.explanations[0]) for it in items], items, config)
     result = trainer.fit(AdamWEngine(model, config.lr), model, exp, vqa, b, [], config)
     assert result.best_epoch == -1

@@ -50,6 +50,8 @@ def job(tmp_path, image_dir, tiny_lm_dir):
         "3",
         "--val-items",
         "2",
+        "--min-rationales-per-epoch",  # every epoch: these tests count the steps
+        "0",
     ]
     return args, env, tmp_path
 
