@@ -182,7 +182,8 @@ def fit(
         best_score,
     )
     pair_batch = min(config.dpo_batch_size, len(pairs)) or 1
-    n_batches = (len(sft) // config.batch_size if sft else len(pairs) // pair_batch) or 1
+    # the last, shorter batch is kept: with a handful of rationales, dropping it can drop them all
+    n_batches = (-(-len(sft) // config.batch_size) if sft else len(pairs) // pair_batch) or 1
     tokens, seconds = 0, 0.0
     report = on_step if rank == 0 else None
     result.epochs_run = epochs_for(config, len(exp)) if config.uses_sft else config.epochs
