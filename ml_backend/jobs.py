@@ -32,6 +32,9 @@ ANNOTATION_EVENTS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DE
 PROJECT_CHECK_TTL_S = 30.0
 """How long an unknown project, or one Label Studio could not be asked about, stays so."""
 
+REGENERATE_RETRY_S = 15.0
+"""A new version's candidates that Label Studio could not take are tried again this often."""
+
 
 class Jobs:
     """Handlers for the job kinds in the queue: event, generate, train."""
@@ -49,6 +52,8 @@ class Jobs:
         self._known: set[int] = set()
         self._unsure: dict[int, tuple[float, bool]] = {}
         """project -> (until when, counts as known) after a 404 or an unanswered check."""
+        self._owed: dict[int, float] = {}
+        """project -> when to try again to write its new version's candidates."""
 
     @property
     def client(self):
@@ -68,8 +73,19 @@ class Jobs:
             log.warning("unknown job kind %r skipped", kind)
 
     def tick(self) -> float | None:
-        """Between jobs: run a due round; seconds until the next one is due (None: none)."""
-        return self.scheduler.tick()
+        """Between jobs: run a due round or a due regeneration; seconds until the next one."""
+        now = time.monotonic()
+        for project in [p for p, at in self._owed.items() if at <= now]:
+            self.regenerate(project)
+        until = self.scheduler.tick()
+        if self._owed:
+            owed = max(0.0, min(self._owed.values()) - time.monotonic())
+            until = owed if until is None else min(until, owed)
+        return until
+
+    def owes_candidates(self, project: int) -> bool:
+        """Did a round publish a version whose candidates Label Studio has not taken yet?"""
+        return project in self._owed
 
     def on_event(self, event: dict[str, Any], at: float | None = None) -> None:
         """Mark the project: START_TRAINING asks for a round, annotation events count once each."""
@@ -113,8 +129,25 @@ class Jobs:
         """A round, then candidates from the new version for the still unresolved tasks."""
         ok = self.rounds.run(project, reason)
         if ok:
-            self.candidates.generate(project)
+            self.regenerate(project)
         return ok
+
+    def regenerate(self, project: int) -> None:
+        """The serving version's candidates for the unresolved tasks, again later if Label
+        Studio cannot take them now: the version is published, the round is done."""
+        try:
+            self.candidates.generate(project)
+        except lsclient.LabelStudioError as e:
+            self._owed[project] = time.monotonic() + REGENERATE_RETRY_S
+            log.warning(
+                "project %s: the new version's candidates wait for Label Studio "
+                "(again in %.0f s): %s",
+                project,
+                REGENERATE_RETRY_S,
+                e,
+            )
+        else:
+            self._owed.pop(project, None)
 
 
 def annotation_ids(event: dict[str, Any]) -> list[Any]:

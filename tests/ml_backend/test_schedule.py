@@ -266,3 +266,31 @@ def test_the_worker_ticks_only_with_an_empty_queue(tmp_path):
     assert [s for s in seen if s[0] == "job"] == [("job", 0), ("job", 1), ("job", 2)]
     first_tick = next(i for i, s in enumerate(seen) if s[0] == "tick")
     assert first_tick == 3 and all(s == ("tick", 0) for s in seen[3:] if s[0] == "tick")
+
+
+def test_candidates_label_studio_could_not_take_are_tried_again(tmp_path, monkeypatch):
+    """The round published; Label Studio was down for its regeneration: the round is ok,
+    /status says the candidates wait, and a later tick writes them."""
+    from ml_backend import jobs as jobs_module
+    from ml_backend.lsclient import LabelStudioError
+
+    model = IllumeModel(Settings(data_dir=tmp_path, load_model=False))
+    calls = []
+
+    def generate(project, task_ids=None):
+        calls.append(project)
+        if len(calls) < 3:
+            raise LabelStudioError("cannot list tasks of project 3: ConnectionError")
+        return 0
+
+    monkeypatch.setattr(model.jobs.rounds, "run", lambda project, reason: True)
+    monkeypatch.setattr(model.jobs.candidates, "generate", generate)
+    monkeypatch.setattr(jobs_module, "REGENERATE_RETRY_S", 0.0)
+    model.jobs.store.save(3, ProjectState())
+    assert model.jobs.train(3, "START_TRAINING") is True
+    assert model.metrics()["projects"]["3"]["candidates_wait_for_label_studio"] is True
+    model.jobs.tick()
+    assert calls == [3, 3] and model.jobs.owes_candidates(3)
+    model.jobs.tick()
+    assert calls == [3, 3, 3] and not model.jobs.owes_candidates(3)
+    assert model.metrics()["projects"]["3"]["candidates_wait_for_label_studio"] is False
