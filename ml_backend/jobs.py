@@ -54,6 +54,8 @@ class Jobs:
         """project -> (until when, counts as known) after a 404 or an unanswered check."""
         self._owed: dict[int, float] = {}
         """project -> when to try again to write its new version's candidates."""
+        for project in self.scheduler.published_before_cut:
+            self._owed[project] = 0.0  # the worker's first tick writes them
 
     @property
     def client(self):

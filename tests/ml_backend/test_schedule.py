@@ -154,6 +154,22 @@ def test_a_round_cut_short_by_a_crash_runs_again_once(tmp_path, caplog):
     assert s.rounds == [(4, "round cut short by a restart (12 new annotations)")]
 
 
+def test_a_restart_after_the_publish_owes_candidates_not_a_round(tmp_path, monkeypatch):
+    """The round recorded its version; a kill came during the regeneration: no re-tuning,
+    the new version's candidates are written on the worker's first tick."""
+    running = {"reason": "START_TRAINING", "started": "2026-12-02T03:52:36Z"}
+    done = {"reason": "START_TRAINING", "started": "2026-12-02T03:52:37+00:00", "ok": True}
+    StateStore(tmp_path).save(5, ProjectState(running=running, rounds=[done]))
+    model = IllumeModel(Settings(data_dir=tmp_path, load_model=False))
+    calls = []
+    monkeypatch.setattr(model.jobs.candidates, "generate", lambda p, ids=None: calls.append(p))
+    monkeypatch.setattr(model.jobs.rounds, "run", lambda p, r: pytest.fail("round rerun"))
+    assert model.jobs.store.load(5).running is None
+    assert model.metrics()["projects"]["5"]["pending"] is None
+    model.jobs.tick()
+    assert calls == [5] and not model.jobs.owes_candidates(5)
+
+
 def test_a_failing_round_is_recorded_and_scheduling_goes_on(tmp_path):
     clock = Clock()
 
