@@ -9,6 +9,9 @@ $TUNE_WRAPPER_CONTROL says what to do:
 - "hold-publish": run the real job, but inside `publish`, after the weights are
   written to the temporary folder and before it is renamed into place, write
   "<control>.held" and wait likewise (a kill there leaves a half-written folder);
+- "fsize:N": run the real job with RLIMIT_FSIZE at N bytes (writes past it fail with
+  EFBIG, "File too large"): the disk-full test where no small file system can be
+  mounted;
 - anything else, or no file: run the real job with the same arguments.
 """
 
@@ -62,6 +65,15 @@ def main() -> int:
         hold(control, "hold")
     elif what == "hold-publish":
         hold_inside_publish(control)
+    elif what.startswith("fsize:"):
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of being killed
+        limit = int(what.split(":", 1)[1])
+        resource.setrlimit(
+            resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1])
+        )
     from training.train import main as train_main
 
     return train_main(sys.argv[1:])
