@@ -32,6 +32,11 @@ ANNOTATION_EVENTS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DE
 PROJECT_CHECK_TTL_S = 30.0
 """How long an unknown project, or one Label Studio could not be asked about, stays so."""
 
+ROUND_RETRY_S = 60.0
+"""A round that could not read Label Studio is asked for again this much later."""
+
+RETRY_PREFIX = "again, Label Studio could not be read: "
+
 REGENERATE_RETRY_S = 15.0
 """A new version's candidates that Label Studio could not take are tried again this often."""
 
@@ -128,8 +133,17 @@ class Jobs:
         return exists
 
     def train(self, project: int, reason: str) -> bool:
-        """A round, then candidates from the new version for the still unresolved tasks."""
-        ok = self.rounds.run(project, reason)
+        """A round, then candidates from the new version for the still unresolved tasks.
+
+        A round that could not read Label Studio fails (recorded as such) and asks
+        for itself again ROUND_RETRY_S later: Label Studio may only be restarting.
+        """
+        try:
+            ok = self.rounds.run(project, reason)
+        except lsclient.LabelStudioError:
+            again = reason if reason.startswith(RETRY_PREFIX) else f"{RETRY_PREFIX}{reason}"
+            self.scheduler.request(project, again, time.time() + ROUND_RETRY_S)
+            raise
         if ok:
             self.regenerate(project)
         return ok

@@ -236,7 +236,8 @@ def test_label_studio_stopped_mid_round(own_lab, own_label_studio):
     """Label Studio stops while a round tunes and stays down >= LS_DOWN_S: the backend
     answers /predict, /health and /status without a 5xx, the round publishes, and once
     Label Studio is back the new version's candidates reach every unresolved task
-    without anyone calling the backend."""
+    without anyone calling the backend. A round asked for while Label Studio is down
+    fails, is reported, and runs by itself once Label Studio is back."""
     lab, client, project = own_lab, own_lab.client, own_lab.project
     annotations = annotations_of(client, project)
     shown = all_tasks(client, project)[1]  # stored candidates: answered from the request
@@ -269,6 +270,12 @@ def test_label_studio_stopped_mid_round(own_lab, own_label_studio):
     assert status["counters"]["rounds_ok"] == 1 and status["counters"]["rounds_failed"] == 0
     new = status["projects"][str(project)]["last_round"]["version"]
     assert versions_state(lab.versions) == ([new], [])
+    lab.train(project)  # a round that cannot read Label Studio
+    wait_for(lambda: lab.backend.get("/status")["counters"]["rounds_failed"] == 1, 60, "failure")
+    status = lab.backend.get("/status")["projects"][str(project)]
+    assert "ConnectError" in status["last_round"]["error"]
+    assert status["pending"].startswith("again, Label Studio could not be read")
+    assert http_code(url + "/predict", unknown) == 200 and http_code(url + "/health") == 200
 
     own_label_studio.start()  # same port, same data
     wait_for(
@@ -276,8 +283,14 @@ def test_label_studio_stopped_mid_round(own_lab, own_label_studio):
         120,
         "the new version's candidates after Label Studio came back",
     )
-    status = lab.backend.wait_idle()
-    assert status["projects"][str(project)]["candidates_wait_for_label_studio"] is False
+    assert not lab.backend.get("/status")["projects"][str(project)][
+        "candidates_wait_for_label_studio"
+    ]
+    wait_for(lambda: lab.backend.get("/status")["counters"]["rounds_ok"] == 2, 300, "the retry")
+    status = lab.backend.wait_idle(300)["projects"][str(project)]
+    assert status["last_round"]["ok"] and status["pending"] is None
+    assert versions_state(lab.versions) == ([new, status["last_round"]["version"]], [])
+    assert unresolved_versions(client, project, lab.resolved) == {status["last_round"]["version"]}
     assert annotations_of(client, project) == annotations
     assert "wait for Label Studio" in lab.log_text()
 

@@ -310,3 +310,36 @@ def test_candidates_label_studio_could_not_take_are_tried_again(tmp_path, monkey
     model.jobs.tick()
     assert calls == [3, 3, 3] and not model.jobs.owes_candidates(3)
     assert model.metrics()["projects"]["3"]["candidates_wait_for_label_studio"] is False
+
+
+def test_a_round_that_cannot_read_label_studio_is_asked_for_again(tmp_path, monkeypatch):
+    """Recorded as failed, pending again a minute later (Label Studio may be restarting)."""
+    import time
+
+    from ml_backend import jobs as jobs_module
+    from ml_backend.lsclient import LabelStudioError
+
+    model = IllumeModel(Settings(data_dir=tmp_path, load_model=False))
+    runs = []
+
+    def run(project, reason):
+        runs.append(reason)
+        if len(runs) < 3:
+            raise LabelStudioError("cannot list tasks of project 7: ConnectError")
+        return False
+
+    monkeypatch.setattr(model.jobs.rounds, "run", run)
+    model.jobs.handle({"kind": "train", "project": 7, "reason": "START_TRAINING"})
+    model.jobs.tick()
+    status = model.metrics()["projects"]["7"]
+    assert runs == ["START_TRAINING"] and status["last_round"]["ok"] is False
+    assert status["pending"].startswith(jobs_module.RETRY_PREFIX)
+    assert 0 < status["round_due_in_s"] <= jobs_module.ROUND_RETRY_S
+    model.jobs.tick()
+    assert len(runs) == 1  # not before its time
+    later = jobs_module.ROUND_RETRY_S + 1
+    model.jobs.scheduler.clock = lambda: time.time() + later
+    model.jobs.tick()  # fails again: asks again, due on the later clock at once
+    model.jobs.tick()
+    assert runs == ["START_TRAINING", status["pending"], status["pending"]]
+    assert model.jobs.store.load(7).requested is None
