@@ -135,14 +135,18 @@ class Jobs:
     def train(self, project: int, reason: str) -> bool:
         """A round, then candidates from the new version for the still unresolved tasks.
 
-        A round that could not read Label Studio fails (recorded as such) and asks
-        for itself again ROUND_RETRY_S later: Label Studio may only be restarting.
+        A round that could not reach Label Studio (no answer, or a 5xx) fails
+        (recorded as such) and asks for itself again ROUND_RETRY_S later: Label
+        Studio may only be restarting. A refusal (a revoked token: 401) waits for
+        the operator instead of failing a round every minute.
         """
         try:
             ok = self.rounds.run(project, reason)
-        except lsclient.LabelStudioError:
-            again = reason if reason.startswith(RETRY_PREFIX) else f"{RETRY_PREFIX}{reason}"
-            self.scheduler.request(project, again, time.time() + ROUND_RETRY_S)
+        except lsclient.LabelStudioError as e:
+            status = getattr(e.__cause__, "status_code", None)
+            if status is None or status >= 500:
+                again = reason if reason.startswith(RETRY_PREFIX) else f"{RETRY_PREFIX}{reason}"
+                self.scheduler.request(project, again, time.time() + ROUND_RETRY_S)
             raise
         if ok:
             self.regenerate(project)

@@ -336,6 +336,7 @@ def test_revoked_token(own_lab, own_label_studio):
     status = backend.wait_idle()
     assert "HTTP 401" in status["counters"]["last_round_error"], status["counters"]
     assert "HTTP 401" in status["projects"][str(project)]["last_round"]["error"]
+    assert status["projects"][str(project)]["pending"] is None  # the operator must act
     assert {t["id"]: t["data"] for t in all_tasks(client, project)} == before
     assert annotations_of(client, project) == annotations
     assert "HTTP 401" in lab.log_text()

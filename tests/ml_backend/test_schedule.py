@@ -343,3 +343,21 @@ def test_a_round_that_cannot_read_label_studio_is_asked_for_again(tmp_path, monk
     model.jobs.tick()
     assert runs == ["START_TRAINING", status["pending"], status["pending"]]
     assert model.jobs.store.load(7).requested is None
+
+
+def test_a_round_refused_by_label_studio_is_not_asked_for_again(tmp_path, monkeypatch):
+    """A 401 (revoked token) needs the operator: one failed round, nothing pending."""
+    from ml_backend.lsclient import LabelStudioError
+
+    model = IllumeModel(Settings(data_dir=tmp_path, load_model=False))
+
+    def run(project, reason):
+        refused = RuntimeError("Invalid token.")
+        refused.status_code = 401
+        raise LabelStudioError("cannot list tasks of project 8: HTTP 401") from refused
+
+    monkeypatch.setattr(model.jobs.rounds, "run", run)
+    model.jobs.handle({"kind": "train", "project": 8, "reason": "START_TRAINING"})
+    model.jobs.tick()
+    status = model.metrics()["projects"]["8"]
+    assert "HTTP 401" in status["last_round"]["error"] and status["pending"] is None
