@@ -9,9 +9,10 @@ $TUNE_WRAPPER_CONTROL says what to do:
 - "hold-publish": run the real job, but inside `publish`, after the weights are
   written to the temporary folder and before it is renamed into place, write
   "<control>.held" and wait likewise (a kill there leaves a half-written folder);
-- "fsize:N": run the real job with RLIMIT_FSIZE at N bytes (writes past it fail with
-  EFBIG, "File too large"): the disk-full test where no small file system can be
-  mounted;
+- "fsize:N": run the real job, with RLIMIT_FSIZE at N bytes from the start of
+  `publish` (writes past it fail with EFBIG, "File too large"): the disk-full test
+  where no small file system can be mounted. Only from there: a limit on the whole
+  job would also cut the compiler runs that fill the shared torch extensions cache;
 - anything else, or no file: run the real job with the same arguments.
 """
 
@@ -54,6 +55,24 @@ def hold_inside_publish(control: Path) -> None:
     versions.publish = publish
 
 
+def limit_inside_publish(limit: int) -> None:
+    """Wrap illume.versions.publish so its writes past `limit` bytes fail with EFBIG."""
+    import resource
+    import signal
+
+    import illume.versions as versions
+
+    real_publish = versions.publish
+
+    def publish(model, root, metrics, manifest):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of being killed
+        hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+        return real_publish(model, root, metrics, manifest)
+
+    versions.publish = publish
+
+
 def main() -> int:
     raw = os.environ.get("TUNE_WRAPPER_CONTROL")
     control = Path(raw) if raw else None
@@ -66,14 +85,7 @@ def main() -> int:
     elif what == "hold-publish":
         hold_inside_publish(control)
     elif what.startswith("fsize:"):
-        import resource
-        import signal
-
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of being killed
-        limit = int(what.split(":", 1)[1])
-        resource.setrlimit(
-            resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1])
-        )
+        limit_inside_publish(int(what.split(":", 1)[1]))
     from training.train import main as train_main
 
     return train_main(sys.argv[1:])
