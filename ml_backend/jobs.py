@@ -83,6 +83,7 @@ class Jobs:
         """Between jobs: run a due round or a due regeneration; seconds until the next one."""
         now = time.monotonic()
         for project in [p for p, at in self._owed.items() if at <= now]:
+            del self._owed[project]  # a failure other than Label Studio's is not retried
             self.regenerate(project)
         until = self.scheduler.tick()
         if self._owed:
