@@ -247,15 +247,45 @@ def parse_project(raw: Any) -> int | None:
 
 
 def adopt_credentials(settings: Settings, body: dict[str, Any]) -> None:
-    """Use the URL and token Label Studio sends in /setup when the env gives none."""
+    """Use the token Label Studio sends in /setup when the env gives none.
+
+    The URL is the operator's: a /setup body names one, but whoever can call /setup
+    could then send the backend's Label Studio calls, and the token with them,
+    anywhere. It is taken only from the first /setup, only without a URL in the
+    environment, and only when ILLUME_ADOPT_SETUP_URL allows it; any other URL a
+    body names is ignored (logged once per URL).
+    """
+    token, host = body.get("access_token"), body.get("hostname")
+    if isinstance(host, str) and host.startswith(("http://", "https://")):
+        host = host.rstrip("/")
+        if host != settings.label_studio_url:
+            _adopt_url(settings, host)
     if settings.api_key:
         return
-    token, host = body.get("access_token"), body.get("hostname")
     if isinstance(token, str) and token:
         settings.api_key = token
-        if isinstance(host, str) and host.startswith(("http://", "https://")):
-            settings.label_studio_url = host.rstrip("/")
-        log.info("using the credentials from /setup (url %s)", settings.label_studio_url)
+        log.info("using the token from /setup (url %s)", settings.label_studio_url)
+
+
+_IGNORED_URLS: set[str] = set()
+"""Body URLs already logged as ignored (Label Studio sends one with every /setup)."""
+
+
+def _adopt_url(settings: Settings, host: str) -> None:
+    if settings.adopt_setup_url and not settings.label_studio_url_fixed:
+        settings.label_studio_url = host
+        settings.label_studio_url_fixed = True
+        log.info("using the Label Studio URL from /setup: %s", host)
+        return
+    if host not in _IGNORED_URLS and len(_IGNORED_URLS) < 100:
+        _IGNORED_URLS.add(host)
+        log.warning(
+            "/setup names Label Studio at %r; ignored, the backend calls %s "
+            "(LABEL_STUDIO_URL; ILLUME_ADOPT_SETUP_URL=1 lets the first /setup set it "
+            "when the environment names none)",
+            host[:200],
+            settings.label_studio_url,
+        )
 
 
 def versions_of(model: IllumeModel, project: str | None) -> dict[str, Any]:

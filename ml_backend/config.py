@@ -29,11 +29,26 @@ def _int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from e
 
 
+def _flag(name: str) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"{name} must be 1/true/yes or 0/false/no, got {raw!r}")
+
+
 @dataclass
 class Settings:
     """Everything the backend reads from its environment."""
 
     label_studio_url: str = "http://127.0.0.1:8080"
+    label_studio_url_fixed: bool = False
+    """The URL came from LABEL_STUDIO_URL (or _HOST) or an adopting /setup: no /setup changes it."""
+    adopt_setup_url: bool = False
+    """ILLUME_ADOPT_SETUP_URL: without a URL in the environment, the first /setup may set it.
+    Off by default: a caller of /setup would choose where the backend's Label Studio calls,
+    and its token, go."""
     api_key: str = field(default="", repr=False)
     """Legacy token or personal access token; kept out of repr so it never lands in logs."""
     basic_auth_user: str = ""
@@ -86,10 +101,11 @@ class Settings:
         env = os.environ
         data_dir = Path(env.get("ILLUME_BACKEND_DIR") or ".illume-backend")
         versions = env.get("ILLUME_VERSIONS")
+        url = env.get("LABEL_STUDIO_URL") or env.get("LABEL_STUDIO_HOST")
         return cls(
-            label_studio_url=(
-                env.get("LABEL_STUDIO_URL") or env.get("LABEL_STUDIO_HOST") or cls.label_studio_url
-            ).rstrip("/"),
+            label_studio_url=(url or cls.label_studio_url).rstrip("/"),
+            label_studio_url_fixed=bool(url),
+            adopt_setup_url=_flag("ILLUME_ADOPT_SETUP_URL"),
             api_key=env.get("LABEL_STUDIO_API_KEY") or env.get("LABEL_STUDIO_ACCESS_TOKEN") or "",
             basic_auth_user=env.get("BASIC_AUTH_USER", ""),
             basic_auth_pass=env.get("BASIC_AUTH_PASS", ""),

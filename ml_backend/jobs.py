@@ -33,6 +33,14 @@ ANNOTATION_EVENTS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DE
 PROJECT_CHECK_TTL_S = 30.0
 """How long an unknown project, or one Label Studio could not be asked about, stays so."""
 
+ROUND_RETRY_S = 60.0
+"""A round that could not read Label Studio is asked for again this much later."""
+
+RETRY_PREFIX = "again, Label Studio could not be read: "
+
+REGENERATE_RETRY_S = 15.0
+"""A new version's candidates that Label Studio could not take are tried again this often."""
+
 
 class Jobs:
     """Handlers for the job kinds in the queue: event, generate, train."""
@@ -67,6 +75,10 @@ class Jobs:
         self._known: set[int] = set()
         self._unsure: dict[int, tuple[float, bool]] = {}
         """project -> (until when, counts as known) after a 404 or an unanswered check."""
+        self._owed: dict[int, float] = {}
+        """project -> when to try again to write its new version's candidates."""
+        for project in self.scheduler.published_before_cut:
+            self._owed[project] = 0.0  # the worker's first tick writes them
 
     @property
     def client(self):
@@ -86,8 +98,20 @@ class Jobs:
             log.warning("unknown job kind %r skipped", kind)
 
     def tick(self) -> float | None:
-        """Between jobs: run a due round; seconds until the next one is due (None: none)."""
-        return self.scheduler.tick()
+        """Between jobs: run a due round or a due regeneration; seconds until the next one."""
+        now = time.monotonic()
+        for project in [p for p, at in self._owed.items() if at <= now]:
+            del self._owed[project]  # a failure other than Label Studio's is not retried
+            self.regenerate(project)
+        until = self.scheduler.tick()
+        if self._owed:
+            owed = max(0.0, min(self._owed.values()) - time.monotonic())
+            until = owed if until is None else min(until, owed)
+        return until
+
+    def owes_candidates(self, project: int) -> bool:
+        """Did a round publish a version whose candidates Label Studio has not taken yet?"""
+        return project in self._owed
 
     def on_event(self, event: dict[str, Any], at: float | None = None) -> None:
         """Mark the project: START_TRAINING asks for a round, annotation events count once each."""
@@ -128,11 +152,41 @@ class Jobs:
         return exists
 
     def train(self, project: int, reason: str) -> bool:
-        """A round, then candidates from the new version for the still unresolved tasks."""
-        ok = self.rounds.run(project, reason)
+        """A round, then candidates from the new version for the still unresolved tasks.
+
+        A round that could not reach Label Studio (no answer, or a 5xx) fails
+        (recorded as such) and asks for itself again ROUND_RETRY_S later: Label
+        Studio may only be restarting. A refusal (a revoked token: 401) waits for
+        the operator instead of failing a round every minute.
+        """
+        try:
+            ok = self.rounds.run(project, reason)
+        except lsclient.LabelStudioError as e:
+            status = getattr(e.__cause__, "status_code", None)
+            if status is None or status >= 500:
+                again = reason if reason.startswith(RETRY_PREFIX) else f"{RETRY_PREFIX}{reason}"
+                self.scheduler.request(project, again, time.time() + ROUND_RETRY_S)
+            raise
         if ok:
             self.regenerate(project)
         return ok
+
+    def regenerate(self, project: int) -> None:
+        """The serving version's candidates for the unresolved tasks, again later if Label
+        Studio cannot take them now: the version is published, the round is done."""
+        try:
+            self.candidates.generate(project)
+        except lsclient.LabelStudioError as e:
+            self._owed[project] = time.monotonic() + REGENERATE_RETRY_S
+            log.warning(
+                "project %s: the new version's candidates wait for Label Studio "
+                "(again in %.0f s): %s",
+                project,
+                REGENERATE_RETRY_S,
+                e,
+            )
+        else:
+            self._owed.pop(project, None)
 
 
 def annotation_ids(event: dict[str, Any]) -> list[Any]:

@@ -198,6 +198,7 @@ class IllumeModel:
                 "new_annotations": st.new_annotations,
                 "last_round": st.rounds[-1] if st.rounds else None,
                 "rounds_run": len(st.rounds),
+                "candidates_wait_for_label_studio": self.jobs.owes_candidates(pid),
                 **self.jobs.scheduler.status(pid, st),
             }
         return {

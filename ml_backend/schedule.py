@@ -94,13 +94,28 @@ class RoundScheduler:
         self.running: int | None = None
         """The project whose round runs now."""
         self._due: dict[int, float] = {}
+        self.published_before_cut: list[int] = []
+        """Projects whose round had published its version when a restart cut it short:
+        only that version's candidates are owed (Jobs writes them), not another round."""
         for project in store.projects():
             state = store.load(project)
             if recover and state.running is not None:
                 why = state.running.get("reason", "?")
-                log.warning("project %s: a round (%s) was cut short; it runs again", project, why)
-                state.requested = f"round cut short by a restart ({why})"
-                state.requested_at, state.running = self.clock(), None
+                if published_since(state, state.running):
+                    log.warning(
+                        "project %s: a restart cut short the candidates of round (%s)'s "
+                        "version; they are written again, the round is not rerun",
+                        project,
+                        why,
+                    )
+                    self.published_before_cut.append(project)
+                else:
+                    log.warning(
+                        "project %s: a round (%s) was cut short; it runs again", project, why
+                    )
+                    state.requested = f"round cut short by a restart ({why})"
+                    state.requested_at = self.clock()
+                state.running = None
                 store.save(project, state)
             self._refresh(project, state)
 
@@ -191,6 +206,14 @@ class RoundScheduler:
             state.running = None
             self.store.save(project, state)
             self._refresh(project, state)
+
+
+def published_since(state: ProjectState, running: dict[str, Any]) -> bool:
+    """Did the running round record a published version (its record starts no earlier)?"""
+    last = state.rounds[-1] if state.rounds else {}
+    started, since = str(last.get("started") or ""), str(running.get("started") or "")
+    # "...T03:52:36+00:00" and "...T03:52:36Z": compare to the second
+    return bool(last.get("ok")) and bool(since) and started[:19] >= since[:19]
 
 
 def _iso(t: float) -> str:

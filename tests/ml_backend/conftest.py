@@ -141,8 +141,14 @@ class Backend:
         raise TimeoutError(f"backend still busy after {timeout} s: {m['jobs']}")
 
 
-def start_backend(label_studio, local_root, data_dir: Path, extra_env: dict):
-    """The backend under gunicorn (one worker, threads), exactly as `illume serve` runs it."""
+def start_backend(
+    label_studio, local_root, data_dir: Path, extra_env: dict, new_session: bool = False
+):
+    """The backend under gunicorn (one worker, threads), exactly as `illume serve` runs it.
+
+    new_session: in a process group of its own, so a test can kill -9 the whole tree
+    (master, worker, tuning child) at once, as a crashed container would lose it.
+    """
     control = data_dir / "fake-tune-control"
     port = free_port()
     env = {
@@ -171,6 +177,7 @@ def start_backend(label_studio, local_root, data_dir: Path, extra_env: dict):
         env=env,
         stdout=logf,
         stderr=subprocess.STDOUT,
+        start_new_session=new_session,
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -173,10 +173,47 @@ def test_token_never_in_repr_or_logs(tmp_path, caplog):
     assert "SECRET" not in caplog.text
 
 
-def test_setup_adopts_credentials_when_env_has_none(tmp_path):
+def setup_body(host: str, token: str = "t") -> dict:
+    return {"project": "1.1", "hostname": host, "access_token": token}
+
+
+def test_setup_adopts_the_token_but_never_the_url_by_default(tmp_path, caplog):
+    """A /setup caller must not choose where the backend's calls (and token) go."""
     settings = Settings(data_dir=tmp_path, load_model=False)
     client = create_app(IllumeModel(settings).start()).test_client()
-    client.post(
-        "/setup", json={"project": "1.1", "hostname": "http://127.0.0.1:9", "access_token": "t"}
-    )
-    assert settings.api_key == "t" and settings.label_studio_url == "http://127.0.0.1:9"
+    client.post("/setup", json=setup_body("http://127.0.0.1:9/evil"))
+    client.post("/setup", json=setup_body("http://127.0.0.1:9/evil", "other"))
+    assert settings.api_key == "t"
+    assert settings.label_studio_url == "http://127.0.0.1:8080"
+    ignored = [r for r in caplog.records if "127.0.0.1:9/evil" in r.getMessage()]
+    assert len(ignored) == 1 and "ignored" in ignored[0].getMessage()
+
+
+def test_a_url_from_the_environment_is_never_replaced(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABEL_STUDIO_URL", "http://127.0.0.1:8081/")
+    monkeypatch.setenv("ILLUME_ADOPT_SETUP_URL", "1")
+    monkeypatch.setenv("ILLUME_NO_MODEL", "1")
+    monkeypatch.setenv("ILLUME_BACKEND_DIR", str(tmp_path))
+    settings = Settings.from_env()
+    client = create_app(IllumeModel(settings).start()).test_client()
+    client.post("/setup", json=setup_body("http://127.0.0.1:9/env"))
+    assert settings.label_studio_url == "http://127.0.0.1:8081"
+
+
+def test_the_operator_may_let_the_first_setup_name_the_url(tmp_path, monkeypatch):
+    monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
+    monkeypatch.delenv("LABEL_STUDIO_HOST", raising=False)
+    monkeypatch.setenv("ILLUME_ADOPT_SETUP_URL", "yes")
+    monkeypatch.setenv("ILLUME_NO_MODEL", "1")
+    monkeypatch.setenv("ILLUME_BACKEND_DIR", str(tmp_path))
+    settings = Settings.from_env()
+    client = create_app(IllumeModel(settings).start()).test_client()
+    client.post("/setup", json=setup_body("http://127.0.0.1:9/first/"))
+    client.post("/setup", json=setup_body("http://127.0.0.1:9/second"))
+    assert settings.label_studio_url == "http://127.0.0.1:9/first"
+
+
+def test_adopting_the_url_is_a_yes_or_no_setting(monkeypatch):
+    monkeypatch.setenv("ILLUME_ADOPT_SETUP_URL", "maybe")
+    with pytest.raises(ValueError, match="ILLUME_ADOPT_SETUP_URL"):
+        Settings.from_env()

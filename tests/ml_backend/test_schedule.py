@@ -154,6 +154,22 @@ def test_a_round_cut_short_by_a_crash_runs_again_once(tmp_path, caplog):
     assert s.rounds == [(4, "round cut short by a restart (12 new annotations)")]
 
 
+def test_a_restart_after_the_publish_owes_candidates_not_a_round(tmp_path, monkeypatch):
+    """The round recorded its version; a kill came during the regeneration: no re-tuning,
+    the new version's candidates are written on the worker's first tick."""
+    running = {"reason": "START_TRAINING", "started": "2026-12-02T03:52:36Z"}
+    done = {"reason": "START_TRAINING", "started": "2026-12-02T03:52:37+00:00", "ok": True}
+    StateStore(tmp_path).save(5, ProjectState(running=running, rounds=[done]))
+    model = IllumeModel(Settings(data_dir=tmp_path, load_model=False))
+    calls = []
+    monkeypatch.setattr(model.jobs.candidates, "generate", lambda p, ids=None: calls.append(p))
+    monkeypatch.setattr(model.jobs.rounds, "run", lambda p, r: pytest.fail("round rerun"))
+    assert model.jobs.store.load(5).running is None
+    assert model.metrics()["projects"]["5"]["pending"] is None
+    model.jobs.tick()
+    assert calls == [5] and not model.jobs.owes_candidates(5)
+
+
 def test_a_failing_round_is_recorded_and_scheduling_goes_on(tmp_path):
     clock = Clock()
 
@@ -266,3 +282,82 @@ def test_the_worker_ticks_only_with_an_empty_queue(tmp_path):
     assert [s for s in seen if s[0] == "job"] == [("job", 0), ("job", 1), ("job", 2)]
     first_tick = next(i for i, s in enumerate(seen) if s[0] == "tick")
     assert first_tick == 3 and all(s == ("tick", 0) for s in seen[3:] if s[0] == "tick")
+
+
+def test_candidates_label_studio_could_not_take_are_tried_again(tmp_path, monkeypatch):
+    """The round published; Label Studio was down for its regeneration: the round is ok,
+    /status says the candidates wait, and a later tick writes them."""
+    from ml_backend import jobs as jobs_module
+    from ml_backend.lsclient import LabelStudioError
+
+    model = IllumeModel(Settings(data_dir=tmp_path, load_model=False))
+    calls = []
+
+    def generate(project, task_ids=None):
+        calls.append(project)
+        if len(calls) < 3:
+            raise LabelStudioError("cannot list tasks of project 3: ConnectionError")
+        return 0
+
+    monkeypatch.setattr(model.jobs.rounds, "run", lambda project, reason: True)
+    monkeypatch.setattr(model.jobs.candidates, "generate", generate)
+    monkeypatch.setattr(jobs_module, "REGENERATE_RETRY_S", 0.0)
+    model.jobs.store.save(3, ProjectState())
+    assert model.jobs.train(3, "START_TRAINING") is True
+    assert model.metrics()["projects"]["3"]["candidates_wait_for_label_studio"] is True
+    model.jobs.tick()
+    assert calls == [3, 3] and model.jobs.owes_candidates(3)
+    model.jobs.tick()
+    assert calls == [3, 3, 3] and not model.jobs.owes_candidates(3)
+    assert model.metrics()["projects"]["3"]["candidates_wait_for_label_studio"] is False
+
+
+def test_a_round_that_cannot_read_label_studio_is_asked_for_again(tmp_path, monkeypatch):
+    """Recorded as failed, pending again a minute later (Label Studio may be restarting)."""
+    import time
+
+    from ml_backend import jobs as jobs_module
+    from ml_backend.lsclient import LabelStudioError
+
+    model = IllumeModel(Settings(data_dir=tmp_path, load_model=False))
+    runs = []
+
+    def run(project, reason):
+        runs.append(reason)
+        if len(runs) < 3:
+            raise LabelStudioError("cannot list tasks of project 7: ConnectError")
+        return False
+
+    monkeypatch.setattr(model.jobs.rounds, "run", run)
+    model.jobs.handle({"kind": "train", "project": 7, "reason": "START_TRAINING"})
+    model.jobs.tick()
+    status = model.metrics()["projects"]["7"]
+    assert runs == ["START_TRAINING"] and status["last_round"]["ok"] is False
+    assert status["pending"].startswith(jobs_module.RETRY_PREFIX)
+    assert 0 < status["round_due_in_s"] <= jobs_module.ROUND_RETRY_S
+    model.jobs.tick()
+    assert len(runs) == 1  # not before its time
+    later = jobs_module.ROUND_RETRY_S + 1
+    model.jobs.scheduler.clock = lambda: time.time() + later
+    model.jobs.tick()  # fails again: asks again, due on the later clock at once
+    model.jobs.tick()
+    assert runs == ["START_TRAINING", status["pending"], status["pending"]]
+    assert model.jobs.store.load(7).requested is None
+
+
+def test_a_round_refused_by_label_studio_is_not_asked_for_again(tmp_path, monkeypatch):
+    """A 401 (revoked token) needs the operator: one failed round, nothing pending."""
+    from ml_backend.lsclient import LabelStudioError
+
+    model = IllumeModel(Settings(data_dir=tmp_path, load_model=False))
+
+    def run(project, reason):
+        refused = RuntimeError("Invalid token.")
+        refused.status_code = 401
+        raise LabelStudioError("cannot list tasks of project 8: HTTP 401") from refused
+
+    monkeypatch.setattr(model.jobs.rounds, "run", run)
+    model.jobs.handle({"kind": "train", "project": 8, "reason": "START_TRAINING"})
+    model.jobs.tick()
+    status = model.metrics()["projects"]["8"]
+    assert "HTTP 401" in status["last_round"]["error"] and status["pending"] is None
