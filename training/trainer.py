@@ -13,11 +13,13 @@ pairs alone (illume/dpo.py).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import random
 import socket
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -85,9 +87,12 @@ def init_distributed() -> tuple[int, int]:
 
 
 def _extensions_dir() -> Path:
+    """DeepSpeed's compiled ops, one folder per Python environment: ops built against another
+    venv's paths would be rebuilt under the same lock by every job that alternates with it."""
     from illume.models.weights import cache_dir
 
-    return cache_dir() / "torch_extensions"
+    env = hashlib.sha1(sys.prefix.encode()).hexdigest()[:10]
+    return cache_dir() / "torch_extensions" / env
 
 
 def ds_config(path: str | Path | None, config: TuneConfig, world: int) -> dict:
