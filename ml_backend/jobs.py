@@ -63,7 +63,7 @@ class Jobs:
         self.ls = lsclient.Connection(settings, client)
         self.candidates = CandidateWriter(settings, engine, counters, self.ls)
         self.rounds = RoundRunner(settings, counters, self.store, self.ls)
-        self.regenerate = regenerate or self.candidates.generate
+        self._regenerate_with = regenerate
         self.scheduler = RoundScheduler(
             self.store,
             counters,
@@ -175,7 +175,7 @@ class Jobs:
         """The serving version's candidates for the unresolved tasks, again later if Label
         Studio cannot take them now: the version is published, the round is done."""
         try:
-            self.candidates.generate(project)
+            (self._regenerate_with or self.candidates.generate)(project)
         except lsclient.LabelStudioError as e:
             self._owed[project] = time.monotonic() + REGENERATE_RETRY_S
             log.warning(
