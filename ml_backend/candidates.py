@@ -58,6 +58,8 @@ class CandidateWriter:
         self._wanted: dict[int, dict[int, None]] = {}
         """project -> task ids /predict asked about while the model was busy (ordered set)."""
         self._wanted_lock = threading.Lock()
+        self._passes = 0
+        """Passes (`generate`) running now."""
 
     def serve_project(self, project: int | None) -> str:
         """Load the project's newest version (or the base model); return its name."""
@@ -76,6 +78,15 @@ class CandidateWriter:
         and tasks that already show this version's candidates are skipped
         without sampling either way. Returns how many tasks were sampled.
         """
+        with self._wanted_lock:
+            self._passes += 1
+        try:
+            return self._generate(project, task_ids)
+        finally:
+            with self._wanted_lock:
+                self._passes -= 1
+
+    def _generate(self, project: int, task_ids: list[int] | None) -> int:
         version = self.serve_project(project)
         labels = self.ls.labels(project)
         cursor = PassCursor(self.settings.project_dir(project))
@@ -149,8 +160,12 @@ class CandidateWriter:
             self.generate_tasks(todo, project, add_predictions=True)
 
     def model_busy(self) -> bool:
-        """Is a batch being sampled now? (/predict then leaves its tasks to the pass.)"""
-        if not self._model_lock.acquire(blocking=False):
+        """Is a pass running or a batch being sampled? (/predict then leaves its tasks to it.)
+
+        Between two batches of a pass the lock is free for a moment; /predict
+        must not take it then either, or the next batch waits on its sampling.
+        """
+        if self._passes or not self._model_lock.acquire(blocking=False):
             return True
         self._model_lock.release()
         return False

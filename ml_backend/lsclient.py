@@ -127,7 +127,7 @@ def iter_tasks(
         for page in iter_task_pages(client, project, page_size=page_size):
             yield from page
         return
-    wanted = list(dict.fromkeys(task_ids))
+    wanted = sorted(set(task_ids))
     for start in range(0, len(wanted), page_size):
         chunk = wanted[start : start + page_size]
         query = {"selectedItems": {"all": False, "included": chunk}, "ordering": ["tasks:id"]}
