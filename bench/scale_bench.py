@@ -4,9 +4,10 @@ Starts its own Label Studio (SQLite, temp dir, easy-vqa-x images served as
 local files) and the backend under gunicorn, as `illume serve` runs it, then:
 
 1. imports 1,000 easy-vqa-x tasks that look as the backend leaves them
-   (candidates in task data and a prediction from version `zero-shot`), lets
-   the backend stream over the project (/setup queues the candidates pass,
-   which reads every page and skips done tasks) and reads its RSS;
+   (candidates in task data and a prediction from version `zero-shot`), all
+   but `--warm` of them, lets the backend stream over the project (/setup
+   queues the candidates pass, which reads every page, samples the few
+   without candidates and skips the rest) and reads its RSS;
 2. imports 9,000 more, lets it stream over all 10,000 and reads the RSS
    again (same process);
 3. imports `--fresh` tasks without candidates, /setup starts a pass that
@@ -172,6 +173,7 @@ def main() -> int:
                     help="easy-vqa-x (`illume data easy-vqa-x` builds it if missing)")  # fmt: skip
     ap.add_argument("--tasks", type=int, default=10000)
     ap.add_argument("--first", type=int, default=1000, help="tasks at the first RSS reading")
+    ap.add_argument("--warm", type=int, default=4, help="of --first, tasks sampled at once")
     ap.add_argument("--fresh", type=int, default=60, help="tasks without candidates to sample")
     ap.add_argument("--window", type=float, default=120, help="seconds of generation counted")
     ap.add_argument("--predicts", type=int, default=200, help="/predict requests in the window")
@@ -217,7 +219,10 @@ def main() -> int:
         client.import_storage.local.create(
             project=project, path=str((args.data / "images").resolve()), title="images"
         )
-        rows = [task_row(it, done=True) for it in done_items[: args.first]]
+        # a few tasks without candidates first: the first pass samples them, so both RSS
+        # readings come after sampling has allocated what it needs
+        rows = [task_row(it, done=False) for it in done_items[: args.warm]]
+        rows += [task_row(it, done=True) for it in done_items[args.warm : args.first]]
         out["import_s"] = {"first": round(import_rows(client, project, rows), 1)}
         print(f"imported {args.first} tasks in {out['import_s']['first']} s", flush=True)
 
@@ -293,12 +298,14 @@ def main() -> int:
             first_page.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         walked, last_done_id, sent = 0, 0, []
+        every = max(1, args.tasks // 200)  # 200 tasks to send in /predict requests
         pages = 0
         for page in lsclient.iter_task_pages(client, project):
             pages += 1
             walked += len(page)
             last_done_id = max(last_done_id, *(t["id"] for t in page))
-            sent += [{k: t[k] for k in ("id", "data", "project")} for t in page[::50]]
+            picked = (t for t in page if t["id"] % every == 0)
+            sent += [{k: t[k] for k in ("id", "data", "project")} for t in picked]
         walk = time.perf_counter() - t0
         out["label_studio_task_list"] = {
             "first_page_30_median_ms": round(statistics.median(first_page) * 1000, 1),
