@@ -110,6 +110,7 @@ class CandidateWriter:
                 self._serve_wanted(project)
             if whole:
                 cursor.save(version, int(page[-1]["id"]))
+            self._serve_wanted(project)  # also while the pass only skips done tasks
             if todo:
                 log.info("project %s: %d tasks sampled with %s so far", project, done, version)
         if whole:
@@ -156,8 +157,8 @@ class CandidateWriter:
         labels = self.ls.labels(project)
         found = lsclient.iter_tasks(self.ls.client, project, ids)
         todo = [t for t in found if needs_candidates(t, version, labels)]
-        if todo:
-            self.generate_tasks(todo, project, add_predictions=True)
+        for batch in self._batches(todo, first=False):  # sampled already: `_recent` answers
+            self.generate_tasks(batch, project, add_predictions=True)
 
     def model_busy(self) -> bool:
         """Is a pass running or a batch being sampled? (/predict then leaves its tasks to it.)

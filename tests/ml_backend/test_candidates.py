@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from ml_backend.candidates import PassCursor, needs_candidates
+import threading
+
+from ml_backend.candidates import CandidateWriter, PassCursor, needs_candidates
+from ml_backend.config import Settings
 from ml_backend.labels import DEFAULT_LABELS
+from ml_backend.lsclient import Connection
+from ml_backend.state import Counters
 from tests.ml_backend.annotations import ann
 
 
@@ -37,3 +42,27 @@ def test_only_unresolved_tasks_without_this_versions_set_need_sampling():
     assert not needs_candidates(task(failed), "v1", DEFAULT_LABELS)
     resolved = task({"candidates": [{"value": "it is red"}]}, [ann(["it is red"])])
     assert not needs_candidates(resolved, "v1", DEFAULT_LABELS)
+
+
+def test_predict_never_waits_on_a_batch_it_leaves_its_tasks_to_the_pass(tmp_path):
+    settings = Settings(data_dir=tmp_path, load_model=False)
+    ls = Connection(settings)  # never called: nothing is read or sampled here
+    ls._labels[3] = DEFAULT_LABELS
+    writer = CandidateWriter(settings, None, Counters(), ls)
+    assert not writer.model_busy()
+    with writer._model_lock:  # a batch being sampled (another thread in the backend)
+        busy = []
+        thread = threading.Thread(target=lambda: busy.append(writer.model_busy()))
+        thread.start()
+        thread.join()
+        assert busy == [True]
+        thread = threading.Thread(
+            target=lambda: busy.append(
+                writer.generate_tasks([{"id": 5}, {"id": 6}], 3, False, False)
+            )
+        )
+        thread.start()
+        thread.join(timeout=10)
+        assert busy[-1] == {}, "the request returned without sampling"
+    writer.want(3, [6, 7])
+    assert list(writer._wanted[3]) == [5, 6, 7]
