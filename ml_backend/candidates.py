@@ -7,12 +7,15 @@ backend's own keys; a task gets candidates once per serving version.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from illume.images import ImageError
@@ -52,6 +55,11 @@ class CandidateWriter:
         """Held from choosing a version to the end of sampling with it."""
         self._recent: OrderedDict[tuple[int, str], dict[str, Any]] = OrderedDict()
         """(task id, version) -> prediction of tasks sampled lately, so none is sampled twice."""
+        self._wanted: dict[int, dict[int, None]] = {}
+        """project -> task ids /predict asked about while the model was busy (ordered set)."""
+        self._wanted_lock = threading.Lock()
+        self._passes = 0
+        """Passes (`generate`) running now."""
 
     def serve_project(self, project: int | None) -> str:
         """Load the project's newest version (or the base model); return its name."""
@@ -61,26 +69,110 @@ class CandidateWriter:
         return self.engine.use_version(latest_version(self.settings.project_versions(project)))
 
     def generate(self, project: int, task_ids: list[int] | None = None) -> int:
-        """Candidates + a prediction for every unresolved task lacking this version's set."""
+        """Candidates + a prediction for every unresolved task lacking this version's set.
+
+        Streams the project's task list page by page and samples each page's
+        tasks before reading the next, so a 10,000-task project is never held
+        in memory. A pass over the whole project records the last task it
+        finished (`PassCursor`): a backend killed mid-pass resumes after it,
+        and tasks that already show this version's candidates are skipped
+        without sampling either way. Returns how many tasks were sampled.
+        """
+        with self._wanted_lock:
+            self._passes += 1
+        try:
+            return self._generate(project, task_ids)
+        finally:
+            with self._wanted_lock:
+                self._passes -= 1
+
+    def _generate(self, project: int, task_ids: list[int] | None) -> int:
         version = self.serve_project(project)
         labels = self.ls.labels(project)
-        todo = [
-            t
-            for t in lsclient.iter_tasks(self.ls.client, project, task_ids)
-            if not is_resolved(t, labels) and tasks.candidates_version(t) != version
-        ]
-        log.info("project %s: candidates for %d tasks with %s", project, len(todo), version)
+        cursor = PassCursor(self.settings.project_dir(project))
+        whole = not task_ids
+        after = cursor.resume(version) if whole else 0
+        if after:
+            log.info("project %s: resuming the %s pass after task %d", project, version, after)
+        if whole:
+            pages = lsclient.iter_task_pages(self.ls.client, project, after=after)
+        else:
+            pages = iter([list(lsclient.iter_tasks(self.ls.client, project, task_ids))])
+        done = 0
+        for page in pages:
+            self._add_missing_predictions(page, version, labels)
+            todo = [t for t in page if needs_candidates(t, version, labels)]
+            for batch in self._batches(todo, first=done == 0):
+                self.generate_tasks(batch, project, add_predictions=True)
+                done += len(batch)
+                if whole:  # pages come in id order: every task up to this one is done
+                    cursor.save(version, int(batch[-1]["id"]))
+                self._serve_wanted(project)
+            if whole:
+                cursor.save(version, int(page[-1]["id"]))
+            self._serve_wanted(project)  # also while the pass only skips done tasks
+            if todo:
+                log.info("project %s: %d tasks sampled with %s so far", project, done, version)
+        if whole:
+            cursor.clear()
+        log.info("project %s: candidates for %d tasks with %s", project, done, version)
+        return done
+
+    def _batches(self, todo: list[Task], first: bool) -> Iterator[list[Task]]:
+        """`todo` in sampling batches; a small first one, so annotators can start on it."""
         start = 0
         while start < len(todo):
-            # a small first batch: annotators can start on it while the rest is sampled
-            step = max(1, self.settings.batch_tasks if start else min(2, self.settings.batch_tasks))
-            self.generate_tasks(todo[start : start + step], project, add_predictions=True)
+            size = self.settings.batch_tasks
+            step = max(1, min(2, size) if first and start == 0 else size)
+            yield todo[start : start + step]
             start += step
-            log.info("project %s: %d/%d tasks", project, min(start, len(todo)), len(todo))
-        return len(todo)
+
+    def _add_missing_predictions(self, page: list[Task], version: str, labels) -> None:
+        """A prediction from stored candidates for tasks that show them but have none.
+
+        A backend killed between writing a task's candidates and adding its
+        prediction leaves such a task; the candidates are not sampled again.
+        """
+        for task in page:
+            if tasks.candidates_version(task) != version or tasks.failed_for(task, version):
+                continue
+            stored = tasks.stored_candidates(task)
+            if not stored or is_resolved(task, labels) or _has_prediction(task, version):
+                continue
+            pred = self.prediction_for(task, stored, version, labels)
+            lsclient.create_prediction(self.ls.client, task["id"], pred)
+
+    def want(self, project: int, task_ids: list[int]) -> None:
+        """Tasks Label Studio asked /predict about: the running pass samples them next."""
+        with self._wanted_lock:
+            self._wanted.setdefault(project, {}).update(dict.fromkeys(task_ids))
+
+    def _serve_wanted(self, project: int) -> None:
+        """Between batches: sample the tasks /predict asked about meanwhile (see `want`)."""
+        with self._wanted_lock:
+            ids = list(self._wanted.pop(project, {}))
+        if not ids:
+            return
+        version = self.serve_project(project)
+        labels = self.ls.labels(project)
+        found = lsclient.iter_tasks(self.ls.client, project, ids)
+        todo = [t for t in found if needs_candidates(t, version, labels)]
+        for batch in self._batches(todo, first=False):  # sampled already: `_recent` answers
+            self.generate_tasks(batch, project, add_predictions=True)
+
+    def model_busy(self) -> bool:
+        """Is a pass running or a batch being sampled? (/predict then leaves its tasks to it.)
+
+        Between two batches of a pass the lock is free for a moment; /predict
+        must not take it then either, or the next batch waits on its sampling.
+        """
+        if self._passes or not self._model_lock.acquire(blocking=False):
+            return True
+        self._model_lock.release()
+        return False
 
     def generate_tasks(
-        self, batch: list[Task], project: int | None, add_predictions: bool
+        self, batch: list[Task], project: int | None, add_predictions: bool, wait: bool = True
     ) -> dict[int, dict[str, Any] | None]:
         """Sample, write candidates into task data, optionally add predictions.
 
@@ -90,11 +182,17 @@ class CandidateWriter:
 
         Label Studio is never called while the model lock is held: it may call
         /predict from inside its own request handlers, so a call to it under the
-        lock could wait on a /predict that waits on the lock.
+        lock could wait on a /predict that waits on the lock. With `wait` False
+        (/predict) a busy model is not waited for: the tasks go to the running
+        pass (`want`) and the result is empty.
         """
         started = time.monotonic()
         labels = self.ls.labels(project)
-        with self._model_lock:
+        if not self._model_lock.acquire(blocking=wait):
+            if project is not None:
+                self.want(project, [t["id"] for t in batch])
+            return {}
+        try:
             version = self.serve_project(project)
             out = {
                 t["id"]: self._recent[(t["id"], version)]
@@ -105,6 +203,8 @@ class CandidateWriter:
             for task, cands in made:  # a /predict queued behind this batch reuses its result
                 pred = self.prediction_for(task, cands, version, labels)
                 self._remember((task["id"], version), pred)
+        finally:
+            self._model_lock.release()
         for task, error in failed:
             out[task["id"]] = self._fail(task, error, version, project)
         for task, cands in made:
@@ -222,6 +322,56 @@ class CandidateWriter:
     def read_task(self, task_id: int, project: int) -> dict[str, Any] | None:
         """The task from Label Studio if it exists in `project`, else None."""
         return lsclient.get_project_task(self.ls.client, project, task_id)
+
+
+def needs_candidates(task: Task, version: str, labels) -> bool:
+    """Unresolved and not yet showing (or failed with) this version's candidates."""
+    return not is_resolved(task, labels) and tasks.candidates_version(task) != version
+
+
+def _has_prediction(task: Task, version: str) -> bool:
+    preds = task.get("predictions")
+    return any(isinstance(p, dict) and p.get("model_version") == version for p in preds or [])
+
+
+class PassCursor:
+    """How far the current pass over a project got: `{"version", "after"}` in a small file.
+
+    Saved after each batch and page of the task list and cleared when the pass
+    ends, so only an interrupted pass resumes; the next one reads the whole
+    project again (tasks whose annotations were deleted become unresolved).
+    Written to a temporary file and renamed, so a kill leaves the old or the
+    new cursor, never half of one; a cursor that cannot be read starts over.
+    """
+
+    def __init__(self, folder: Path):
+        self.path = folder / "generate.cursor"
+
+    def resume(self, version: str) -> int:
+        """The last task id of the interrupted pass with `version` (0: from the start)."""
+        try:
+            saved = json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return 0
+        except (OSError, ValueError) as e:
+            log.warning("unreadable %s (%s): the pass starts over", self.path, e)
+            return 0
+        if not isinstance(saved, dict) or saved.get("version") != version:
+            return 0
+        after = saved.get("after")
+        return after if isinstance(after, int) and not isinstance(after, bool) else 0
+
+    def save(self, version: str, after: int) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({"version": version, "after": after}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
 
 
 def _order(c: Candidate) -> tuple[float, float]:

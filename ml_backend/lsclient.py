@@ -89,19 +89,79 @@ def _dump(obj: Any) -> dict[str, Any]:
     return json.loads(json.dumps(raw, default=str))
 
 
+PAGE_SIZE = 100
+"""Tasks per page of the task list: one request each, the most a listing holds at a time."""
+
+
+def iter_task_pages(
+    client: LabelStudio, project: int, after: int = 0, page_size: int = PAGE_SIZE
+) -> Iterator[list[dict[str, Any]]]:
+    """A project's tasks in id order, one page at a time, starting after task id `after`.
+
+    Keyset paging (ids greater than the last one seen, sorted by id) rather
+    than page numbers: a page costs the same at the end of a 10,000-task
+    project as at the start, tasks written meanwhile (the candidates job
+    writes while it lists) are neither skipped nor listed twice, and a pass
+    can resume from the last id it finished. Only one page is held at a time;
+    the SDK's pager would also parse every task into a model first.
+    """
+    last = after
+    while True:
+        ordered = {"filters": _ids_after(last), "ordering": ["tasks:id"]}
+        page = _task_page(client, project, ordered, page_size)
+        if page:
+            yield page
+            last = max(int(t["id"]) for t in page)
+        if len(page) < page_size:
+            return
+
+
 def iter_tasks(
-    client: LabelStudio, project: int, task_ids: list[int] | None = None, page_size: int = 100
+    client: LabelStudio,
+    project: int,
+    task_ids: list[int] | None = None,
+    page_size: int = PAGE_SIZE,
 ) -> Iterator[dict[str, Any]]:
-    """All tasks of a project (or the given ids) with data, annotations and predictions."""
-    query = None
-    if task_ids:
-        query = json.dumps({"selectedItems": {"all": False, "included": list(task_ids)}})
+    """A project's tasks (or the given ids) with data, annotations and predictions, streamed."""
+    if not task_ids:
+        for page in iter_task_pages(client, project, page_size=page_size):
+            yield from page
+        return
+    wanted = sorted(set(task_ids))
+    for start in range(0, len(wanted), page_size):
+        chunk = wanted[start : start + page_size]
+        query = {"selectedItems": {"all": False, "included": chunk}, "ordering": ["tasks:id"]}
+        yield from _task_page(client, project, query, page_size)
+
+
+def _ids_after(last: int) -> dict[str, Any]:
+    rule = {"filter": "filter:tasks:id", "operator": "greater", "type": "Number", "value": last}
+    return {"conjunction": "and", "items": [rule]}
+
+
+def _task_page(
+    client: LabelStudio, project: int, query: dict[str, Any], page_size: int
+) -> list[dict[str, Any]]:
+    """One page of GET /api/tasks/ as plain dicts (the data manager's query: filters, order)."""
+    params = {
+        "project": project,
+        "fields": "all",
+        "page": 1,
+        "page_size": page_size,
+        "query": json.dumps(query),
+    }
     try:
-        pager = client.tasks.list(project=project, fields="all", page_size=page_size, query=query)
-        for task in pager:
-            yield _dump(task)
+        resp = client._client_wrapper.httpx_client.request(  # noqa: SLF001 (raw JSON, no models)
+            "api/tasks/", method="GET", params=params
+        )
+        resp.raise_for_status()
+        body = resp.json()
     except Exception as e:
         raise LabelStudioError(f"cannot list tasks of project {project}: {_why(e)}") from e
+    page = body.get("tasks") if isinstance(body, dict) else None
+    if not isinstance(page, list):
+        raise LabelStudioError(f"cannot list tasks of project {project}: no task list answered")
+    return page
 
 
 def get_project_task(client: LabelStudio, project: int, task_id: int) -> dict[str, Any] | None:
@@ -175,6 +235,9 @@ def _why(e: Exception) -> str:
     """A short reason: status and detail, not the response headers (cookies, tokens)."""
     status = getattr(e, "status_code", None)
     body = getattr(e, "body", None)
+    response = getattr(e, "response", None)  # httpx's HTTPStatusError (raw requests)
+    if status is None and response is not None:
+        status, body = response.status_code, response.text
     if status is not None:
         detail = body.get("detail") if isinstance(body, dict) else body
         return f"HTTP {status}: {str(detail)[:300]}"

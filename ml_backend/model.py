@@ -126,6 +126,8 @@ class IllumeModel:
     def _sample_now(self, task_ids: list[int], project: int) -> dict[int, dict[str, Any] | None]:
         """Candidates for tasks Label Studio asked about before the background job reached them.
 
+        While a batch is being sampled, nothing is waited for: the tasks go to the
+        running pass, which samples them next, and get an empty prediction now.
         A task that already failed with the serving version is not retried here
         (Label Studio asks again on every look at it); a new version retries it.
         """
@@ -133,8 +135,12 @@ class IllumeModel:
         if not self.settings.load_model or not self.engine.wait_ready(timeout=60):
             log.info("model not ready: %d tasks wait for the background job", len(task_ids))
             return {}
+        writer = self.jobs.candidates
+        if writer.model_busy():  # the pass samples them next; /predict never waits on a batch
+            writer.want(project, task_ids)
+            return {}
         try:
-            writer, labels = self.jobs.candidates, self.jobs.ls.labels(project)
+            labels = self.jobs.ls.labels(project)
             fresh = [writer.read_task(tid, project) for tid in dict.fromkeys(task_ids)]
             known = [t for t in fresh if t is not None]
             made = {
@@ -153,7 +159,7 @@ class IllumeModel:
             ]
             self.counters.predict_sampled += len(todo)
             if todo:
-                made.update(writer.generate_tasks(todo, project, add_predictions=False))
+                made.update(writer.generate_tasks(todo, project, add_predictions=False, wait=False))
             return made
         except lsclient.LabelStudioError as e:
             log.warning("/predict could not store candidates: %s", e)
