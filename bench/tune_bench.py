@@ -1,10 +1,14 @@
 """Tuning benchmark: our DeepSpeed adapter step against HF Trainer + PEFT LoRA.
 
-Same embedded model, same examples (X^E + X^A from easy-vqa-x), same global
-batch and number of steps. Each method runs in its own process so that peak
-memory is its own. Prints tokens/s and peak memory side by side:
+Same embedded model, the same `batch_size x steps` examples (X^E + X^A from
+easy-vqa-x), the same global batch and exactly the same number of optimiser
+steps. The timer has the same scope on both sides: the steps themselves
+(building each batch's embeddings, forward, backward, optimiser step), summed;
+setup (DeepSpeed's initialize, HF Trainer's preparation inside `train()`) is
+outside it on both. Each method runs in its own process so that peak memory
+is its own. Prints tokens/s and peak memory side by side:
 
-    python bench/tune_bench.py --items data/easy-vqa-x/items.jsonl --steps 6
+    python bench/tune_bench.py --items data/easy-vqa-x/items.jsonl --steps 6 --json F
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -22,11 +27,18 @@ from illume.items import load_items
 from illume.tune import TuneConfig, build_examples, load_images, target_ids
 
 
-def examples_for(items_path: str, n_exp: int, config: TuneConfig):
+def examples_for(items_path: str, steps: int, config: TuneConfig):
+    """Exactly `batch_size * steps` examples, about one rationale per 10 answers."""
+    n = config.batch_size * steps
+    n_exp = max(1, n // 11)
     items, _ = load_items(items_path, split="train")
     items = items[: n_exp * 12]
     explained = [(it, it.explanations[0]) for it in items[:n_exp]]
-    return build_examples(explained, items, config)
+    exp, vqa, b = build_examples(explained, items, config)
+    vqa = vqa[: n - len(exp)]
+    if len(exp) + len(vqa) != n:
+        raise SystemExit(f"{items_path}: too few train items for {steps} steps of {n // steps}")
+    return exp, vqa, b
 
 
 def peak_mb() -> float:
@@ -39,13 +51,15 @@ def run_ours(args, config: TuneConfig) -> dict:
     from illume.models import load_model
     from training.trainer import train
 
-    exp, vqa, b = examples_for(args.items, args.n_exp, config)
+    exp, vqa, b = examples_for(args.items, args.steps, config)
     model = load_model()
-    start = time.perf_counter()
     result = train(model, exp, vqa, b, [], config, progress=False)
+    # the trainer times each step (batch building included), not DeepSpeed's setup
+    tokens = result.tokens_per_s * result.step_seconds
     return {
         "tokens_per_s": result.tokens_per_s,
-        "seconds": time.perf_counter() - start,
+        "step_seconds": result.step_seconds,
+        "tokens": round(tokens),
         "steps": len(result.losses),
     }
 
@@ -53,20 +67,20 @@ def run_ours(args, config: TuneConfig) -> dict:
 def run_hf_lora(args, config: TuneConfig) -> dict:
     from peft import LoraConfig, get_peft_model
     from torch.utils.data import Dataset
-    from transformers import Trainer, TrainingArguments
+    from transformers import Trainer, TrainerCallback, TrainingArguments
 
     from illume.models.adapters import AdapterConfig
     from illume.models.embedded.model import EmbeddedConfig, EmbeddedVLM
 
-    exp, vqa, _ = examples_for(args.items, args.n_exp, config)
-    examples = (exp + vqa)[: config.batch_size * args.steps]
+    exp, vqa, _ = examples_for(args.items, args.steps, config)
+    examples = exp + vqa
     model = EmbeddedVLM(EmbeddedConfig(adapters=AdapterConfig(attention=False, mlp=False)))
     images = load_images(examples)
     lora = LoraConfig(
         r=16, lora_alpha=32, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"
     )
     peft_lm = get_peft_model(model.lm, lora)
-    counted = {"tokens": 0}
+    counted = {"tokens": 0, "seconds": 0.0, "steps": 0}
 
     class Rows(Dataset):
         def __len__(self):
@@ -75,7 +89,8 @@ def run_hf_lora(args, config: TuneConfig) -> dict:
         def __getitem__(self, i):
             return examples[i]
 
-    def collator(batch):
+    def collator(batch):  # batch building: inside our trainer's step timer, so inside this one
+        start = time.perf_counter()
         with torch.no_grad():
             embeds, mask, labels = model.training_batch(
                 [images[ex.item.image] for ex in batch],
@@ -83,7 +98,18 @@ def run_hf_lora(args, config: TuneConfig) -> dict:
                 target_ids(model.tokenizer, batch, config),
             )
         counted["tokens"] += int(mask.sum())
+        counted["seconds"] += time.perf_counter() - start
         return {"inputs_embeds": embeds, "attention_mask": mask, "labels": labels}
+
+    class StepTimer(TrainerCallback):
+        """Forward, backward and optimiser step of each step; not train()'s setup."""
+
+        def on_step_begin(self, args, state, control, **kwargs):
+            self.start = time.perf_counter()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            counted["seconds"] += time.perf_counter() - self.start
+            counted["steps"] += 1
 
     targs = TrainingArguments(
         output_dir=str(args.tmp),
@@ -98,11 +124,20 @@ def run_hf_lora(args, config: TuneConfig) -> dict:
         dataloader_num_workers=0,
         disable_tqdm=True,
     )
-    trainer = Trainer(model=peft_lm, args=targs, train_dataset=Rows(), data_collator=collator)
-    start = time.perf_counter()
+    trainer = Trainer(
+        model=peft_lm,
+        args=targs,
+        train_dataset=Rows(),
+        data_collator=collator,
+        callbacks=[StepTimer()],
+    )
     trainer.train()
-    seconds = time.perf_counter() - start
-    return {"tokens_per_s": counted["tokens"] / seconds, "seconds": seconds, "steps": args.steps}
+    return {
+        "tokens_per_s": counted["tokens"] / counted["seconds"],
+        "step_seconds": counted["seconds"],
+        "tokens": counted["tokens"],
+        "steps": counted["steps"],
+    }
 
 
 def main() -> None:
@@ -114,7 +149,11 @@ def main() -> None:
     ap.add_argument("--tmp", default="runs/tune-bench")
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()
-    args.n_exp = max(1, args.steps * args.batch_size // 11)
+    if not Path(args.items).is_file():
+        raise SystemExit(
+            f"{args.items} not found: build it first with "
+            "`illume data easy-vqa-x --out data/easy-vqa-x` (or pass --items)"
+        )
     config = TuneConfig(epochs=1, batch_size=args.batch_size, val_items=0)
     if args.method:
         run = run_ours if args.method == "ours" else run_hf_lora
@@ -138,8 +177,11 @@ def main() -> None:
             "--tmp",
             args.tmp,
         ]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
+        if proc.returncode or line is None:
+            tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+            raise SystemExit(f"{method} failed (exit {proc.returncode}): {tail}")
         rows[method] = json.loads(line[7:])
     print(f"{'method':<36}{'steps':>6}{'tokens/s':>10}{'peak MB':>10}")
     for name, label in (
@@ -148,11 +190,15 @@ def main() -> None:
     ):
         r = rows[name]
         print(f"{label:<36}{r['steps']:>6}{r['tokens_per_s']:>10.0f}{r['peak_memory_mb']:>10.0f}")
+    if rows["ours"]["steps"] != rows["hf-lora"]["steps"]:
+        raise SystemExit(f"unequal step counts: {rows}")
     ratio = rows["ours"]["tokens_per_s"] / rows["hf-lora"]["tokens_per_s"]
     print(f"throughput ratio ours / HF+LoRA: {ratio:.2f}")
     if args.json:
+        meta = {"steps": args.steps, "batch_size": args.batch_size, "items": args.items}
+        meta["timer"] = "sum of per-step times incl. batch building; setup excluded on both"
         with open(args.json, "w") as f:
-            json.dump(rows, f, indent=2)
+            json.dump({**rows, "config": meta}, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,14 @@ Round 0 samples the train split zero-shot and keeps what the critic rates
 fitting. Each later round tunes on every fitting rationale so far (a new
 version), scores validation, and samples the still-unresolved train items
 with the new version. It stops after N rounds, when the new fitting samples
-are under 5% of those already collected, or when validation stops improving.
+are under 5% of those already collected, or when dev ROUGE-L stops improving.
 The test split is scored at the end with the best version.
+
+Selection never looks at a reported split: a held-out "dev" slice of the val
+split (`dev_limit` items, disjoint from the reported val items) picks the
+tuning job's best epoch, the best round for the test row and the patience
+stop. The report shows val (per round) and test (at the end), neither of
+which chose anything.
 
 Where nothing fits yet (the normal case on real data in round 0: the paper's
 MAGMA has a fitting candidate for 4% of VQA-X items), there is nothing to
@@ -65,10 +71,19 @@ class LoopConfig:
         metadata={"help": "stop when new fitting samples < this share of those collected"},
     )
     patience: int = field(
-        default=1, metadata={"help": "stop after this many rounds without a better val ROUGE-L"}
+        default=1, metadata={"help": "stop after this many rounds without a better dev ROUGE-L"}
     )
     train_limit: int | None = field(default=None, metadata={"help": "train items (seeded draw)"})
-    val_limit: int | None = field(default=None, metadata={"help": "val items (seeded draw)"})
+    val_limit: int | None = field(
+        default=None, metadata={"help": "reported val items (seeded draw, disjoint from dev)"}
+    )
+    dev_limit: int = field(
+        default=16,
+        metadata={
+            "help": "held-out items of the val split (at most half of it) that select the best "
+            "epoch and the best round, so the reported val and test scores choose nothing"
+        },
+    )
     test_limit: int | None = field(default=None, metadata={"help": "test items (seeded draw)"})
     resample_rounds: int = field(
         default=2,
@@ -107,8 +122,22 @@ class LoopConfig:
     )
 
     def tune_config(self) -> TuneConfig:
-        """The tuning job's settings: the loop's, with sampling's explanation prompt."""
-        return replace(self.tune, explanation_prompt=self.sample.explanation_prompts[0])
+        """The tuning job's settings: the loop's, with sampling's explanation prompt; its
+        best epoch is chosen on the dev slice (the items file the loop writes has it)."""
+        return replace(
+            self.tune, explanation_prompt=self.sample.explanation_prompts[0], val_split=DEV_SPLIT
+        )
+
+
+DEV_SPLIT = "dev"
+
+
+def draw(items: list[Item], limit: int | None, seed: int) -> list[Item]:
+    """A seeded spread of `limit` items over a split, in file order (not the split's head)."""
+    if not limit or limit >= len(items):
+        return items
+    keep = set(random.Random(seed).sample(range(len(items)), limit))
+    return [it for i, it in enumerate(items) if i in keep]
 
 
 class Run:
@@ -123,14 +152,18 @@ class Run:
         items, errors = load_items(items_path)
         if errors:
             log.warning("%d items skipped: %s", len(errors), errors[:3])
-        limits = {"train": config.train_limit, "val": config.val_limit, "test": config.test_limit}
-        self.splits: dict[str, list[Item]] = {}
-        for split, limit in limits.items():
-            chosen = [it for it in items if it.split == split]
-            if limit and limit < len(chosen):  # a seeded spread over the split, not its head
-                keep = set(random.Random(config.sample.seed).sample(range(len(chosen)), limit))
-                chosen = [it for i, it in enumerate(chosen) if i in keep]
-            self.splits[split] = chosen
+        seed = config.sample.seed
+        by_split = {s: [it for it in items if it.split == s] for s in ("train", "val", "test")}
+        dev = draw(by_split["val"], min(config.dev_limit, len(by_split["val"]) // 2), seed + 1)
+        dev_ids = {it.id for it in dev}
+        self.splits: dict[str, list[Item]] = {
+            "train": draw(by_split["train"], config.train_limit, seed),
+            "val": draw(
+                [it for it in by_split["val"] if it.id not in dev_ids], config.val_limit, seed
+            ),
+            "test": draw(by_split["test"], config.test_limit, seed),
+            DEV_SPLIT: [replace(it, split=DEV_SPLIT) for it in dev],
+        }
         self.items_file = self.out / "items.jsonl"
         if not self.items_file.exists():
             write_jsonl(self.items_file, (it.to_dict() for s in self.splits.values() for it in s))
@@ -303,11 +336,13 @@ def run_round(run: Run, model, r: int, scorers) -> dict:
             )
             model.load_version(version)
         record["val"] = score_split(model, run.splits["val"], scorers, rd / "val.json", prompt)
+        record["dev"] = score_split(model, run.splits[DEV_SPLIT], scorers, rd / "dev.json", prompt)
     elif r:
         model.reset_version()
         streak = _empty_streak(r, run)
         sampling = widened(cfg.sample, streak)
-        record["val"] = json.loads((run.round_dir(r - 1) / "round.json").read_text())["val"]
+        previous = json.loads((run.round_dir(r - 1) / "round.json").read_text())
+        record["val"], record["dev"] = previous["val"], previous.get("dev", {})
         record["note"] = (
             f"nothing to tune on (no fitting rationale in {streak} round(s)): sampled again "
             f"with the same model, {sampling.n_per_temperature} per temperature, prompts "
@@ -316,6 +351,7 @@ def run_round(run: Run, model, r: int, scorers) -> dict:
     else:
         model.reset_version()
         record["val"] = score_split(model, run.splits["val"], scorers, rd / "val.json", prompt)
+        record["dev"] = score_split(model, run.splits[DEV_SPLIT], scorers, rd / "dev.json", prompt)
     rows = sample_round(run, model, r, sampling)
     previous = run.round_dir(r - 1) / "critiqued.jsonl" if r else None
     before_rows = list(read_jsonl(previous)) if previous and previous.exists() else None
@@ -365,11 +401,16 @@ def stop_reason(rounds: list[dict], config: LoopConfig) -> str | None:
         return f"saturated: {last['new_pct']:.1f}% new fitting samples"
     if last["round"] >= 1 and last["new"] == 0:
         return "no new fitting samples"
-    scores = [r["val"]["ROUGE_L"] for r in rounds]
+    scores = [selection_score(r) for r in rounds]
     best = max(range(len(scores)), key=scores.__getitem__)
     if len(scores) - 1 - best >= config.patience and last["round"] > config.patience:
-        return f"val ROUGE-L has not improved for {config.patience} round(s)"
+        return f"dev ROUGE-L has not improved for {config.patience} round(s)"
     return None
+
+
+def selection_score(record: dict) -> float:
+    """What picks the best round: dev ROUGE-L (val only for a run from before the dev slice)."""
+    return (record.get("dev") or record["val"])["ROUGE_L"]
 
 
 def run_loop(
@@ -395,9 +436,10 @@ def run_loop(
         while reason is None:
             rounds.append(run_round(run, model, len(rounds), scorers))
             log.info(
-                "round %d: val R-L %.4f, RV %.1f%%, %d fitting",
+                "round %d: val R-L %.4f, dev R-L %.4f, RV %.1f%%, %d fitting",
                 rounds[-1]["round"],
                 rounds[-1]["val"]["ROUGE_L"],
+                selection_score(rounds[-1]),
                 rounds[-1]["rv_pct"],
                 rounds[-1]["n_fitting"],
             )
@@ -414,8 +456,12 @@ def finish(run: Run, model, rounds: list[dict], scorers) -> dict:
     fd.mkdir(exist_ok=True)
     prompt = cfg.sample.explanation_prompts[0]
     test = run.splits["test"]
-    best = max(rounds, key=lambda r: (r["val"]["ROUGE_L"], r["round"]))  # ties: more data
-    final: dict = {"best_round": best["round"], "best_version": best["version"]}
+    best = max(rounds, key=lambda r: (selection_score(r), r["round"]))  # ties: more data
+    final: dict = {
+        "best_round": best["round"],
+        "best_version": best["version"],
+        "selected_on": f"{DEV_SPLIT} ({len(run.splits[DEV_SPLIT])} held-out val items)",
+    }
     model.reset_version()
     final["test_zero_shot"] = score_split(model, test, scorers, fd / "test-zero-shot.json", prompt)
     tuned = best["version"] != BASE_VERSION

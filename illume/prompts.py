@@ -30,6 +30,7 @@ def greedy_rationales(
         explanation_prompts=(prompt,),
         question_templates=base.question_templates[:1],
         rank=False,  # the model's own greedy text, as the paper scores it
+        top_up_rounds=0,  # greedy is deterministic: a top-up would decode the same text again
     )
     out = {}
     for result in Sampler(model, cfg).sample(items, progress=False):

@@ -117,7 +117,7 @@ def agreement_table(rounds: list[dict]) -> str:
 def final_table(final: dict) -> str:
     rows = [
         (BASE_VERSION, "test_zero_shot"),
-        ("ILLUME (best val round)", "test_illume"),
+        ("ILLUME (best dev round)", "test_illume"),
         ("same-gt (same count)", "test_same_gt"),
         ("full-gt", "test_full_gt"),
     ]
@@ -167,6 +167,9 @@ def summary_lines(rounds: list[dict], final: dict) -> list[str]:
             "- no round found a fitting rationale: nothing was tuned, "
             "the ILLUME row is the zero-shot model"
         )
+    if "best_round" in final:
+        on = final.get("selected_on", "val (the reported split: a run from before the dev slice)")
+        out.append(f"- best round {final['best_round']}, selected on {on}; best epochs likewise")
     if final.get("stop_reason"):
         out.append(f"- stopped: {final['stop_reason']}")
     return out

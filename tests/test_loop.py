@@ -191,3 +191,35 @@ def test_a_hugging_face_model_runs_the_same_loop(loop_items, tmp_path, monkeypat
     adapter = json.loads((version / "adapter_config.json").read_text())
     assert adapter["peft_type"] == "LORA"
     assert json.loads((version / "model.json").read_text())["family"] == "hf"
+
+
+def test_selection_uses_a_dev_slice_disjoint_from_the_reported_val(tmp_path, image_dir):
+    from illume.loop import DEV_SPLIT, Run
+
+    rows = [
+        {"id": f"{s}{k}", "image": "rgb.png", "question": "q?", "answer": "a", "split": s}
+        for s, n in (("train", 4), ("val", 40), ("test", 4))
+        for k in range(n)
+    ]
+    items = image_dir / "dev-items.jsonl"
+    write_jsonl(items, rows)
+    cfg = LoopConfig(val_limit=10, dev_limit=16)
+    run = Run(tmp_path / "run", items, cfg, critic=EveryOtherItemCritic())
+    dev = {it.id for it in run.splits[DEV_SPLIT]}
+    val = {it.id for it in run.splits["val"]}
+    assert len(dev) == 16 and len(val) == 10 and not dev & val
+    written = [json.loads(line) for line in run.items_file.read_text().splitlines()]
+    assert {r["id"] for r in written if r["split"] == DEV_SPLIT} == dev
+    assert cfg.tune_config().val_split == DEV_SPLIT  # the tuning job's best epoch, too
+
+
+def test_the_best_round_is_the_best_on_dev_not_on_val():
+    cfg = LoopConfig(rounds=5, patience=1)
+    base = {"new": 10, "new_pct": 50.0, "n_fitting": 20}
+    rounds = [
+        {**base, "round": 0, "val": {"ROUGE_L": 0.3}, "dev": {"ROUGE_L": 0.3}},
+        {**base, "round": 1, "val": {"ROUGE_L": 0.5}, "dev": {"ROUGE_L": 0.4}},
+        {**base, "round": 2, "val": {"ROUGE_L": 0.6}, "dev": {"ROUGE_L": 0.35}},
+    ]
+    # val rose, dev fell: the patience stop reads dev
+    assert "dev ROUGE-L has not improved" in stop_reason(rounds, cfg)

@@ -61,6 +61,8 @@ class TuneResult:
     epochs_run: int = 0
     """Fewer than configured when X^E is tiny (illume.tune.epochs_for, the collapse guard)."""
     tokens_per_s: float = 0.0
+    step_seconds: float = 0.0
+    """Summed wall time of the optimiser steps (batch building included, setup not)."""
     peak_memory_mb: float = 0.0
 
 
@@ -247,6 +249,7 @@ def fit(
             best_score, best_state, result.best_epoch = score, model.trainable_state(), epoch
     model.load_trainable_state(best_state)
     result.tokens_per_s = tokens / seconds if seconds else 0.0
+    result.step_seconds = seconds
     result.peak_memory_mb = _peak_memory_mb()
     return result
 
