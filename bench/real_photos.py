@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 from statistics import mean
@@ -42,22 +43,28 @@ def sample(args: argparse.Namespace) -> None:
 
     items = _items(args.set, args.items, args.limit)
     prefix, context = VARIANTS[args.variant]
-    cfg = EmbeddedConfig(image_prefix=prefix)
+    cfg = EmbeddedConfig(image_prefix=prefix, prefix_weights=args.prefix_weights)
     if hasattr(cfg, "image_context"):
         cfg.image_context = context
     elif context:
         raise SystemExit("this code has no image context")
     model = EmbeddedVLM(cfg)
     config = SampleConfig(seed=args.seed)
+    if args.prompts:
+        config.explanation_prompts = tuple(args.prompts.split(","))
     if hasattr(config, "rank"):
         config.rank = False  # raw candidates: the table ranks them itself
     sampler = Sampler(model, config)
     start = time.perf_counter()
     rows = [r.to_dict() for r in sampler.sample(items)]
     seconds = time.perf_counter() - start
-    out = RUNS / f"{args.set}-{args.variant}.jsonl"
+    name = args.variant + (f"-{args.tag}" if args.tag else "")
+    out = RUNS / f"{args.set}-{name}.jsonl"
     write_jsonl(out, rows)
-    meta = {"set": args.set, "variant": args.variant, "items": len(items), "seconds": seconds}
+    meta = {"set": args.set, "variant": name, "items": len(items), "seconds": seconds}
+    meta["prefix_weights"] = Path(args.prefix_weights).name if prefix else None
+    meta["explanation_prompts"] = list(config.explanation_prompts)
+    meta["load_average"] = os.getloadavg()[0]
     out.with_suffix(".json").write_text(json.dumps(meta, indent=2))
     print(f"{out}: {len(items)} items, {seconds / len(items):.1f} s/item")
 
@@ -191,6 +198,9 @@ def main() -> None:
     s.add_argument("--items", help="items file (the demo set by default)")
     s.add_argument("--limit", type=int, default=0, help="first N items only")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--prefix-weights", default="packaged", help="aligned prefix weights file")
+    s.add_argument("--prompts", help="explanation prompts, comma-separated")
+    s.add_argument("--tag", help="suffix of the variant's name in the table (e.g. old-prefix)")
     t = sub.add_parser("table", help="the table of every sampled run")
     t.add_argument("--evqax", default="data/easy-vqa-x/items.jsonl")
     t.add_argument("--json", help="also write the figures as JSON here")
