@@ -169,6 +169,69 @@ def table(args: argparse.Namespace) -> None:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
 
 
+NLL_VARIANTS = {
+    # name: (image prefix, image context, prefix weights: "old" packaged or "new" re-aligned)
+    "text only": (False, False, "old"),
+    "prefix (old)": (True, False, "old"),
+    "prefix (new)": (True, False, "new"),
+    "context": (False, True, "old"),
+    "both (old)": (True, True, "old"),
+    "both (new)": (True, True, "new"),
+}
+
+
+def reference_nll(args: argparse.Namespace) -> None:
+    """Mean per-token NLL of the items' reference rationales after the sampling prompt,
+    per model variant: how close each variant's distribution is to what a person
+    wrote, without sampling (a few forward passes instead of hours of decoding)."""
+    import torch
+    from safetensors.torch import load_file
+
+    from illume.images import open_image
+    from illume.models.embedded.model import DEFAULT_PREFIX_WEIGHTS, EmbeddedVLM
+    from illume.models.prompt import Prompt
+
+    model = EmbeddedVLM()
+    weights = {"old": load_file(str(DEFAULT_PREFIX_WEIGHTS)), "new": load_file(args.new_prefix)}
+    sets = {"demo": _items("demo", None, 0)}
+    if args.evqax:
+        sets["easy-vqa-x"] = _items("easy-vqa-x", args.evqax, args.limit)
+    tok = model.tokenizer
+    rows = []
+    for name, (prefix, context, which) in NLL_VARIANTS.items():
+        model.config.image_prefix, model.config.image_context = prefix, context
+        model.prefix.load_state_dict(weights[which])
+        for set_name, items in sets.items():
+            total, count = 0.0, 0
+            for it in items:
+                refs = [" " + r for r in it.explanations]
+                ids = [
+                    tok(r, add_special_tokens=False).input_ids + [tok.eos_token_id] for r in refs
+                ]
+                image = open_image(it.image)
+                prompts = [Prompt(it.question, it.answer, "because")] * len(refs)
+                with torch.no_grad():
+                    nll, _ = model.target_nll([image] * len(refs), prompts, ids)
+                total += float(nll.sum())
+                count += sum(len(i) for i in ids)
+            rows.append(
+                {
+                    "set": set_name,
+                    "variant": name,
+                    "items": len(items),
+                    "tokens": count,
+                    "nll_per_token": total / count,
+                }
+            )
+            print(f"{set_name:11} {name:14} {total / count:.3f} nats/token ({count} tokens)")
+    out = {
+        "new_prefix": Path(args.new_prefix).name,
+        "load_average": os.getloadavg()[0],
+        "rows": rows,
+    }
+    Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
+
+
 def _calibrate(meta: dict, pairs: list, n_items: int) -> dict:
     """What each pre-tick threshold would tick: the 3 best ranked per item at or above it."""
     rows = []
@@ -204,8 +267,13 @@ def main() -> None:
     t = sub.add_parser("table", help="the table of every sampled run")
     t.add_argument("--evqax", default="data/easy-vqa-x/items.jsonl")
     t.add_argument("--json", help="also write the figures as JSON here")
+    n = sub.add_parser("nll", help="reference NLL per variant (old vs new prefix, context)")
+    n.add_argument("--new-prefix", required=True, help="the re-aligned prefix weights")
+    n.add_argument("--evqax", help="easy-vqa-x items file (val items are read)")
+    n.add_argument("--limit", type=int, default=12)
+    n.add_argument("--json", default="docs/real-photos-nll.json")
     args = ap.parse_args()
-    sample(args) if args.cmd == "sample" else table(args)
+    {"sample": sample, "table": table, "nll": reference_nll}[args.cmd](args)
 
 
 if __name__ == "__main__":
