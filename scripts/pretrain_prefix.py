@@ -120,7 +120,7 @@ def photo_examples(model: EmbeddedVLM, files: list[Path], per_photo: int, rng: r
             feats.append(grid)
             for j, view in enumerate(batch):
                 captions.append(render(image_facts(view, None if probs is None else probs[j])))
-        print(f"  {path.name}: e.g. {captions[-per_photo]!r}")
+        print(f"  {path.name}: e.g. {captions[-per_photo]!r}", flush=True)
     return torch.cat(feats), captions
 
 
@@ -136,6 +136,9 @@ def main() -> None:
     ap.add_argument(
         "--photo-share", type=float, default=0.5, help="share of each batch taken from photos"
     )
+    ap.add_argument(
+        "--init", help='start from these prefix weights ("packaged": the shipped ones), not anew'
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(DEFAULT_PREFIX_WEIGHTS))
     args = ap.parse_args()
@@ -150,7 +153,7 @@ def main() -> None:
     paths = random.Random(args.seed).sample(paths, min(args.images, len(paths)))
     print(f"{len(paths)} train images with facts, {len(by_image)} available")
 
-    model = EmbeddedVLM(EmbeddedConfig(prefix_weights=None))
+    model = EmbeddedVLM(EmbeddedConfig(prefix_weights=args.init))
     model.prefix.requires_grad_(True)
     t0 = time.time()
     with torch.no_grad():
@@ -186,8 +189,9 @@ def main() -> None:
         loss.backward()
         opt.step()
         sched.step()
-        if step % 10 == 0 or step == 1:
-            print(f"step {step}/{args.steps} loss {loss.item():.3f} ({time.time() - t0:.0f} s)")
+        if step % 5 == 0 or step == 1:
+            took = time.time() - t0
+            print(f"step {step}/{args.steps} loss {loss.item():.3f} ({took:.0f} s)", flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().contiguous() for k, v in model.prefix.state_dict().items()}

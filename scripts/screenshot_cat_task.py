@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -96,6 +97,7 @@ def main() -> None:
             os.killpg(backend.pid, signal.SIGTERM)
             backend.wait(timeout=30)
         ls.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
