@@ -193,12 +193,18 @@ def reference_nll(args: argparse.Namespace) -> None:
 
     model = EmbeddedVLM()
     weights = {"old": load_file(str(DEFAULT_PREFIX_WEIGHTS)), "new": load_file(args.new_prefix)}
-    sets = {"demo": _items("demo", None, 0)}
-    if args.evqax:
+    sets = {}
+    if "demo" in args.sets:
+        sets["demo"] = _items("demo", None, 0)
+    if "easy-vqa-x" in args.sets:
         sets["easy-vqa-x"] = _items("easy-vqa-x", args.evqax, args.limit)
     tok = model.tokenizer
-    rows = []
-    for name, (prefix, context, which) in NLL_VARIANTS.items():
+    out_path = Path(args.json)
+    old = json.loads(out_path.read_text()) if args.append and out_path.exists() else {}
+    rows = old.get("rows", [])
+    wanted = args.variants.split(",") if args.variants else list(NLL_VARIANTS)
+    for name in wanted:
+        prefix, context, which = NLL_VARIANTS[name]
         model.config.image_prefix, model.config.image_context = prefix, context
         model.prefix.load_state_dict(weights[which])
         for set_name, items in sets.items():
@@ -224,12 +230,9 @@ def reference_nll(args: argparse.Namespace) -> None:
                 }
             )
             print(f"{set_name:11} {name:14} {total / count:.3f} nats/token ({count} tokens)")
-    out = {
-        "new_prefix": Path(args.new_prefix).name,
-        "load_average": os.getloadavg()[0],
-        "rows": rows,
-    }
-    Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
+    loads = [*old.get("load_averages", []), os.getloadavg()[0]]
+    out = {"new_prefix": Path(args.new_prefix).name, "load_averages": loads, "rows": rows}
+    out_path.write_text(json.dumps(out, indent=2) + "\n")
 
 
 def _calibrate(meta: dict, pairs: list, n_items: int) -> dict:
@@ -269,7 +272,10 @@ def main() -> None:
     t.add_argument("--json", help="also write the figures as JSON here")
     n = sub.add_parser("nll", help="reference NLL per variant (old vs new prefix, context)")
     n.add_argument("--new-prefix", required=True, help="the re-aligned prefix weights")
-    n.add_argument("--evqax", help="easy-vqa-x items file (val items are read)")
+    n.add_argument("--evqax", default="data/easy-vqa-x/items.jsonl", help="its val items")
+    n.add_argument("--sets", default="demo,easy-vqa-x", help="demo, easy-vqa-x or both")
+    n.add_argument("--variants", help="comma-separated names of NLL_VARIANTS (default: all)")
+    n.add_argument("--append", action="store_true", help="add the rows to an existing JSON")
     n.add_argument("--limit", type=int, default=12)
     n.add_argument("--json", default="docs/real-photos-nll.json")
     args = ap.parse_args()
