@@ -230,9 +230,9 @@ def reference_nll(args: argparse.Namespace) -> None:
                 }
             )
             print(f"{set_name:11} {name:14} {total / count:.3f} nats/token ({count} tokens)")
-    loads = [*old.get("load_averages", []), os.getloadavg()[0]]
-    out = {"new_prefix": Path(args.new_prefix).name, "load_averages": loads, "rows": rows}
-    out_path.write_text(json.dumps(out, indent=2) + "\n")
+            loads = [*old.get("load_averages", []), os.getloadavg()[0]]  # after every row
+            out = {"new_prefix": Path(args.new_prefix).name, "load_averages": loads, "rows": rows}
+            out_path.write_text(json.dumps(out, indent=2) + "\n")
 
 
 def _calibrate(meta: dict, pairs: list, n_items: int) -> dict:
