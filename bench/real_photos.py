@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 from statistics import mean
@@ -42,22 +43,28 @@ def sample(args: argparse.Namespace) -> None:
 
     items = _items(args.set, args.items, args.limit)
     prefix, context = VARIANTS[args.variant]
-    cfg = EmbeddedConfig(image_prefix=prefix)
+    cfg = EmbeddedConfig(image_prefix=prefix, prefix_weights=args.prefix_weights)
     if hasattr(cfg, "image_context"):
         cfg.image_context = context
     elif context:
         raise SystemExit("this code has no image context")
     model = EmbeddedVLM(cfg)
     config = SampleConfig(seed=args.seed)
+    if args.prompts:
+        config.explanation_prompts = tuple(args.prompts.split(","))
     if hasattr(config, "rank"):
         config.rank = False  # raw candidates: the table ranks them itself
     sampler = Sampler(model, config)
     start = time.perf_counter()
     rows = [r.to_dict() for r in sampler.sample(items)]
     seconds = time.perf_counter() - start
-    out = RUNS / f"{args.set}-{args.variant}.jsonl"
+    name = args.variant + (f"-{args.tag}" if args.tag else "")
+    out = RUNS / f"{args.set}-{name}.jsonl"
     write_jsonl(out, rows)
-    meta = {"set": args.set, "variant": args.variant, "items": len(items), "seconds": seconds}
+    meta = {"set": args.set, "variant": name, "items": len(items), "seconds": seconds}
+    meta["prefix_weights"] = Path(args.prefix_weights).name if prefix else None
+    meta["explanation_prompts"] = list(config.explanation_prompts)
+    meta["load_average"] = os.getloadavg()[0]
     out.with_suffix(".json").write_text(json.dumps(meta, indent=2))
     print(f"{out}: {len(items)} items, {seconds / len(items):.1f} s/item")
 
@@ -162,6 +169,72 @@ def table(args: argparse.Namespace) -> None:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
 
 
+NLL_VARIANTS = {
+    # name: (image prefix, image context, prefix weights: "old" packaged or "new" re-aligned)
+    "text only": (False, False, "old"),
+    "prefix (old)": (True, False, "old"),
+    "prefix (new)": (True, False, "new"),
+    "context": (False, True, "old"),
+    "both (old)": (True, True, "old"),
+    "both (new)": (True, True, "new"),
+}
+
+
+def reference_nll(args: argparse.Namespace) -> None:
+    """Mean per-token NLL of the items' reference rationales after the sampling prompt,
+    per model variant: how close each variant's distribution is to what a person
+    wrote, without sampling (a few forward passes instead of hours of decoding)."""
+    import torch
+    from safetensors.torch import load_file
+
+    from illume.images import open_image
+    from illume.models.embedded.model import DEFAULT_PREFIX_WEIGHTS, EmbeddedVLM
+    from illume.models.prompt import Prompt
+
+    model = EmbeddedVLM()
+    weights = {"old": load_file(str(DEFAULT_PREFIX_WEIGHTS)), "new": load_file(args.new_prefix)}
+    sets = {}
+    if "demo" in args.sets:
+        sets["demo"] = _items("demo", None, 0)
+    if "easy-vqa-x" in args.sets:
+        sets["easy-vqa-x"] = _items("easy-vqa-x", args.evqax, args.limit)
+    tok = model.tokenizer
+    out_path = Path(args.json)
+    old = json.loads(out_path.read_text()) if args.append and out_path.exists() else {}
+    rows = old.get("rows", [])
+    wanted = args.variants.split(",") if args.variants else list(NLL_VARIANTS)
+    for name in wanted:
+        prefix, context, which = NLL_VARIANTS[name]
+        model.config.image_prefix, model.config.image_context = prefix, context
+        model.prefix.load_state_dict(weights[which])
+        for set_name, items in sets.items():
+            total, count = 0.0, 0
+            for it in items:
+                refs = [" " + r for r in it.explanations]
+                ids = [
+                    tok(r, add_special_tokens=False).input_ids + [tok.eos_token_id] for r in refs
+                ]
+                image = open_image(it.image)
+                prompts = [Prompt(it.question, it.answer, "because")] * len(refs)
+                with torch.no_grad():
+                    nll, _ = model.target_nll([image] * len(refs), prompts, ids)
+                total += float(nll.sum())
+                count += sum(len(i) for i in ids)
+            rows.append(
+                {
+                    "set": set_name,
+                    "variant": name,
+                    "items": len(items),
+                    "tokens": count,
+                    "nll_per_token": total / count,
+                }
+            )
+            print(f"{set_name:11} {name:14} {total / count:.3f} nats/token ({count} tokens)")
+            loads = [*old.get("load_averages", []), os.getloadavg()[0]]  # after every row
+            out = {"new_prefix": Path(args.new_prefix).name, "load_averages": loads, "rows": rows}
+            out_path.write_text(json.dumps(out, indent=2) + "\n")
+
+
 def _calibrate(meta: dict, pairs: list, n_items: int) -> dict:
     """What each pre-tick threshold would tick: the 3 best ranked per item at or above it."""
     rows = []
@@ -191,11 +264,22 @@ def main() -> None:
     s.add_argument("--items", help="items file (the demo set by default)")
     s.add_argument("--limit", type=int, default=0, help="first N items only")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--prefix-weights", default="packaged", help="aligned prefix weights file")
+    s.add_argument("--prompts", help="explanation prompts, comma-separated")
+    s.add_argument("--tag", help="suffix of the variant's name in the table (e.g. old-prefix)")
     t = sub.add_parser("table", help="the table of every sampled run")
     t.add_argument("--evqax", default="data/easy-vqa-x/items.jsonl")
     t.add_argument("--json", help="also write the figures as JSON here")
+    n = sub.add_parser("nll", help="reference NLL per variant (old vs new prefix, context)")
+    n.add_argument("--new-prefix", required=True, help="the re-aligned prefix weights")
+    n.add_argument("--evqax", default="data/easy-vqa-x/items.jsonl", help="its val items")
+    n.add_argument("--sets", default="demo,easy-vqa-x", help="demo, easy-vqa-x or both")
+    n.add_argument("--variants", help="comma-separated names of NLL_VARIANTS (default: all)")
+    n.add_argument("--append", action="store_true", help="add the rows to an existing JSON")
+    n.add_argument("--limit", type=int, default=12)
+    n.add_argument("--json", default="docs/real-photos-nll.json")
     args = ap.parse_args()
-    sample(args) if args.cmd == "sample" else table(args)
+    {"sample": sample, "table": table, "nll": reference_nll}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -19,10 +19,12 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from illume.critique import RougeCritic
 from illume.evaluate import Scorers
 from illume.items import Item
 from illume.models import ModelChoice, load_model
 from illume.prompts import score_prompts
+from illume.rank import rank_candidates
 from illume.sample import EXPLANATION_PROMPTS, SampleConfig, Sampler
 
 log = logging.getLogger(__name__)
@@ -84,9 +86,31 @@ def _jabber(
 ) -> dict:
     cfg = replace(sample, explanation_prompts=(prompt,), rank=False)  # the raw jabber
     flags = []
+    by_id = {it.id: it for it in items}
+    raw, shown = {}, {}
     for result in Sampler(model, cfg).sample(items, progress=True):
         flags += [repeats_answer(c.text, answers[result.id]) for c in result.candidates]
-    return {"n_candidates": len(flags), "repeat_pct": _pct(flags)}
+        raw[result.id] = [c.text for c in result.candidates]
+        shown[result.id] = [c.text for c in rank_candidates(by_id[result.id], result.candidates)]
+    return {
+        "n_candidates": len(flags),
+        "repeat_pct": _pct(flags),
+        "raw": fit_figures(by_id, raw),
+        "shown": fit_figures(by_id, shown),
+    }
+
+
+def fit_figures(items: dict[str, Item], candidates: dict[str, list[str]]) -> dict:
+    """Items with a fitting candidate (coco ROUGE-L >= 0.7 against the references, in %)
+    and the mean over items of the best candidate's ROUGE-L: whether a critic or an
+    annotator has anything to tick at all."""
+    critic = RougeCritic()
+    best = [max(critic.score(items[k], texts), default=0.0) for k, texts in candidates.items()]
+    return {
+        "items": len(best),
+        "fit_pct": _pct([b >= critic.threshold for b in best]),
+        "mean_best_rouge": round(sum(best) / len(best), 3) if best else 0.0,
+    }
 
 
 def _pct(flags: list[bool]) -> float:
@@ -107,12 +131,24 @@ def table(results: list[dict]) -> str:
                 f"{100 * row['ROUGE_L']:.2f} | {100 * row['CIDEr']:.2f} | "
                 f"{row['greedy_repeat_pct']:.1f} |"
             )
-    lines += ["", "| model | best prompt | jabber candidates | repeat the answer % |"]
-    lines.append("|---|---|---|---|")
+    lines += [
+        "",
+        "| model | best prompt | jabber candidates | repeat the answer % "
+        "| items with a fitting candidate %, raw / shown | mean best R-L, raw / shown |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in results:
+        raw, shown = r.get("raw", {}), r.get("shown", {})
         lines.append(
-            f"| {r['model']} | {r['best_prompt']} | {r['n_candidates']} | {r['repeat_pct']:.1f} |"
+            f"| {r['model']} | {r['best_prompt']} | {r['n_candidates']} | {r['repeat_pct']:.1f} "
+            f"| {raw.get('fit_pct', 0):.1f} / {shown.get('fit_pct', 0):.1f} "
+            f"| {raw.get('mean_best_rouge', 0):.3f} / {shown.get('mean_best_rouge', 0):.3f} |"
         )
+    lines += [
+        "",
+        "Fitting: coco ROUGE-L >= 0.7 against the item's references; raw = every sampled "
+        "candidate, shown = what illume.rank keeps (restatements and non-sentences dropped).",
+    ]
     return "\n".join(lines)
 
 

@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+from ml_backend.demo.fit import describe, fit_summary
 from ml_backend.demo.ls_server import REPO, LabelStudioServer, ensure_installed, wait_http
 from ml_backend.server import gunicorn_argv
 
@@ -197,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
             client, project, started, 1800, f"start labeling at {ls.url}/projects/{project}/data"
         )
         ready = time.monotonic() - started
+        datas = [t.data or {} for t in client.tasks.list(project=project, fields="all")]
+        print("What the candidates offer at this version (automatic critic):")
+        print(describe(fit_summary(datas)))
         print(
             f"\nReady in {ready:.0f} s: candidates on {done}/{total} tasks.\n"
             f"  Open   {ls.url}/projects/{project}/data\n"
