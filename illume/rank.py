@@ -37,6 +37,11 @@ like one some any all image picture photo
 """
 STOPWORDS = frozenset(_STOPWORDS.split())
 WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+PROMPT_ECHO = re.compile(r"(?:^|\s)(?:Q|A|Context):")
+"""The prompt's own markers: a candidate that writes them is the prompt echoed back."""
+SHOUTING = re.compile(r"\b[A-Z]{3,}(?:\s+[A-Z]{3,})+\b")
+"""Two or more capitalised words in a row ("ANSI ENTIRE PRINTABLE"): a heading or a code, not
+a sentence an annotator would tick."""
 MIN_CONTENT_WORDS = 3
 DANGLING = frozenset(  # words a finished sentence does not end on
     [
@@ -80,6 +85,8 @@ def reject(item: Item, text: str) -> str | None:
     """Why `text` can never be a rationale for `item`, or None when it might be one."""
     if _other_script(text):
         return "text in another script"
+    if PROMPT_ECHO.search(text):
+        return "echoes the prompt"
     toks = words(text)
     content = content_words(text)
     answer = set(words(item.answer))
@@ -91,6 +98,8 @@ def reject(item: Item, text: str) -> str | None:
         return "fewer than three content words"
     letters = sum(ch.isalpha() for ch in text)
     if letters < 0.7 * len(text.replace(" ", "")) or "http" in text or "@" in text:
+        return "not a sentence"
+    if SHOUTING.search(text):
         return "not a sentence"
     if toks and toks[-1] in DANGLING:
         return "not a sentence"  # cut off in the middle

@@ -19,6 +19,9 @@ CAT = Item("c", "cat.jpg", "what animal is this?", "cat")
         ("it is equal to 5 * 5 = 25 = 625 + 1", "not a sentence"),
         ("it has whiskers, soft fur and the", "not a sentence"),
         ("it has soft fur and soft fur and whiskers", "repeated phrases"),
+        ("A: 166: A: modern animal, because A: A: smaller than a one-fig", "echoes the prompt"),
+        ("Q: what animal has whiskers and soft fur", "echoes the prompt"),
+        ("the 'b' is a Japanese font which is ANSI ENTIRE PRINTABLE COMP", "not a sentence"),
     ],
 )
 def test_reject_names_why(text, why):
