@@ -2,11 +2,13 @@
 
 "before" is the verdict recorded in the round's critiqued file (the
 annotator that judged the round); "now" re-judges the same candidates with
-`illume.critics.SimulatedAnnotator` as it is. Both are compared with the
+`illume.critics.SimulatedAnnotator` as it is. It also judges every
+reference rationale of the items file (written as several people would; a
+careful annotator should tick nearly all). Both verdicts are compared with the
 ROUGE-L critic (coco ROUGE-L >= 0.7 against the item's references) by
 `illume.critics.agreement`. No sampling: it only reads files.
 
-    python bench/annotator_strictness.py --items runs/items.jsonl \
+    PYTHONPATH=. python bench/annotator_strictness.py --items runs/items.jsonl \
         --critiqued runs/r00/critiqued.jsonl --json docs/critics/annotator-shapes-x-r00.json
 """
 
@@ -53,7 +55,10 @@ def measure(items_path: Path, critiqued_path: Path) -> dict:
             if fits:
                 items_now.add(item.id)
     n_items = len({json.loads(x)["id"] for x in critiqued_path.read_text().splitlines() if x})
+    refs = [annotator.judge(item, r)[0] for item in items.values() for r in item.explanations]
     return {
+        "references": len(refs),
+        "references_fitting_pct": round(100 * sum(refs) / len(refs), 1) if refs else None,
         "candidates": len(now),
         "items": n_items,
         "fitting_before": sum(before),

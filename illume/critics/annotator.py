@@ -90,7 +90,7 @@ class SimulatedAnnotator:
             return False, "merely restates the question or answer"
         scene = solve(item.question, item.facts or {})
         if scene is not None:
-            support, wrong = scene_supporting(text, item.question, *scene)
+            support, wrong = scene_supporting(text, *scene)
             if wrong:
                 return False, "names a wrong fact: " + ", ".join(wrong)
             if not support:

@@ -49,7 +49,7 @@ NOUNS = frozenset(
         "ones",
     ]
 )
-PRONOUNS = frozenset({"it", "they", "both", "them", "its"})
+PRONOUNS = frozenset({"it", "they", "both", "them", "its", "their"})
 NUMBER_WORDS = {"zero": 0, "none": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 NUMBER_WORDS |= {"six": 6, "single": 1}
 DIRECTIONS = {
@@ -65,7 +65,9 @@ COMPARE = {
 }
 """Comparison word -> what it says of the first group against the second."""
 NEGATIONS = frozenset({"no", "not", "never", "nor", "neither", "without", "isn't", "aren't"})
-COPULAS = frozenset({"is", "are", "was", "were", "looks", "painted", "coloured", "colored", "all"})
+COPULAS = frozenset(
+    {"is", "are", "was", "were", "looks", "painted", "coloured", "colored", "all", "both"}
+)
 GENERIC_VERBS = frozenset(
     [
         "has",
@@ -111,10 +113,14 @@ class Clause:
     numbers: list[int] = field(default_factory=list)
     directions: list[str] = field(default_factory=list)
     compare: list[str] = field(default_factory=list)
+    predicates: dict[str, set[str]] = field(default_factory=dict)
+    middle: bool = False
+    """Whether the clause places something in the middle ("near the centre")."""
+    """Values said of no noun phrase: "two are large", "one is red"."""
 
     def values(self) -> dict[str, set[str]]:
         """Every attribute value a claim of this clause names, by attribute."""
-        out: dict[str, set[str]] = {}
+        out: dict[str, set[str]] = {a: set(v) for a, v in self.predicates.items()}
         for c in self.claims:
             if not c.negated:
                 for a, v in c.attrs.items():
@@ -158,6 +164,8 @@ def read_clause(words: list[str]) -> Clause | None:
         w = words[i]
         if w in DIRECTIONS:
             clause.directions.append(DIRECTIONS[w])
+        if w in ("middle", "centre", "center"):
+            clause.middle = True
         if w in COMPARE:
             clause.compare.append(COMPARE[w])
         if w.isdigit() or (w in NUMBER_WORDS and not _noun_one(words, i)):
@@ -165,7 +173,7 @@ def read_clause(words: list[str]) -> Clause | None:
             i += 1
             continue
         if w in PRONOUNS:
-            claim = Claim(pronoun=True, plural=w != "it" and w != "its")
+            claim = Claim(pronoun=True, plural=w not in ("it", "its"))
             clause.claims.append(claim)
             subject = subject or claim
             i += 1
@@ -184,13 +192,27 @@ def read_clause(words: list[str]) -> Clause | None:
                     claim.attrs["shape"] = SHAPE_WORDS[head]
                 claim.plural = head.endswith("s")
                 i += 1
+                if head in SHAPE_WORDS and i < len(words) and words[i] in NOUNS:
+                    claim.plural = words[i].endswith("s")  # "round shape", "square block"
+                    i += 1
             claim.negated = _negated(words, start)
             before = [x for x in words[max(0, start - 2) : start] if x not in DETERMINERS]
-            if subject is not None and before and before[-1] in COPULAS and not claim.negated:
+            copula = bool(before) and before[-1] in COPULAS
+            listing = subject is not None and subject.plural and has_head and not claim.plural
+            if subject is not None and copula and not claim.negated and not listing:
                 subject.attrs.update(claim.attrs)  # a predicate: "the circle is blue"
                 continue
-            if not has_head:  # a bare colour or size that is no predicate: "blue is calm"
-                continue
+            if not has_head or (copula and subject is None and clause.numbers):
+                if clause.claims and not has_head and not claim.negated:  # "the disc brown"
+                    last = clause.claims[-1]
+                    last.attrs |= {a: v for a, v in claim.attrs.items() if a not in last.attrs}
+                elif not claim.negated and (copula or clause.numbers or i == len(words)):
+                    # "two are large", "one is a circle"; a clause of its own: "differ: blue"
+                    for a, v in claim.attrs.items():
+                        clause.predicates.setdefault(a, set()).add(v)
+                    if has_head:  # also a listed object: "the other three are a red circle, ..."
+                        clause.claims.append(claim)
+                continue  # otherwise no predicate of anything: "blue is calm"
             if _generic(words, start, i, claim):
                 return None
             clause.claims.append(claim)
@@ -203,6 +225,8 @@ def read_clause(words: list[str]) -> Clause | None:
 def _noun_one(words: list[str], i: int) -> bool:
     """Whether "one" is a noun here ("the blue one"), not a number."""
     prev = words[i - 1] if i else ""
+    if words[i] == "one" and words[i + 1 : i + 2] == ["side"]:
+        return True  # "on one side and ... on the other"
     return words[i] == "one" and (prev in ("the", "other", "this", "that") or prev in COLOURS)
 
 

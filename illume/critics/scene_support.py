@@ -25,10 +25,9 @@ objects is a wrong fact (`wrong_relation`).
 
 from __future__ import annotations
 
-import re
-
 from illume.critics.scene_reading import Claim, Clause, read
-from illume.data.shapesx_questions import Desc, Solved, _delta, answer, parse_desc
+from illume.data.shapesx_phrases import region
+from illume.data.shapesx_questions import Desc, Solved, _delta, answer
 from illume.data.shapesx_scene import Obj, objects_from_facts
 
 REL_OF = {"left": "to the left of", "right": "to the right of", "up": "above", "down": "below"}
@@ -64,11 +63,7 @@ def _names(clause: Clause, o: Obj, attr: str, objs: list[Obj], target: Obj | Non
     return False
 
 
-def _pronoun_value(clause: Clause, attr: str, value: str) -> bool:
-    return any(c.pronoun and c.attrs.get(attr) == value for c in clause.claims)
-
-
-def _count_of(clause: Clause, d) -> int | None:
+def _count_of(clause: Clause, d: Desc) -> int | None:
     """The count the clause gives for description `d`'s group, if it gives one."""
     want = {a: v for a in ("size", "colour", "shape") if (v := getattr(d, a))}
     if any(c.negated and c.attrs == want for c in clause.claims):
@@ -95,64 +90,39 @@ def _holds(first: Obj, second: Obj, direction: str) -> bool:
     return _delta(first, second, REL_OF[direction]) > 0
 
 
-def supporting(
-    text: str, question: str, solved: Solved, objs: list[Obj]
-) -> tuple[set[str], list[str]]:
+def supporting(text: str, solved: Solved, objs: list[Obj]) -> tuple[set[str], list[str]]:
     """(support found, wrong relations and counts named) for one rationale."""
     ev, sub = solved.ev, solved.sub
     support: set[str] = set()
     wrong: list[str] = []
     clauses = read(text)
-    for cl in clauses:
-        if sub in ("colour_of", "shape_of", "size_of", "relate", "extreme"):
-            t, attr = ev["target"], ev["attr"]
-            if _names(cl, t, attr, objs, t):
-                spatial = sub in ("relate", "extreme")
-                if not spatial or cl.directions or _anchor_named(cl, ev, objs):
-                    support.add(f"{attr} of the {t.shape}")
-        elif sub == "exists":
-            support |= _exists(cl, ev, solved.answer, objs)
-        elif sub == "count":
-            n = _count_of(cl, ev["desc"])
-            if n is not None:
-                (support.add if n == len(ev["members"]) else wrong.append)(f"count {n}")
-        elif sub in ("more", "equal"):
-            support |= _compare(cl, ev, wrong)
-        elif sub == "same":
-            a, b, attr = ev["a"], ev["b"], ev["attr"]
-            if _given(question, attr):  # "is the circle the same shape as the square?"
-                continue
-            if _names(cl, a, attr, objs, a) and _names(cl, b, attr, objs, None):
-                support.add(f"{attr} of both")
-            elif getattr(a, attr) == getattr(b, attr) and _pronoun_value(
-                cl, attr, getattr(a, attr)
+    if sub in ("colour_of", "shape_of", "size_of", "relate", "extreme"):
+        t, attr = ev["target"], ev["attr"]
+        for cl in clauses:
+            spatial = sub in ("relate", "extreme")
+            if _names(cl, t, attr, objs, t) and (
+                not spatial or cl.directions or _anchor_named(cl, ev, objs)
             ):
-                support.add(f"both {getattr(a, attr)}")
-        elif sub == "is_rel":
-            pair = _ordered(cl, ev["a"], ev["b"], objs, ev["a"])
-            for d in cl.directions if pair else []:
-                ok = _holds(pair[0], pair[1], d)
-                (support.add if ok else wrong.append)(f"{d} of {pair[1].shape}")
-    if sub == "same" and not support and not _given(question, ev["attr"]):
-        a, b, attr = ev["a"], ev["b"], ev["attr"]
-        if any(_names(c, a, attr, objs, a) for c in clauses) and any(
-            _names(c, b, attr, objs, None) for c in clauses
-        ):
-            support.add(f"{attr} of both")
-    if sub == "count" and not support and ev["members"]:
-        named = {
-            o
-            for cl in clauses
-            for c in cl.claims
-            if not (c.negated or c.pronoun or c.plural)
-            and len(m := c.matches(objs)) == 1
-            and _covers(c, ev["desc"])
-            for o in m
-        }
-        if set(ev["members"]) <= named:
-            support.add("each counted object")
-    if sub in ("more", "equal") and not support:
-        support |= _counts_across(clauses, ev)
+                support.add(f"{attr} of the {t.shape}")
+    elif sub == "exists":
+        for cl in clauses:
+            support |= _exists(cl, ev, solved.answer, objs)
+    elif sub == "count":
+        n, said = len(ev["members"]), _group_count(clauses, ev["desc"], ev["members"], objs)
+        if said is not None:
+            (support.add if said == n else wrong.append)(f"count {said}")
+        elif (
+            n
+            and any(n in cl.numbers and not cl.claims for cl in clauses)
+            and any(cl.directions or cl.middle for cl in clauses)
+        ):  # "just one, over on the right"
+            support.add(f"count {n} and where")
+    elif sub in ("more", "equal"):
+        support |= _compare(clauses, ev, objs, wrong)
+    elif sub == "same":
+        support |= _same(clauses, ev, objs)
+    elif sub == "is_rel":
+        support |= _is_rel(clauses, ev, objs, wrong)
     return support, wrong
 
 
@@ -160,15 +130,110 @@ def _covers(c: Claim, d: Desc) -> bool:
     return all(c.attrs.get(a) == v for a in ("size", "colour", "shape") if (v := getattr(d, a)))
 
 
-_SAME = re.compile(r"^is the ([a-z ]+?) the same (colou?r|shape|size) as the ([a-z ]+?)\?$")
+def _singular(clauses: list[Clause]) -> list[Claim]:
+    """The claims that name one object each ("a red circle"), in order."""
+    return [c for cl in clauses for c in cl.claims if not (c.negated or c.pronoun or c.plural)]
 
 
-def _given(question: str, attr: str) -> bool:
-    """Whether the question's own wording fixes `attr` of both objects (nothing to add)."""
-    m = _SAME.match(question.strip().lower())
-    if m is None:
-        return False
-    return all(getattr(parse_desc(m.group(i)), attr) is not None for i in (1, 3))
+def _group_count(clauses: list[Clause], d: Desc, members: list[Obj], objs: list[Obj]) -> int | None:
+    """The size the text gives group `d`: a count beside it, or by naming objects.
+
+    Naming each member (one claim per member, each fitting only members)
+    counts it; so does listing every other object (one claim each, fitting
+    only non-members): the group is what is left.
+    """
+    for cl in clauses:
+        n = _count_of(cl, d)
+        if n is not None:
+            return n
+    rest = [o for o in objs if o not in members]
+    inside = outside = 0
+    for c in _singular(clauses):
+        found = c.matches(objs)
+        if found and all(o in members for o in found) and _covers(c, d):
+            inside += 1
+        elif found and all(o in rest for o in found):
+            outside += 1
+    if members and inside >= len(members):
+        return len(members)
+    if rest and outside >= len(rest):
+        return len(members)
+    return None
+
+
+def _compare(clauses: list[Clause], ev: dict, objs: list[Obj], wrong: list[str]) -> set[str]:
+    """Both groups' sizes, or a comparison word between the groups named in order."""
+    da, db, a, b = ev["desc_a"], ev["desc_b"], ev["a"], ev["b"]
+    na, nb = _group_count(clauses, da, a, objs), _group_count(clauses, db, b, objs)
+    if na is not None and nb is not None:
+        if (na, nb) == (len(a), len(b)):
+            return {"counts of both groups"}
+        wrong.append(f"counts {na} and {nb}")
+        return set()
+    said = [w for cl in clauses for w in cl.compare]
+    if not said:
+        return set()
+    order = []
+    for c in (c for cl in clauses for c in cl.claims):
+        for d, key in ((da, "a"), (db, "b")):
+            want = {x: v for x in ("size", "colour", "shape") if (v := getattr(d, x))}
+            if c.attrs == want and key not in order:
+                order.append(key)
+    numbers = [n for cl in clauses for n in cl.numbers]
+    if not order and said[0] == "=" and len(set(numbers)) == 1:  # "equal, one each"
+        return {"equal counts"} if len(a) == len(b) == numbers[0] else set()
+    if len(order) != 2:
+        return set()
+    first, second = (len(a), len(b)) if order == ["a", "b"] else (len(b), len(a))
+    if {">": first > second, "<": first < second, "=": first == second}[said[0]]:
+        return {"comparison of the groups"}
+    wrong.append("comparison of the groups")
+    return set()
+
+
+def _same(clauses: list[Clause], ev: dict, objs: list[Obj]) -> set[str]:
+    """The asked attribute of both objects (or "both"/"one ... the other" with the values)."""
+    a, b, attr = ev["a"], ev["b"], ev["attr"]
+    va, vb = getattr(a, attr), getattr(b, attr)
+    if any(_names(cl, a, attr, objs, a) for cl in clauses) and any(
+        _names(cl, b, attr, objs, None) for cl in clauses
+    ):
+        return {f"{attr} of both"}
+    loose = {v for cl in clauses for v in cl.predicates.get(attr, set())}
+    loose |= {c.attrs[attr] for cl in clauses for c in cl.claims if c.pronoun and attr in c.attrs}
+    return {f"{attr}s {va} and {vb}"} if {va, vb} <= loose else set()
+
+
+def _is_rel(clauses: list[Clause], ev: dict, objs: list[Obj], wrong: list[str]) -> set[str]:
+    """A direction between the two objects, or where each of them is."""
+    a, b = ev["a"], ev["b"]
+    out: set[str] = set()
+    for cl in clauses:
+        pair = _ordered(cl, a, b, objs, a)
+        for d in cl.directions if pair else []:
+            ok = _holds(pair[0], pair[1], d)
+            (out.add if ok else wrong.append)(f"{d} of {pair[1].shape}")
+    if out or wrong:
+        return out
+    places: dict[Obj, set[str]] = {}
+    for cl in clauses:
+        first = next((c for c in cl.claims if not c.negated), None)
+        said = set(cl.directions) | ({"middle"} if cl.middle else set())
+        for o in (a, b):
+            if first is not None and said and _refers(first, o, objs, None):
+                places.setdefault(o, set()).update(said)
+    if len(places) == 2 and places[a] != places[b] and all(map(_placed, places, places.values())):
+        return {"where both are"}
+    return out
+
+
+def _placed(o: Obj, directions: set[str]) -> bool:
+    """Whether the region words said of `o` are true of it."""
+    row, col = region(o)
+    want = {"up": row == "top", "down": row == "bottom", "left": col == "left"}
+    want["right"] = col == "right"
+    want["middle"] = row == "middle" or col == "centre"
+    return all(want[d] for d in directions)
 
 
 def _anchor_named(cl: Clause, ev: dict, objs: list[Obj]) -> bool:
@@ -194,39 +259,3 @@ def _exists(cl: Clause, ev: dict, ans: str, objs: list[Obj]) -> set[str]:
             if not c.negated and shares and differs and c.matches(objs):
                 out.add("a near match that differs")
     return out
-
-
-def _compare(cl: Clause, ev: dict, wrong: list[str]) -> set[str]:
-    """A comparison word between the two groups, named in order."""
-    if not cl.compare:
-        return set()
-    da, db = ev["desc_a"], ev["desc_b"]
-    order = []
-    for c in cl.claims:
-        for d, key in ((da, "a"), (db, "b")):
-            want = {x: v for x in ("size", "colour", "shape") if (v := getattr(d, x))}
-            if c.attrs == want and key not in order:
-                order.append(key)
-    if len(order) != 2:
-        return set()
-    na, nb = len(ev["a"]), len(ev["b"])
-    first, second = (na, nb) if order == ["a", "b"] else (nb, na)
-    said = cl.compare[0]
-    holds = {">": first > second, "<": first < second, "=": first == second}[said]
-    if holds:
-        return {"comparison of the groups"}
-    wrong.append("comparison of the groups")
-    return set()
-
-
-def _counts_across(clauses: list[Clause], ev: dict) -> set[str]:
-    """Both groups' counts, right, anywhere in the text."""
-    got = {}
-    for cl in clauses:
-        for key, d in (("a", ev["desc_a"]), ("b", ev["desc_b"])):
-            n = _count_of(cl, d)
-            if n is not None:
-                got.setdefault(key, n)
-    if got.get("a") == len(ev["a"]) and got.get("b") == len(ev["b"]):
-        return {"counts of both groups"}
-    return set()
