@@ -6,9 +6,15 @@ restatements that share words with a reference. This critic judges the way
 the issue describes a careful annotator: a candidate fits iff it
 
 1. names no wrong fact (`illume.facts.wrong_facts` against the item's facts),
-2. names at least one fact that supports the answer: a colour or shape that
-   is in the image; when the answer itself is a colour or shape ("red"),
-   that answer, since only it explains why; and
+2. names at least one fact that supports the answer. In a shapes-x scene
+   (several objects; the question re-solved from the facts) that is a fact
+   about the objects the question refers to that decides the answer: their
+   asked attribute, the count, the relation between them
+   (`scene_support`); a colour or shape present elsewhere in the scene, or a
+   definition ("a triangle has three sides"), is no support, and a false
+   relation or count is a wrong fact. In a single-object image (easy-vqa-x)
+   it is a colour or shape that is in the image; when the answer itself is
+   a colour or shape ("red"), that answer, since only it explains why; and
 3. does not merely restate the question or the answer: it has a content
    word that is neither in the question nor in the answer.
 
@@ -24,6 +30,8 @@ from __future__ import annotations
 
 import re
 
+from illume.critics.scene_support import solve
+from illume.critics.scene_support import supporting as scene_supporting
 from illume.critique import CriticConfig
 from illume.facts import NEGATIONS, named_facts, true_values, wrong_facts
 from illume.items import Item
@@ -80,6 +88,14 @@ class SimulatedAnnotator:
         given = content_words(item.question) | content_words(item.answer)
         if not content_words(text) - given:
             return False, "merely restates the question or answer"
+        scene = solve(item.question, item.facts or {})
+        if scene is not None:
+            support, wrong = scene_supporting(text, *scene)
+            if wrong:
+                return False, "names a wrong fact: " + ", ".join(wrong)
+            if not support:
+                return False, "names no fact that supports the answer about the objects asked"
+            return True, "names " + ", ".join(sorted(support))
         support = self.supporting(item, text)
         if support is None:
             return False, "nothing to judge by (no facts, no references)"

@@ -4,6 +4,10 @@ import pytest
 
 from illume.critics import FactsCritic, SimulatedAnnotator, make_critic
 from illume.critique import Critic, CriticConfig, RougeCritic
+from illume.data.shapesx import scene_items
+from illume.data.shapesx_phrases import OPPOSITE
+from illume.data.shapesx_questions import answer
+from illume.data.shapesx_scene import Obj, Scene, objects_from_facts, scene_facts
 from illume.items import Item
 
 TRIANGLE = Item(
@@ -121,3 +125,115 @@ def test_critique_file_uses_the_configured_kind(tmp_path):
         critique_file(cands, items, out, make_critic(CriticConfig(kind="annotator")))["fitting"]
         == 1
     )
+
+
+# ------------------------------------------------ shapes-x: facts about the objects asked
+
+TRI_SCENE = Scene(
+    (
+        Obj("small", "yellow", "circle", 30, 20),
+        Obj("large", "yellow", "triangle", 90, 90),
+        Obj("large", "blue", "square", 30, 100),
+    )
+)
+
+
+def _scene_item(question: str, scene: Scene = TRI_SCENE) -> Item:
+    solved = answer(question, list(scene.objects))
+    assert solved is not None
+    return Item("sx", "x.png", question, solved.answer, ["ref"], facts=scene_facts(scene))
+
+
+@pytest.mark.parametrize(
+    ("text", "fits"),
+    [
+        ("the triangle is composed of three straight lines", False),  # true of it, not why
+        ("the small yellow object is higher up than the triangle", True),
+        ("the large blue square is in the bottom left", False),  # an unrelated object
+        ("a triangle has three sides, so the circle is small", False),  # a definition
+        ("the small yellow circle sits lower down than the triangle", False),  # false relation
+    ],
+)
+def test_annotator_wants_the_relation_between_the_objects_asked(text, fits):
+    item = _scene_item("is the small yellow object below the triangle?")
+    assert item.answer == "no"
+    ok, why = SimulatedAnnotator().judge(item, text)
+    assert ok is fits, why
+
+
+def _first(sub: str) -> tuple[Item, object, list[Obj]]:
+    """The first seeded shapes-x item whose question has subtype `sub`."""
+    for index in range(200):
+        _, items = scene_items(index, 7, "train", "x.png")
+        for item in items:
+            objs = objects_from_facts(item.facts)
+            solved = answer(item.question, objs)
+            if solved.sub == sub:
+                return item, solved, objs
+    raise AssertionError(f"no {sub} item in 200 scenes")
+
+
+def _np(o: Obj) -> str:
+    return f"{o.size} {o.colour} {o.shape}"
+
+
+def _bystander(objs: list[Obj], *asked: Obj) -> Obj:
+    return next(o for o in objs if o not in asked)
+
+
+def _texts(sub: str, s, objs: list[Obj]) -> tuple[str, str]:
+    """(a rationale naming the decisive fact, one that names only other true things)."""
+    ev = s.ev
+    if sub == "colour_of":
+        t = ev["target"]
+        other = _bystander(objs, t)
+        return f"looking closely, the {_np(t)} is painted", f"looking closely, the {_np(other)}"
+    if sub == "count":
+        n, d = len(ev["members"]), ev["desc"]
+        return (
+            f"counting carefully gives {n} {d.text(True)}",
+            f"counting carefully gives {n + 1} {d.text(True)}",  # a wrong count
+        )
+    if sub == "more":
+        da, db, a, b = ev["desc_a"], ev["desc_b"], ev["a"], ev["b"]
+        return (
+            f"counting carefully gives {len(a)} {da.text(True)}, and {len(b)} {db.text(True)}",
+            f"counting carefully, {da.shape or 'each shape'} has a colour",
+        )
+    if sub == "same":
+        a, b = ev["a"], ev["b"]
+        other = _bystander(objs, a, b) if len(objs) > 2 else a
+        return (
+            f"in the picture there is a {_np(a)} and a {_np(b)}",
+            f"in the picture the {other.shape} is composed of straight lines",
+        )
+    a, b, rel = ev["a"], ev["b"], ev["rel"]
+    actual = rel if s.answer == "yes" else OPPOSITE[rel]
+    return (
+        f"in the picture the {_np(a)} is {actual} the {_np(b)}",
+        f"in the picture the {_np(b)} is composed of straight lines",
+    )
+
+
+@pytest.mark.parametrize("sub", ["colour_of", "count", "more", "same", "is_rel"])
+def test_annotator_per_question_kind_on_real_shapes_x_items(sub):
+    item, solved, objs = _first(sub)
+    good, bad = _texts(sub, solved, objs)
+    annotator = SimulatedAnnotator()
+    ok, why = annotator.judge(item, good)
+    assert ok, (item.question, item.answer, good, why)
+    ok, why = annotator.judge(item, bad)
+    assert not ok, (item.question, item.answer, bad, why)
+
+
+def test_annotator_ticks_nearly_all_shapes_x_references():
+    """The references are written as careful people would: the annotator must accept them."""
+    annotator = SimulatedAnnotator()
+    verdicts = [
+        annotator.judge(item, ref)[0]
+        for index in range(40)
+        for item in scene_items(index, 3, "train", "x.png")[1]
+        for ref in item.explanations
+    ]
+    assert len(verdicts) > 300
+    assert sum(verdicts) / len(verdicts) >= 0.9
