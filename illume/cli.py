@@ -195,6 +195,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
             ModelChoice.from_args(args),
             from_args(Launch, args),
         )
+    except ValueError as e:  # settings that cannot work together (e.g. --hostfile, torchrun)
+        print(f"illume tune: {e}", file=sys.stderr)
+        return 2
     except subprocess.CalledProcessError as e:  # the job has logged why
         print(f"illume tune: the tuning job exited {e.returncode}", file=sys.stderr)
         return e.returncode or 1

@@ -123,3 +123,12 @@ def test_the_backend_registers_its_commands_through_the_entry_point():
     assert parser.parse_args(["export", "--project", "3", "--out", "x"]).format == "jsonl"
     with pytest.raises(SystemExit):
         build_parser(plugins=[]).parse_args(["serve"])  # the engine alone has no serve
+
+
+def test_tune_with_a_hostfile_but_torchrun_is_a_clear_error(tmp_path, capsys):
+    hosts = tmp_path / "hostfile"
+    hosts.write_text("localhost slots=2\n")
+    args = ["tune", "--items", str(tmp_path / "i"), "--rationales", str(tmp_path / "r")]
+    code = main([*args, "--versions", str(tmp_path / "v"), "--hostfile", str(hosts)])
+    assert code == 2
+    assert "--hostfile needs --launcher deepspeed" in capsys.readouterr().err
