@@ -21,9 +21,8 @@ local files) and the backend under gunicorn, as `illume serve` runs it, then:
 
 The sampling process runs with OMP_NUM_THREADS=1 and MKL_NUM_THREADS=1 (torch
 then uses one intra-op thread): one core's threads per worker.
-`--workers N` (needs `illume worker` and ILLUME_REDIS_URL, issue 9 item 1)
-runs N sampling workers against `--redis-url` instead of the in-process
-queue. Writes a JSON (`--out`) with the figures, the load average before and
+Sampling with 1 and 2 `illume worker` processes on Redis is
+bench/worker_bench.py. Writes a JSON (`--out`) with the figures, the load average before and
 after, and the settings.
 
     .venv/bin/python bench/scale_bench.py [--tasks 10000] [--window 120] [--out F.json]
@@ -177,20 +176,8 @@ def main() -> int:
     ap.add_argument("--fresh", type=int, default=60, help="tasks without candidates to sample")
     ap.add_argument("--window", type=float, default=120, help="seconds of generation counted")
     ap.add_argument("--predicts", type=int, default=200, help="/predict requests in the window")
-    ap.add_argument("--workers", type=int, default=0,
-                    help="sampling workers (`illume worker`, Redis); 0: in-process")  # fmt: skip
-    ap.add_argument("--redis-url", default=os.environ.get("ILLUME_REDIS_URL", ""))
     ap.add_argument("--out", type=Path, default=REPO / "docs" / "bench" / "scale.json")
     args = ap.parse_args()
-    if args.workers and not args.redis_url:
-        ap.error("--workers needs --redis-url (or ILLUME_REDIS_URL): `illume worker` reads it")
-    if (
-        args.workers
-        and subprocess.run(
-            [sys.executable, "-m", "illume.cli", "worker", "--help"], capture_output=True, cwd=REPO
-        ).returncode
-    ):
-        ap.error("`illume worker` does not exist in this tree yet (issue 9 item 1)")
     if not (args.data / "items.jsonl").exists():
         subprocess.run(
             [sys.executable, "-m", "illume.cli", "data", "easy-vqa-x", "--out", str(args.data)],
@@ -236,8 +223,6 @@ def main() -> int:
             "ILLUME_BACKEND_DIR": str(tmp / "backend"),
             "ILLUME_TRAIN_EVERY": "0",
         }
-        if args.workers:
-            env["ILLUME_REDIS_URL"] = args.redis_url
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         log = open(tmp / "backend.log", "wb")  # noqa: SIM115 (closed with the process)
@@ -250,17 +235,6 @@ def main() -> int:
             stderr=subprocess.STDOUT,
         )
         procs.append(backend)
-        for i in range(args.workers):
-            wlog = open(tmp / f"worker-{i}.log", "wb")  # noqa: SIM115
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "illume.cli", "worker", "--queues", "sample"],
-                    cwd=REPO,
-                    env=env,
-                    stdout=wlog,
-                    stderr=subprocess.STDOUT,
-                )
-            )
         wait_http(url + "/health", 120, backend)
         started = time.monotonic()
         while http(url + "/health")[1]["model_state"] != "ready":
@@ -340,8 +314,8 @@ def main() -> int:
         window = time.monotonic() - window_start
         end_n = count_sampled(client, project, last_done_id)
         out["generation"] = {
-            "workers": args.workers or 1,
-            "queue": "redis" if args.workers else "in-process",
+            "workers": 1,
+            "queue": "in-process",
             "window_s": round(window, 1),
             "tasks": end_n - start_n,
             "tasks_per_s": round((end_n - start_n) / window, 4),

@@ -162,7 +162,7 @@ class Jobs:
         try:
             ok = self.rounds.run(project, reason)
         except lsclient.LabelStudioError as e:
-            status = getattr(e.__cause__, "status_code", None)
+            status = lsclient.status_of(e.__cause__)
             if status is None or status >= 500:
                 again = reason if reason.startswith(RETRY_PREFIX) else f"{RETRY_PREFIX}{reason}"
                 self.scheduler.request(project, again, time.time() + ROUND_RETRY_S)

@@ -231,13 +231,23 @@ def user_emails(client: LabelStudio) -> dict[int, str]:
         return {}
 
 
+def status_of(e: BaseException | None) -> int | None:
+    """The HTTP status Label Studio answered with, from the SDK's error or httpx's
+    HTTPStatusError (raw requests); None when no answer came (refused, timed out)."""
+    status = getattr(e, "status_code", None)
+    response = getattr(e, "response", None)
+    if status is None and response is not None:
+        status = getattr(response, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
 def _why(e: Exception) -> str:
     """A short reason: status and detail, not the response headers (cookies, tokens)."""
-    status = getattr(e, "status_code", None)
+    status = status_of(e)
     body = getattr(e, "body", None)
     response = getattr(e, "response", None)  # httpx's HTTPStatusError (raw requests)
-    if status is None and response is not None:
-        status, body = response.status_code, response.text
+    if getattr(e, "status_code", None) is None and response is not None:
+        body = response.text
     if status is not None:
         detail = body.get("detail") if isinstance(body, dict) else body
         return f"HTTP {status}: {str(detail)[:300]}"

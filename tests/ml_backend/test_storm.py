@@ -21,6 +21,7 @@ from types import SimpleNamespace
 import pytest
 
 from ml_backend.demo.ls_server import free_port
+from ml_backend.jobs import RETRY_PREFIX
 from tests.ml_backend.conftest import rationale_config, start_backend, stop_backend
 
 SENDERS = 8
@@ -148,8 +149,15 @@ def test_storm_is_acknowledged_fast_and_coalesced_into_one_round(storm_backend):
         f"{st['last_round'].get('error') or ''})"
     )
     # the 100 ms target is a figure (bench/webhook_storm.py), not a timed assertion here
-    assert st["rounds_run"] == 1 and st["pending"] is None
+    assert st["rounds_run"] == 1
     assert st["last_round"]["reason"] == "460 new annotations"  # 450 + 10 updated ones
+    if storm_backend.ls == "label-studio-down":
+        # the round could not read Label Studio: it asks for itself again a minute later
+        # (tests/ml_backend/test_faults.py follows that through); later bursts fold into it
+        assert not st["last_round"]["ok"]
+        assert st["pending"] == f"{RETRY_PREFIX}460 new annotations"
+        return
+    assert st["pending"] is None
 
     # a second burst while nothing runs: exactly one more round
     send_all(backend.url, storm_events(project, 1001, created=40, updated=0))
