@@ -10,11 +10,20 @@ from pathlib import Path
 def build_tiny_lm(out: Path, initializer_range: float = 0.02) -> Path:
     """A 2-layer Llama with SmolLM2's tokenizer, saved like a hub model folder."""
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaForCausalLM
 
-    from illume.models.weights import smollm2_dir
+    config = tiny_llama_config(initializer_range=initializer_range)
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(out)
+    copy_tokenizer(out)
+    return out
 
-    config = LlamaConfig(
+
+def tiny_llama_config(**overrides):
+    """A 2-layer, 64-wide Llama config over SmolLM2's vocabulary and special tokens."""
+    from transformers import LlamaConfig
+
+    settings = dict(
         vocab_size=49152,
         hidden_size=64,
         intermediate_size=128,
@@ -26,11 +35,14 @@ def build_tiny_lm(out: Path, initializer_range: float = 0.02) -> Path:
         bos_token_id=1,
         eos_token_id=2,
         pad_token_id=2,
-        initializer_range=initializer_range,
     )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(out)
+    return LlamaConfig(**{**settings, **overrides})
+
+
+def copy_tokenizer(out: Path) -> None:
+    """SmolLM2's tokenizer files into a model folder."""
+    from illume.models.weights import smollm2_dir
+
     for f in smollm2_dir().iterdir():
         if f.name.startswith(("tokenizer", "special_tokens")) or f.name == "chat_template.jinja":
             shutil.copy(f, out / f.name)
-    return out

@@ -9,7 +9,6 @@ of tuning can visibly narrow it. The round runs in-process (`trainer.fit` with a
 plain AdamW engine, as in test_learning.py), without the collapse guard: the worst case.
 """
 
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from PIL import Image
 from illume.items import Item
 from illume.sample import SampleConfig, Sampler
 from illume.tune import TuneConfig, build_examples
+from tests.tiny_lm import copy_tokenizer, tiny_llama_config
 from tests.training.test_learning import AdamWEngine
 from training import trainer
 
@@ -28,13 +28,9 @@ N_WORDS = 3000
 
 def build_wordy_lm(out: Path) -> Path:
     """A 2-layer Llama with SmolLM2's tokenizer whose output layer knows only words."""
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import AutoTokenizer, LlamaForCausalLM
 
-    from illume.models.weights import smollm2_dir
-
-    for f in smollm2_dir().iterdir():
-        if f.name.startswith(("tokenizer", "special_tokens")) or f.name == "chat_template.jinja":
-            shutil.copy(f, out / f.name)
+    copy_tokenizer(out)
     vocab = AutoTokenizer.from_pretrained(out).get_vocab()
     words = sorted(  # "Ġword": a lower-case word of 4+ letters after a space
         i
@@ -42,19 +38,7 @@ def build_wordy_lm(out: Path) -> Path:
         if t[0] == "\u0120" and t[1:].isalpha() and t[1:].islower()
         if len(t) >= 5
     )[:N_WORDS]
-    config = LlamaConfig(
-        vocab_size=49152,
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        tie_word_embeddings=False,
-        bos_token_id=1,
-        eos_token_id=2,
-        pad_token_id=2,
-    )
+    config = tiny_llama_config(tie_word_embeddings=False)
     torch.manual_seed(0)
     lm = LlamaForCausalLM(config)
     with torch.no_grad():
