@@ -32,17 +32,12 @@ log = logging.getLogger("illume.demo")
 PROJECT_TITLE = "ILLUME rationales (demo)"
 
 
-def prepare_files(root: Path, easy_vqa: int) -> list[dict]:
-    """Copy the images under the local-files root; return task rows for import."""
+def source_items(root: Path, easy_vqa: int, photos: int | None = None) -> list:
+    """The demo's items (illume.items.Item, with references and facts): the first `photos`
+    bundled photo items (None: all), then `easy_vqa` easy-vqa-x items built under `root`."""
     from illume.data.demo_items import demo_items
 
-    rows = []
-    (root / "demo").mkdir(parents=True, exist_ok=True)
-    for item in demo_items():
-        src = Path(item.image)
-        if not (root / "demo" / src.name).exists():
-            shutil.copy(src, root / "demo" / src.name)
-        rows.append(task_row(item, f"demo/{src.name}"))
+    items = demo_items()[:photos]
     if easy_vqa > 0:
         from illume.data.easyvqa import build_easy_vqa_x
         from illume.items import load_items
@@ -50,9 +45,23 @@ def prepare_files(root: Path, easy_vqa: int) -> list[dict]:
         out = root / "easy-vqa-x"
         if not (out / "items.jsonl").exists():
             build_easy_vqa_x(out, max_train=easy_vqa, max_val=0, max_test=0)
-        items, _ = load_items(out / "items.jsonl")
-        for item in items[:easy_vqa]:
-            rows.append(task_row(item, str(Path(item.image).relative_to(root))))
+        built, _ = load_items(out / "items.jsonl")
+        items += built[:easy_vqa]
+    return items
+
+
+def prepare_files(root: Path, easy_vqa: int, photos: int | None = None) -> list[dict]:
+    """Copy the images under the local-files root; return task rows for import."""
+    rows = []
+    (root / "demo").mkdir(parents=True, exist_ok=True)
+    for item in source_items(root, easy_vqa, photos):
+        src = Path(item.image)
+        if src.is_relative_to(root):  # built in place (easy-vqa-x)
+            rows.append(task_row(item, str(src.relative_to(root))))
+            continue
+        if not (root / "demo" / src.name).exists():
+            shutil.copy(src, root / "demo" / src.name)
+        rows.append(task_row(item, f"demo/{src.name}"))
     return rows
 
 
@@ -69,9 +78,13 @@ def task_row(item, rel: str) -> dict:
     }
 
 
-def start_backend(ls: LabelStudioServer, port: int, data_dir: Path) -> subprocess.Popen:
+def start_backend(
+    ls: LabelStudioServer, port: int, data_dir: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    """The backend under gunicorn in its own process group; `extra_env`: ILLUME_* settings."""
     env = {
         **os.environ,
+        **(extra_env or {}),
         "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p),
         "LABEL_STUDIO_URL": ls.url,
         "LABEL_STUDIO_API_KEY": ls.token,
