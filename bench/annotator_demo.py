@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -174,6 +175,17 @@ def final_offer(client, project: int, critics, facts, labels) -> dict[str, Any]:
     }
 
 
+def one_per_item(examples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first ticked candidate of each photo item and round (the rest are alike)."""
+    seen: set[tuple[Any, Any]] = set()
+    out = []
+    for e in examples:
+        if (e["item_id"], e["round"]) not in seen:
+            seen.add((e["item_id"], e["round"]))
+            out.append(e)
+    return out
+
+
 def table(rows: list[dict[str, Any]], final: dict[str, Any]) -> str:
     head = (
         "| round | group | judged | open | fit (annotator) | fit (rouge) "
@@ -276,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         photos = results[-1]["groups"].get("photos", {}) if results else {}
         out = {
             "what": "demo project worked by a careful annotator (issue 14, Done when 4)",
-            "command": "python bench/annotator_demo.py " + " ".join(argv or sys.argv[1:]),
+            "command": shlex.join(["python", "bench/annotator_demo.py", *(argv or sys.argv[1:])]),
             "settings": {
                 "rounds": args.rounds,
                 "photos": sum(group_of(r) == "photos" for r in rows),
@@ -291,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
             "every_round_offers_a_fit": all(
                 any(c["offered_fit_annotator"] for c in r["groups"].values()) for r in results
             ),
-            "examples_photos": examples[:10],
+            "examples_photos": one_per_item(examples)[:10],
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
             "cpus": os.cpu_count(),
@@ -302,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
         print("\n" + table(results, final))
         print("\nticked on photo tasks (examples):")
-        for e in examples[:5]:
+        for e in one_per_item(examples)[:5]:
             print(
                 f"  {e['item_id']} ({e['version']}): {e['question']} {e['answer']} -> {e['ticked']}"
             )
