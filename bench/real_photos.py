@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from statistics import mean
 
+from illume.critics import SimulatedAnnotator
 from illume.critique import RougeCritic
 from illume.data.demo_items import DEMO_ITEMS
 from illume.facts import fact_error_rate
@@ -86,8 +87,10 @@ def measure(items: list[Item], rows: list[dict], mode: str, pairs: list | None =
     """The figures of one candidates file: "raw" (logprob order), "filtered" (illume.rank's
     filter, logprob order) or "ranked" (filter + score). `pairs` collects (rank, rouge)."""
     critic = RougeCritic()
+    annotator = SimulatedAnnotator()
     by_id = {it.id: it for it in items}
     best, fits, top3, top3_rouge, repeats, counts, chosen = [], [], [], [], [], [], []
+    annotated, annotated_top3 = [], []
     for row in rows:
         item = by_id[row["id"]]
         cands = [Candidate.from_dict(c) for c in row.get("candidates", [])]
@@ -103,6 +106,9 @@ def measure(items: list[Item], rows: list[dict], mode: str, pairs: list | None =
         best.append(max(scores, default=0.0))
         fits.append(best[-1] >= critic.threshold)
         top3 += [s >= critic.threshold for s in scores[:3]]
+        verdicts = [annotator.fitting(s) for s in annotator.score(item, [c.text for c in cands])]
+        annotated.append(any(verdicts))
+        annotated_top3 += verdicts[:3]
         top3_rouge += scores[:3]
         repeats += [repeats_answer(c.text, item.answer) for c in cands]
         counts.append(len(cands))
@@ -119,6 +125,8 @@ def measure(items: list[Item], rows: list[dict], mode: str, pairs: list | None =
         "candidates_per_item": mean(counts),
         "min_candidates": min(counts),
         "top1_fact_error_pct": None if errors is None else 100 * errors,
+        "annotator_fit_pct": 100 * mean(annotated),
+        "annotator_top3_pct": 100 * mean(annotated_top3) if annotated_top3 else 0.0,
     }
 
 
@@ -143,9 +151,10 @@ def table(args: argparse.Namespace) -> None:
         calibration.append(_calibrate(meta, pairs, len(items)))
     head = (
         "| set | variant | candidates | fit % | mean best R-L | repeats answer % | P@3 % "
-        "| top-3 R-L | cands/item (min) | top-1 fact err % | s/item |"
+        "| top-3 R-L | cands/item (min) | top-1 fact err % | annotator fit % | annotator P@3 % "
+        "| s/item |"
     )
-    lines = [head, "|" + "---|" * 11]
+    lines = [head, "|" + "---|" * 13]
     for r in results:
         fact = "" if r["top1_fact_error_pct"] is None else f"{r['top1_fact_error_pct']:.1f}"
         lines.append(
@@ -153,7 +162,9 @@ def table(args: argparse.Namespace) -> None:
             f"| {r['mean_best_rouge']:.3f} | {r['repeat_pct']:.1f} | {r['top3_precision_pct']:.1f} "
             f"| {r['top3_mean_rouge']:.3f} "
             f"| {r['candidates_per_item']:.1f} ({r['min_candidates']}) "
-            f"| {fact} | {r['s_per_item']:.1f} |"
+            f"| {fact} | {r.get('annotator_fit_pct', 0):.1f} "
+            f"| {r.get('annotator_top3_pct', 0):.1f} "
+            f"| {r['s_per_item']:.1f} |"
         )
     lines += ["", "| set | variant | min rank | pre-ticks (<= 3/item) | fitting % | items |"]
     lines.append("|" + "---|" * 6)

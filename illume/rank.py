@@ -81,8 +81,11 @@ def restates_answer(text: str, answer: str) -> bool:
     return set(content_words(text)) <= set(words(answer))
 
 
-def reject(item: Item, text: str) -> str | None:
-    """Why `text` can never be a rationale for `item`, or None when it might be one."""
+def reject(item: Item, text: str, min_content: int = MIN_CONTENT_WORDS) -> str | None:
+    """Why `text` can never be a rationale for `item`, or None when it might be one.
+
+    `min_content` distinct content words are asked for: three to show a candidate (a
+    shorter one rarely fits), one to judge a person's tick ("it has whiskers" is fine)."""
     if _other_script(text):
         return "text in another script"
     if PROMPT_ECHO.search(text):
@@ -94,18 +97,28 @@ def reject(item: Item, text: str) -> str | None:
         return "restates the answer"
     if set(content) <= answer | set(words(item.question)):
         return "restates the question"
-    if len(set(content)) < MIN_CONTENT_WORDS:
+    if len(set(content)) < min_content:
         return "fewer than three content words"
     letters = sum(ch.isalpha() for ch in text)
     if letters < 0.7 * len(text.replace(" ", "")) or "http" in text or "@" in text:
         return "not a sentence"
-    if SHOUTING.search(text):
+    if SHOUTING.search(text) or _unbalanced(text):
         return "not a sentence"
     if toks and toks[-1] in DANGLING:
         return "not a sentence"  # cut off in the middle
     if _repeats(toks, content):
         return "repeated phrases"
     return None
+
+
+def _unbalanced(text: str) -> bool:
+    """A bracket closed that was never opened, or left open: "what's a nose) how"."""
+    depth = 0
+    for ch in text:
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(ch, 0)
+        if depth < 0:
+            return True
+    return depth != 0
 
 
 def _other_script(text: str) -> bool:

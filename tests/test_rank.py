@@ -22,6 +22,7 @@ CAT = Item("c", "cat.jpg", "what animal is this?", "cat")
         ("A: 166: A: modern animal, because A: A: smaller than a one-fig", "echoes the prompt"),
         ("Q: what animal has whiskers and soft fur", "echoes the prompt"),
         ("the 'b' is a Japanese font which is ANSI ENTIRE PRINTABLE COMP", "not a sentence"),
+        ("x animals are, what's a nose) how many", "not a sentence"),
     ],
 )
 def test_reject_names_why(text, why):

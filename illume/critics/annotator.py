@@ -21,7 +21,9 @@ the issue describes a careful annotator: a candidate fits iff it
 Items whose facts hold nothing checkable (real photos) have no facts to
 name; there the evidence is what the references cite: a candidate must name
 a content word of some reference that the question and answer do not hold
-("whiskers" for "what animal is this? cat"). An item with neither facts nor
+("whiskers" for "what animal is this? cat"), and be a text a careful person
+would tick at all (`illume.rank.reject` finds nothing wrong with it but its
+length): a jumble that happens to contain "nose" is no rationale. An item with neither facts nor
 references never gets a fitting candidate: there is nothing to judge by.
 Scores are 1.0 (fitting) or 0.0, like a tick.
 """
@@ -35,6 +37,7 @@ from illume.critics.scene_support import supporting as scene_supporting
 from illume.critique import CriticConfig
 from illume.facts import NEGATIONS, named_facts, true_values, wrong_facts
 from illume.items import Item
+from illume.rank import reject
 
 _STOP_TEXT = """a an the is are was were be been being am it its this that these those there here
     of in on at to for with by from and or but as so than then which what who whom whose
@@ -99,6 +102,9 @@ class SimulatedAnnotator:
         support = self.supporting(item, text)
         if support is None:
             return False, "nothing to judge by (no facts, no references)"
+        flaw = None if true_values(item.facts) else reject(item, text, min_content=1)
+        if flaw:
+            return False, f"no rationale: {flaw}"
         if not support:
             return False, "names no fact that supports the answer"
         return True, "names " + ", ".join(sorted(support))

@@ -93,6 +93,8 @@ def test_facts_critic_rejects_a_high_rouge_candidate_naming_a_wrong_fact():
         (PHOTO, "it has whiskers and a tail", True, "whisker"),
         (PHOTO, "it is a cat", False, "restates"),
         (PHOTO, "it is a digital cat", False, "no fact"),
+        (PHOTO, "x animals are, what's a nose) how", False, "not a sentence"),
+        (PHOTO, "whiskers, whiskers and whiskers and whiskers", False, "repeated"),
         (PHOTO, "ok", False, "too short"),
     ],
 )

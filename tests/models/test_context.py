@@ -51,6 +51,19 @@ def test_render_and_description_clause():
     facts = ImageFacts(("tabby cat",), "a domestic cat", ("brown", "grey"), "dark", "photo")
     assert render(facts) == "a photo of a tabby cat (a domestic cat); mostly brown and grey; dark."
     assert render(ImageFacts(kind="drawing")) == "a drawing."
-    assert _first_clause("A barbell is a long straight metal bar, used for lifting.") == (
-        "a long straight metal bar"
+    assert _first_clause("A barbell is a long straight metal bar, used for lifting. More.") == (
+        "a long straight metal bar, used for lifting"
     )
+
+
+def test_a_long_description_ends_at_a_comma_not_mid_phrase():
+    long = (
+        "A small domestic feline with a compact, flexible body, triangular upright ears, "
+        "prominent whiskers, and a long tail that it holds up high when it walks around "
+        "the house at night."
+    )
+    assert _first_clause(long) == (
+        "a small domestic feline with a compact, flexible body, triangular upright ears, "
+        "prominent whiskers"
+    )
+    assert _first_clause("A cup of coffee, very dark brown.") == "a cup of coffee, very dark brown"

@@ -40,7 +40,9 @@ MIN_COLOUR_SHARE = 0.1
 """A colour is named when at least this share of the pixels has it (in a photo)."""
 MIN_DRAWING_COLOUR_SHARE = 0.03
 """The same in a flat drawing, where a small shape on a plain background still counts."""
-MAX_DESCRIPTION_WORDS = 14
+MAX_DESCRIPTION_WORDS = 24
+"""A longer first sentence is cut at its last comma within this many words: the visual
+cues (ears, whiskers, crema) come in lists that a shorter cut would split."""
 
 
 @dataclass(frozen=True)
@@ -95,13 +97,22 @@ def imagenet_names() -> tuple[list[str], dict[int, str]]:
 
 
 def _first_clause(text: str) -> str:
-    """The description's first clause, lowercased, at most MAX_DESCRIPTION_WORDS words:
-    "a small serving of concentrated coffee" (a leading "a barbell is" dropped)."""
-    first = re.split(r"(?<=\w)[.;:,](?:\s|$)", text, maxsplit=1)[0]
+    """The description's first sentence, lowercased, a leading "a barbell is" dropped:
+    "a small serving of concentrated coffee, usually very dark brown to nearly black, in a
+    small cup or glass". Past MAX_DESCRIPTION_WORDS words it ends at the last comma before
+    the limit, so no phrase is cut in two ("... with a compact" was)."""
+    first = re.split(r"(?<=\w)[.;:](?:\s|$)", text, maxsplit=1)[0]
     first = re.sub(r"(?i)^(?:an?|the)\s+[\w\s-]{1,40}?\s+(?:is|are)\s+(?=(?:an?|the)\s)", "", first)
-    words = first.split()[:MAX_DESCRIPTION_WORDS]
-    while words and words[-1].lower() in DANGLING:
+    words = first.split()
+    if len(words) > MAX_DESCRIPTION_WORDS:
+        words = words[:MAX_DESCRIPTION_WORDS]
+        commas = [i for i, w in enumerate(words[:-1]) if w.endswith(",")]
+        if commas and commas[-1] >= 3:
+            words = words[: commas[-1] + 1]
+    words[-1:] = [w.rstrip(",") for w in words[-1:]]
+    while words and words[-1].lower().rstrip(",") in DANGLING:
         words.pop()
+        words[-1:] = [w.rstrip(",") for w in words[-1:]]
     clause = " ".join(words)
     return clause[:1].lower() + clause[1:]
 
