@@ -20,8 +20,8 @@ the issue describes a careful annotator: a candidate fits iff it
 
 Items whose facts hold nothing checkable (real photos) have no facts to
 name; there the evidence is what the references cite: a candidate must name
-a content word of some reference that the question and answer do not hold
-("whiskers" for "what animal is this? cat"), and be a text a careful person
+two content words of the references that the question and answer do not
+hold ("whiskers", "striped" for "what animal is this? cat"), and be a text a careful person
 would tick at all (`illume.rank.reject` finds nothing wrong with it but its
 length): a jumble that happens to contain "nose" is no rationale. An item with neither facts nor
 references never gets a fitting candidate: there is nothing to judge by.
@@ -63,6 +63,18 @@ def content_words(text: str) -> set[str]:
     return {_stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS}
 
 
+MIN_EVIDENCE = 2
+"""Distinct reference evidence words a candidate must name where only references judge
+(photos). One lets through "it's a generic cat fur" and "while the other towers appear
+so tall"; two still accepts 19 of the 43 demo references judged against their items'
+others (bench/human_ceiling.py): strict, the safe side for a benchmark."""
+
+
+def truth_known(item: Item) -> bool:
+    """True when the item's facts can be checked (shapes); False: only references judge."""
+    return bool(true_values(item.facts))
+
+
 class SimulatedAnnotator:
     """Fitting iff supporting fact named, no wrong fact, more than a restatement.
 
@@ -102,11 +114,13 @@ class SimulatedAnnotator:
         support = self.supporting(item, text)
         if support is None:
             return False, "nothing to judge by (no facts, no references)"
-        flaw = None if true_values(item.facts) else reject(item, text, min_content=1)
+        flaw = None if truth_known(item) else reject(item, text, min_content=1)
         if flaw:
             return False, f"no rationale: {flaw}"
         if not support:
             return False, "names no fact that supports the answer"
+        if not truth_known(item) and len(support) < MIN_EVIDENCE:
+            return False, "names too little of what the references cite: " + ", ".join(support)
         return True, "names " + ", ".join(sorted(support))
 
     def supporting(self, item: Item, text: str) -> set[str] | None:
@@ -123,4 +137,4 @@ class SimulatedAnnotator:
             return None
         given = content_words(item.question) | content_words(item.answer)
         evidence = set().union(*(content_words(e) for e in item.explanations)) - given
-        return content_words(text) & evidence
+        return {w for w in content_words(text) & evidence if len(w) > 1}  # not "officer's" s

@@ -90,7 +90,8 @@ def test_facts_critic_rejects_a_high_rouge_candidate_naming_a_wrong_fact():
         (SCENE, "one red circle and one blue circle", True, "blue, circle, red"),
         (SCENE, "a red rectangle and a blue circle", False, "wrong fact"),  # no red rectangle
         (SCENE, "there are 2 circles", False, "restates"),
-        (PHOTO, "it has whiskers and a tail", True, "whisker"),
+        (PHOTO, "it has whiskers and striped fur", True, "fur, striped, whisker"),
+        (PHOTO, "it has whiskers and a tail", False, "too little"),
         (PHOTO, "it is a cat", False, "restates"),
         (PHOTO, "it is a digital cat", False, "no fact"),
         (PHOTO, "x animals are, what's a nose) how", False, "not a sentence"),

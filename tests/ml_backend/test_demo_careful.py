@@ -31,9 +31,9 @@ def critics():
 
 def project():
     return [
-        # a photo: the annotator ticks what cites a reference's evidence ("whiskers")
+        # a photo: the annotator ticks what cites two pieces of a reference's evidence
         task(1, "demo-chelsea", "what animal is this?", "cat",
-             ["it is a cat", "the cat has long whiskers", CAT_REF], [CAT_REF]),
+             ["it is a cat", "the cat has long whiskers", "the cat has striped fur", CAT_REF], [CAT_REF]),
         # a photo where nothing fits: "none of these fits", still open
         task(2, "demo-coffee", "what drink is in the cup?", "coffee",
              ["it is a cup", "it is a drink"], ["dark liquid with foam in a cup on a saucer"]),
@@ -61,7 +61,7 @@ FACTS = {
 def test_the_annotator_ticks_what_fits_and_skips_resolved_tasks():
     judged = {j.task_id: j for j in judge_open_tasks(project(), *critics(), facts=FACTS)}
     assert set(judged) == {1, 2, 3, 5}
-    assert judged[1].ticks == ["the cat has long whiskers", CAT_REF]
+    assert judged[1].ticks == ["the cat has striped fur", CAT_REF]
     assert judged[1].rouge_fits == [CAT_REF]
     assert judged[2].ticks == [] and judged[2].group == "photos"
     assert judged[3].ticks == ["it is a red circle with no corners"]
