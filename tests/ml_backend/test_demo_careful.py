@@ -33,7 +33,8 @@ def project():
     return [
         # a photo: the annotator ticks what cites two pieces of a reference's evidence
         task(1, "demo-chelsea", "what animal is this?", "cat",
-             ["it is a cat", "the cat has long whiskers", "the cat has striped fur", CAT_REF], [CAT_REF]),
+             ["it is a cat", "the cat has long whiskers", "the cat has striped fur", CAT_REF],
+             [CAT_REF]),
         # a photo where nothing fits: "none of these fits", still open
         task(2, "demo-coffee", "what drink is in the cup?", "coffee",
              ["it is a cup", "it is a drink"], ["dark liquid with foam in a cup on a saucer"]),
