@@ -43,6 +43,11 @@ SHOUTING = re.compile(r"\b[A-Z]{3,}(?:\s+[A-Z]{3,})+\b")
 """Two or more capitalised words in a row ("ANSI ENTIRE PRINTABLE"): a heading or a code, not
 a sentence an annotator would tick."""
 MIN_CONTENT_WORDS = 3
+MAX_LOGPROB_GAP = 2.5
+"""Nats per token a shown candidate may lie below the item's most likely one. On the demo
+photos the sensible candidates lie within 2.5 nats of the best (-1 to -3.5 for SmolLM2) and
+the salad of temperature 1.2 at -4 to -8; relative, so it holds for any model's scale (a
+random test model's candidates are all equally unlikely and all kept)."""
 DANGLING = frozenset(  # words a finished sentence does not end on
     [
         "a",
@@ -153,8 +158,14 @@ def score(item: Item, candidate: Candidate) -> float:
 
 
 def rank_candidates(item: Item, candidates: list[Candidate]) -> list[Candidate]:
-    """The candidates that might be rationales, each with its `rank` score, best first."""
-    kept = [
-        replace(c, rank=round(score(item, c), 4)) for c in candidates if not reject(item, c.text)
-    ]
-    return sorted(kept, key=lambda c: c.rank or 0.0, reverse=True)
+    """The candidates that might be rationales, each with its `rank` score, best first.
+
+    Besides what `reject` finds, a candidate whose mean token log-probability is more than
+    MAX_LOGPROB_GAP below the item's most likely one is dropped: the word salad a hot
+    top-up draws ("feline Ahf Hafez weighs little Araba ...") passes every text rule."""
+    kept = [c for c in candidates if not reject(item, c.text)]
+    if kept:
+        floor = max(c.logprob for c in kept) - MAX_LOGPROB_GAP
+        kept = [c for c in kept if c.logprob >= floor]
+    ranked = [replace(c, rank=round(score(item, c), 4)) for c in kept]
+    return sorted(ranked, key=lambda c: c.rank or 0.0, reverse=True)

@@ -59,3 +59,19 @@ def test_rank_drops_rejects_and_sorts_with_scores():
         "it has four legs and a long tail",
     ]
     assert ranked[0].rank > ranked[1].rank > 0
+
+
+def test_rank_drops_word_salad_far_below_the_likeliest_candidate():
+    def cand(text, lp):
+        return Candidate(text, 1.2, "Context: a photo. Q: what animal is this? A: cat, because", lp)
+
+    texts = {
+        "it has whiskers and striped fur": -1.5,
+        "its pointed ears and long tail show it": -3.9,
+        "feline Ahf Hafez weighs little Araba in corners": -4.1,
+    }
+    kept = {c.text for c in rank_candidates(CAT, [cand(t, lp) for t, lp in texts.items()])}
+    assert kept == {"it has whiskers and striped fur", "its pointed ears and long tail show it"}
+    # all equally unlikely (a random model): nothing is salad by comparison
+    alike = [cand(t, -10.0) for t in texts]
+    assert len(rank_candidates(CAT, alike)) == 3
