@@ -4,7 +4,8 @@ Zero-shot jabber is mostly not a rationale: "it is a cat" restates the answer,
 "it's a cat, and a cat is a cat" repeats itself, some of it is another script
 or a number. Shown to annotators, such text invites them to tick restatements,
 the one thing ILLUME must not learn. `reject` names why a text can never be a
-rationale; `rank_candidates` drops those and orders the rest by `score`, which
+rationale; `rank_candidates` drops those and the word salad far less likely
+than the item's best candidate, and orders the rest by `score`, which
 measures better than raw log-probability what fits (docs/real-photos.md):
 
     score = 0.5 * mean token probability
