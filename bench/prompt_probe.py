@@ -35,8 +35,8 @@ from illume.critique import RougeCritic
 from illume.data.demo_items import DEMO_ITEMS
 from illume.images import open_image
 from illume.items import load_items
-from illume.models.embedded.context import image_facts, render
 from illume.models.embedded.model import EmbeddedConfig, EmbeddedVLM
+from illume.models.prompt import Prompt
 from illume.rank import reject
 from illume.sample import clean
 
@@ -92,9 +92,8 @@ def probe(model: EmbeddedVLM, form: str, n: int, seed: int) -> dict:
     rows, start = [], time.perf_counter()
     for item in items:
         image = open_image(item.image)
-        with torch.no_grad():
-            probs = model.encoder.classify(model.pixels([image]))[0]
-        context = render(image_facts(image, probs))
+        [asked] = model.contextualize([image], [Prompt(item.question, item.answer)])
+        context = asked.context or ""
         enc = tok(prompt_text(tok, form, context, item.question, item.answer), return_tensors="pt")
         texts: list[str] = []
         for temp in TEMPERATURES:
@@ -147,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", default="docs/bench/prompt-probe.json")
     args = ap.parse_args(argv)
-    model = EmbeddedVLM(EmbeddedConfig(image_prefix=False))
+    model = EmbeddedVLM(EmbeddedConfig(image_prefix=False, image_context=True))
     results = [probe(model, f, args.n, args.seed) for f in args.formats.split(",")]
     print("| format | fit % | mean best R-L | annotator fit % | shown/item | s/item |")
     print("|---|---|---|---|---|---|")
