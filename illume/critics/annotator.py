@@ -114,12 +114,13 @@ class SimulatedAnnotator:
         support = self.supporting(item, text)
         if support is None:
             return False, "nothing to judge by (no facts, no references)"
-        flaw = None if truth_known(item) else reject(item, text, min_content=1)
+        by_references = not truth_known(item)  # a photo: only its references judge
+        flaw = reject(item, text, min_content=1) if by_references else None
         if flaw:
             return False, f"no rationale: {flaw}"
         if not support:
             return False, "names no fact that supports the answer"
-        if not truth_known(item) and len(support) < MIN_EVIDENCE:
+        if by_references and len(support) < MIN_EVIDENCE:
             return False, "names too little of what the references cite: " + ", ".join(support)
         return True, "names " + ", ".join(sorted(support))
 
