@@ -29,9 +29,9 @@ demo: install
 	$(PY) -m ml_backend.demo
 
 sample-demo: install
-	$(VENV)/bin/illume sample --items illume/data/demo/items.jsonl --out runs/demo/candidates.jsonl
+	$(VENV)/bin/illume sample --items illume_bench/data/demo/items.jsonl --out runs/demo/candidates.jsonl
 	$(VENV)/bin/illume critique --candidates runs/demo/candidates.jsonl \
-		--items illume/data/demo/items.jsonl --out runs/demo/critiqued.jsonl
+		--items illume_bench/data/demo/items.jsonl --out runs/demo/critiqued.jsonl
 
 test: install
 	bash scripts/install_label_studio.sh

@@ -50,8 +50,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from illume.critics import make_critic  # noqa: E402
-from illume.critique import CriticConfig  # noqa: E402
+from illume_bench.critics import CriticConfig, make_critic  # noqa: E402
 from ml_backend.demo.__main__ import (  # noqa: E402
     ensure_project,
     prepare_files,
@@ -59,10 +58,10 @@ from ml_backend.demo.__main__ import (  # noqa: E402
     start_backend,
     wait_for_candidates,
 )
-from ml_backend.demo.careful import annotation_result, judge_open_tasks, round_counts  # noqa: E402
-from ml_backend.demo.fit import group_of  # noqa: E402
 from ml_backend.demo.ls_server import LabelStudioServer, ensure_installed, free_port  # noqa: E402
 from ml_backend.labels import Labels, is_resolved  # noqa: E402
+from ml_backend.testing.careful_annotator import annotation_result, judge_open_tasks, round_counts  # noqa: E402
+from ml_backend.testing.fit_counts import group_of  # noqa: E402
 
 PROGRESS_S = 15.0
 

@@ -2,11 +2,11 @@
 
 "before" is the verdict recorded in the round's critiqued file (the
 annotator that judged the round); "now" re-judges the same candidates with
-`illume.critics.SimulatedAnnotator` as it is. It also judges every
+`illume_bench.critics.SimulatedAnnotator` as it is. It also judges every
 reference rationale of the items file (written as several people would; a
 careful annotator should tick nearly all). Both verdicts are compared with the
 ROUGE-L critic (coco ROUGE-L >= 0.7 against the item's references) by
-`illume.critics.agreement`. No sampling: it only reads files.
+`illume_bench.critics.agreement`. No sampling: it only reads files.
 
     PYTHONPATH=. python bench/annotator_strictness.py --items runs/items.jsonl \
         --critiqued runs/r00/critiqued.jsonl --json docs/critics/annotator-shapes-x-r00.json
@@ -19,10 +19,10 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from illume.critics import SimulatedAnnotator
-from illume.critics.agreement import agreement
 from illume.critique import RougeCritic
 from illume.items import Item
+from illume_bench.critics.agreement import agreement
+from illume_bench.critics.simulated_annotator import SimulatedAnnotator
 
 
 def measure(items_path: Path, critiqued_path: Path) -> dict:

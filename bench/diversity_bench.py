@@ -30,8 +30,9 @@ from dataclasses import replace
 from pathlib import Path
 from statistics import mean
 
-from illume.data.demo_items import DEMO_ITEMS
+from illume import api
 from illume.items import Item, load_items, write_jsonl
+from illume_bench.data.demo_items import DEMO_ITEMS
 
 RUNS = Path("runs/diversity")
 TUNED_ON = ("demo-chelsea", ("it is a cat", "it's a cat"))
@@ -65,7 +66,7 @@ def build_items(evqax: str, n_probes: int) -> tuple[Path, list[Item]]:
 def tune(name: str, items_file: Path, tune_args: str) -> Path:
     """A version tuned on the two cat rationales (cached by name)."""
     from illume.models import ModelChoice
-    from illume.tunejob import TuneJob, parse_tune_args, run_job
+    from illume.tunejob import TuneJob, parse_tune_args
     from illume.versions import list_versions
 
     root = RUNS / "versions" / name
@@ -77,7 +78,7 @@ def tune(name: str, items_file: Path, tune_args: str) -> Path:
     config, launch = parse_tune_args(shlex.split(tune_args))
     job = TuneJob(items=str(items_file), rationales=str(rationales), versions=str(root))
     started = time.perf_counter()
-    version = run_job(job, config, ModelChoice.from_env(), launch)
+    version = api.run_tune_job(job, config, ModelChoice.from_env(), launch)
     metrics = json.loads((version / "metrics.json").read_text())
     metrics["bench_tune_seconds"] = round(time.perf_counter() - started, 1)
     (version / "bench.json").write_text(json.dumps(metrics, indent=2))
@@ -86,9 +87,8 @@ def tune(name: str, items_file: Path, tune_args: str) -> Path:
 
 def sample(model, items: list[Item], config) -> dict:
     """Distinct kept candidates per item, samples drawn and seconds, for one sampler config."""
-    from illume.sample import Sampler
 
-    sampler = Sampler(model, config)
+    sampler = api.sampler(model, config)
     started = time.perf_counter()
     results = list(sampler.sample(items, progress=False))
     seconds = time.perf_counter() - started

@@ -20,14 +20,16 @@ from statistics import mean
 import torch
 from PIL import Image
 
+from illume import api
 from illume.items import Item
-from illume.sample import SampleConfig, Sampler
+from illume.sample import SampleConfig
+from illume.testing.tiny_lm import build_wordy_lm
 from illume.tune import TuneConfig, epochs_for
-from tests.training.test_diversity import build_wordy_lm, tune_on_two
+from training.testing import tune_on_two
 
 
 def main() -> None:
-    from illume.models.embedded.model import EmbeddedConfig, EmbeddedVLM
+    from illume.models.embedded.embedded_vlm import EmbeddedConfig, EmbeddedVLM
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--json", default="docs/diversity-tiny.json")
@@ -63,7 +65,7 @@ def main() -> None:
         if config is not None:
             tune_on_two(model, items, config)
         for sname, sconfig in samplers.items():
-            sampler = Sampler(model, sconfig)
+            sampler = api.sampler(model, sconfig)
             started = time.perf_counter()
             results = list(sampler.sample(items[1:], progress=False))
             seconds = time.perf_counter() - started

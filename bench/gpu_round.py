@@ -18,10 +18,10 @@ from pathlib import Path
 
 import torch
 
-from illume.data.easyvqa import build_easy_vqa_x
-from illume.loop import LoopConfig, run_loop
 from illume.sample import SampleConfig
 from illume.tune import TuneConfig
+from illume_bench.data.easyvqa import build_easy_vqa_x
+from illume_bench.loop import LoopConfig, run_loop
 
 
 def main() -> None:

@@ -21,12 +21,13 @@ from pathlib import Path
 
 import torch
 
-from illume.data.demo_items import demo_items
+from illume import api
 from illume.images import open_image
 from illume.models import ModelChoice, load_model
-from illume.models.hf.build import ARCHS, build
-from illume.sample import SampleConfig, Sampler
+from illume.sample import SampleConfig
+from illume.testing.tiny_vlms import ARCHS, build
 from illume.tune import TuneConfig, build_examples
+from illume_bench.data.demo_items import demo_items
 
 
 def sampled_tokens(model, texts: list[str]) -> int:
@@ -34,7 +35,7 @@ def sampled_tokens(model, texts: list[str]) -> int:
 
 
 def bench_sampling(model, items, config: SampleConfig) -> dict:
-    sampler = Sampler(model, config)
+    sampler = api.sampler(model, config)
     start = time.perf_counter()
     results = list(sampler.sample(items, progress=False))
     seconds = time.perf_counter() - start
@@ -109,7 +110,7 @@ def main() -> None:
     model = load_model(ModelChoice(model=spec, peft=args.peft, dtype=args.dtype))
     items = demo_items()[: args.items]
     cfg = SampleConfig(batch_items=args.items, top_up_rounds=0)
-    sampler = Sampler(model, cfg)
+    sampler = api.sampler(model, cfg)
     stop_ids = sampler.stop.nonzero().squeeze(1).tolist()
     ours = bench_sampling(model, items, cfg)
     base = bench_generate(model, items, cfg, stop_ids, sampler.top_k)

@@ -21,10 +21,9 @@ from dataclasses import replace
 from pathlib import Path
 from statistics import mean
 
-from illume.critics import make_critic
-from illume.critique import CriticConfig
-from illume.data.demo_items import DEMO_ITEMS
 from illume.items import Item, load_items
+from illume_bench.critics import CriticConfig, make_critic
+from illume_bench.data.demo_items import DEMO_ITEMS
 
 CRITICS = ("rouge", "semantic", "annotator")
 

@@ -30,15 +30,15 @@ from statistics import mean
 
 import torch
 
-from illume.critics import SimulatedAnnotator
 from illume.critique import RougeCritic
-from illume.data.demo_items import DEMO_ITEMS
 from illume.images import open_image
 from illume.items import load_items
-from illume.models.embedded.model import EmbeddedConfig, EmbeddedVLM
+from illume.models.embedded.embedded_vlm import EmbeddedConfig, EmbeddedVLM
 from illume.models.prompt import Prompt
 from illume.rank import reject
 from illume.sample import clean
+from illume_bench.critics.simulated_annotator import SimulatedAnnotator
+from illume_bench.data.demo_items import DEMO_ITEMS
 
 EXAMPLES = (
     (

@@ -26,12 +26,13 @@ import time
 from pathlib import Path
 from statistics import mean
 
-from illume.critics import SimulatedAnnotator
+from illume import api
 from illume.critique import RougeCritic
-from illume.data.demo_items import DEMO_ITEMS
-from illume.facts import fact_error_rate
 from illume.items import Candidate, Item, load_items, read_jsonl, write_jsonl
-from illume.zeroshot import repeats_answer
+from illume_bench.critics.simulated_annotator import SimulatedAnnotator
+from illume_bench.data.demo_items import DEMO_ITEMS
+from illume_bench.fact_errors import fact_error_rate
+from illume_bench.zeroshot import repeats_answer
 
 RUNS = Path("runs/real-photos")
 VARIANTS = {"prefix": (True, False), "context": (False, True), "both": (True, True)}
@@ -39,8 +40,8 @@ VARIANTS = {"prefix": (True, False), "context": (False, True), "both": (True, Tr
 
 
 def sample(args: argparse.Namespace) -> None:
-    from illume.models.embedded.model import EmbeddedConfig, EmbeddedVLM
-    from illume.sample import SampleConfig, Sampler
+    from illume.models.embedded.embedded_vlm import EmbeddedConfig, EmbeddedVLM
+    from illume.sample import SampleConfig
 
     items = _items(args.set, args.items, args.limit)
     prefix, context = VARIANTS[args.variant]
@@ -55,7 +56,7 @@ def sample(args: argparse.Namespace) -> None:
         config.explanation_prompts = tuple(args.prompts.split(","))
     if hasattr(config, "rank"):
         config.rank = False  # raw candidates: the table ranks them itself
-    sampler = Sampler(model, config)
+    sampler = api.sampler(model, config)
     start = time.perf_counter()
     rows = [r.to_dict() for r in sampler.sample(items)]
     seconds = time.perf_counter() - start
@@ -199,7 +200,7 @@ def reference_nll(args: argparse.Namespace) -> None:
     from safetensors.torch import load_file
 
     from illume.images import open_image
-    from illume.models.embedded.model import DEFAULT_PREFIX_WEIGHTS, EmbeddedVLM
+    from illume.models.embedded.embedded_vlm import DEFAULT_PREFIX_WEIGHTS, EmbeddedVLM
     from illume.models.prompt import Prompt
 
     model = EmbeddedVLM()

@@ -21,10 +21,11 @@ import time
 
 import torch
 
-from illume.data.demo_items import demo_items
+from illume import api
 from illume.images import open_image
-from illume.models.embedded.model import EmbeddedConfig, EmbeddedVLM
+from illume.models.embedded.embedded_vlm import EmbeddedConfig, EmbeddedVLM
 from illume.sample import SampleConfig, Sampler
+from illume_bench.data.demo_items import demo_items
 
 
 def generate_baseline(model: EmbeddedVLM, sampler: Sampler, items, per_call: int) -> float:
@@ -72,7 +73,7 @@ def main() -> None:
     items = (demo_items() * 4)[: args.items]
     model = EmbeddedVLM(EmbeddedConfig())
     cfg = SampleConfig(batch_items=args.items, top_up_rounds=0)  # exactly 25, as (a), (b)
-    sampler = Sampler(model, cfg)
+    sampler = api.sampler(model, cfg)
     n_cand = len(items) * len(cfg.temperatures) * cfg.n_per_temperature
 
     list(sampler.sample(items[:2], progress=False))  # warm-up

@@ -2,7 +2,7 @@
 
 Loads the model once ($ILLUME_MODEL, default the embedded one), publishes one
 version per project (the model's adapters, perturbed differently per project),
-then serves the two projects alternately through the backend's Engine: with
+then serves the two projects alternately through the backend's ModelHost: with
 ILLUME_ADAPTER_CACHE=0 every switch reads the version folder, with the default
 cache a switch back copies the kept tensors.
 
@@ -23,13 +23,13 @@ sys.path.insert(0, str(REPO))
 
 from illume.versions import latest_version, mark_complete  # noqa: E402
 from ml_backend.config import Settings  # noqa: E402
-from ml_backend.engine import Engine  # noqa: E402
+from ml_backend.model_host import ModelHost  # noqa: E402
 
 
-def publish_versions(engine: Engine, settings: Settings) -> None:
+def publish_versions(host: ModelHost, settings: Settings) -> None:
     import torch
 
-    model = engine._model  # noqa: SLF001 (a bench may reach in)
+    model = host._model  # noqa: SLF001 (a bench may reach in)
     for project in (1, 2):
         torch.manual_seed(project)
         with torch.no_grad():
@@ -40,11 +40,11 @@ def publish_versions(engine: Engine, settings: Settings) -> None:
         model.reset_version()
 
 
-def alternate(engine: Engine, settings: Settings, n: int) -> list[float]:
+def alternate(host: ModelHost, settings: Settings, n: int) -> list[float]:
     times = []
     for i in range(n):
         started = time.perf_counter()
-        engine.use_version(latest_version(settings.project_versions(1 + i % 2)))
+        host.use_version(latest_version(settings.project_versions(1 + i % 2)))
         times.append(time.perf_counter() - started)
     return times
 
@@ -57,24 +57,24 @@ def main() -> int:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="illume-switch-bench-") as tmp:
         settings = Settings(data_dir=Path(tmp))
-        engine = Engine(settings)
+        host = ModelHost(settings)
         started = time.perf_counter()
-        if not engine.wait_ready():
-            raise SystemExit(f"model failed to load: {engine.error}")
+        if not host.wait_ready():
+            raise SystemExit(f"model failed to load: {host.error}")
         print(f"model loaded in {time.perf_counter() - started:.1f} s (once)")
-        publish_versions(engine, settings)
-        size = sum(t.numel() * t.element_size() for t in engine._model.trainable_state().values())
+        publish_versions(host, settings)
+        size = sum(t.numel() * t.element_size() for t in host._model.trainable_state().values())
         print(f"adapters per version: {size / 2**20:.1f} MiB")
         for cache in (0, settings.adapter_cache or 4):
-            engine.adapters.size = cache
-            engine.adapters._states.clear()  # noqa: SLF001
-            alternate(engine, settings, 2)
-            times = alternate(engine, settings, args.switches)
+            host.adapters.size = cache
+            host.adapters._states.clear()  # noqa: SLF001
+            alternate(host, settings, 2)
+            times = alternate(host, settings, args.switches)
             print(
                 f"switch between two projects, cache {cache}: "
                 f"median {statistics.median(times) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms"
             )
-        print(f"model loads: {engine.model_loads}, version reads: {engine.version_loads}")
+        print(f"model loads: {host.model_loads}, version reads: {host.version_loads}")
     return 0
 
 

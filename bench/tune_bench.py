@@ -70,7 +70,7 @@ def run_hf_lora(args, config: TuneConfig) -> dict:
     from transformers import Trainer, TrainerCallback, TrainingArguments
 
     from illume.models.adapters import AdapterConfig
-    from illume.models.embedded.model import EmbeddedConfig, EmbeddedVLM
+    from illume.models.embedded.embedded_vlm import EmbeddedConfig, EmbeddedVLM
 
     exp, vqa, _ = examples_for(args.items, args.steps, config)
     examples = exp + vqa

@@ -1,40 +1,73 @@
-"""The engine's in-process API: the four stages of a round as plain functions.
+"""The engine's one door: the stages of a round as plain functions.
 
-The loop, the command line and the Label Studio backend call these instead
-of building command lines or reaching into the stage modules, so a stage can
-change inside without its callers noticing. Records go in and come out;
-nothing here knows of Label Studio or of files it was not asked to write.
+The loop, the command line, the tuning job and the Label Studio backend call
+these instead of building a `Sampler` or starting the tuning job themselves,
+so a stage can change inside without its callers noticing. Records go in and
+come out; nothing here knows of Label Studio or of files it was not asked to write.
 
-    results = sample(items, SampleConfig(), model)
+    results = sample(items, SampleConfig(), model)    # or sampler(model, config) to keep one
     rows = critique(items, results)                   # RougeCritic by default
     version = tune(items, rationales, "versions/", base=None)
-    metrics = evaluate(predictions, items)
+
+Stage 4, the coco-caption metrics, belongs to the benchmark kit
+(`illume_bench.evaluate.evaluate`): the product never scores against references.
 """
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
-from illume.critique import Critic, CriticConfig, RougeCritic
+from illume.critique import Critic, RougeCritic
 from illume.items import Item, write_jsonl
 from illume.models import ModelChoice
 from illume.models.base import VisionLanguageModel
-from illume.sample import SampleConfig, SampledItem
+from illume.sample import SampleConfig, SampledItem, Sampler
 from illume.tune import TuneConfig
 from illume.tunejob import Launch, TuneJob, run_job
 from illume.tuneprogress import ProgressCallback
+
+log = logging.getLogger(__name__)
+
+
+def sampler(model: VisionLanguageModel, config: SampleConfig | None = None) -> Sampler:
+    """Stage 1's worker, for callers that sample again and again with one model
+    (`.sample(items)` streams `SampledItem`s; `.reseed(seed)`, `.config`)."""
+    return Sampler(model, config)
 
 
 def sample(
     items: Sequence[Item], config: SampleConfig, model: VisionLanguageModel
 ) -> list[SampledItem]:
     """Stage 1: candidate rationales for each item (an item that fails carries its error)."""
-    from illume.sample import Sampler
+    return list(sampler(model, config).sample(list(items)))
 
-    return list(Sampler(model, config).sample(list(items)))
+
+def greedy_rationales(
+    model: VisionLanguageModel, items: list[Item], prompt: str, config: SampleConfig | None = None
+) -> dict[str, str]:
+    """One greedy rationale per item for one explanation prompt (items that fail are left out)."""
+    base = config or SampleConfig()
+    cfg = replace(
+        base,
+        temperatures=(0.0,),
+        n_per_temperature=1,
+        explanation_prompts=(prompt,),
+        question_templates=base.question_templates[:1],
+        rank=False,  # the model's own greedy text, as the paper scores it
+        top_up_rounds=0,  # greedy is deterministic: a top-up would decode the same text again
+    )
+    out = {}
+    for result in sampler(model, cfg).sample(items, progress=False):
+        if result.error is None and result.candidates:
+            out[result.id] = result.candidates[0].text
+        elif result.error is not None:
+            log.warning("item %s: %s", result.id, result.error)
+    return out
 
 
 def critique(
@@ -45,7 +78,7 @@ def critique(
     `critic` defaults to coco ROUGE-L against the items' references
     (`RougeCritic`); any `Critic` stands in.
     """
-    critic = critic or RougeCritic(CriticConfig())
+    critic = critic or RougeCritic()
     by_id = {it.id: it for it in items}
     rows = []
     for res in results:
@@ -100,24 +133,18 @@ def tune(
             result=str(folder / "result.json"),
             progress=str(folder / "progress.jsonl"),
         )
-        model = model or ModelChoice.from_env()
-        return run_job(job, config or TuneConfig(), model, launch, output, on_progress)
+        return run_tune_job(job, config, model, launch, output, on_progress)
 
 
-def evaluate(
-    predictions: dict[str, str], items: Iterable[Item], scorers=None
-) -> dict[str, float | None]:
-    """Stage 4: coco-caption metrics of one rationale per item, plus the fact-error rate.
-
-    Pass an open `illume.evaluate.Scorers` to reuse its METEOR process.
-    """
-    from illume.evaluate import compute_metrics
-    from illume.facts import fact_error_rate
-
-    by_id = {it.id: it for it in items}
-    refs = {i: it.explanations for i, it in by_id.items()}
-    metrics: dict[str, float | None] = dict(compute_metrics(predictions, refs, scorers=scorers))
-    metrics["fact_error_rate"] = fact_error_rate(
-        (text, by_id[i].facts) for i, text in predictions.items() if i in by_id
-    )
-    return metrics
+def run_tune_job(
+    job: TuneJob,
+    config: TuneConfig | None = None,
+    model: ModelChoice | None = None,
+    launch: Launch | None = None,
+    output: IO | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> Path:
+    """Stage 3 on input files that already exist (`job` names them): run the tuning job
+    as a child process and return the version it published (see `tune`)."""
+    model = model or ModelChoice.from_env()
+    return run_job(job, config or TuneConfig(), model, launch, output, on_progress)

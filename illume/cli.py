@@ -1,16 +1,20 @@
 """`illume`: one command-line entry point for every user-facing job.
 
     illume sample    --items F --out F      candidate rationales per item
+    illume tune      --items F --rationales F --versions DIR   one tuning round (DeepSpeed)
+    illume magma-import --checkpoint F --out DIR   MAGMA's checkpoint -> --model magma:DIR
+  the benchmark kit's (illume_bench.commands):
     illume critique  --candidates F --items F --out F
+    illume calibrate --items F --split val
     illume evaluate  --predictions F --items F [--json F]
     illume prompts   --items F              pick the explanation prompt (Table 2 form)
     illume zeroshot  --models A,B --items F --out DIR   Table 2 across models
-    illume tune      --items F --rationales F --versions DIR   one tuning round (DeepSpeed)
     illume loop      --items F --critic rouge --rounds N --out DIR
-    illume serve     --host H --port P      the Label Studio ML backend (registered by it)
-    illume export    --project ID --format jsonl|vqax|hf --out PATH   (the backend's too)
     illume data      easy-vqa-x | shapes-x | vqa-x   build or import item files
-    illume magma-import --checkpoint F --out DIR   MAGMA's checkpoint -> --model magma:DIR
+  the backend's (ml_backend.commands):
+    illume serve     --host H --port P      the Label Studio ML backend
+    illume export    --project ID --format jsonl|vqax|hf --out PATH
+    illume worker    --queues sample,train  a queue worker (RQ on Redis)
 
 Every command is offline; `--help` on each says more.
 """
@@ -18,12 +22,10 @@ Every command is offline; `--help` on each says more.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
-from pathlib import Path
 
 from illume.items import load_items, write_jsonl
 
@@ -62,7 +64,8 @@ def _read_items(args: argparse.Namespace):
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from illume.sample import SampleConfig, Sampler
+    from illume import api
+    from illume.sample import SampleConfig
 
     items, errors = _read_items(args)
     cfg = SampleConfig(
@@ -73,7 +76,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         max_new_tokens=args.max_new_tokens,
         seed=args.seed,
     )
-    sampler = Sampler(_load_model(args), cfg)
+    sampler = api.sampler(_load_model(args), cfg)
     stats = {"ok": 0, "failed": len(errors), "candidates": 0}
 
     def rows():
@@ -97,84 +100,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_critique(args: argparse.Namespace) -> int:
-    from illume.configargs import from_args
-    from illume.critics import make_critic
-    from illume.critique import CriticConfig, critique_file, format_summary
-
-    critic = make_critic(from_args(CriticConfig, args))
-    summary = critique_file(args.candidates, args.items, args.out, critic)
-    print(format_summary(summary))
-    return 0
-
-
-def cmd_calibrate(args: argparse.Namespace) -> int:
-    from illume.configargs import from_args
-    from illume.critics.semantic import SemanticCritic, calibrate_semantic
-    from illume.critique import CriticConfig
-
-    items, _ = load_items(args.items)
-    chosen = [it for it in items if args.split in ("all", it.split)]
-    result = calibrate_semantic(chosen, SemanticCritic(from_args(CriticConfig, args)))
-    result["items"], result["split"] = len(chosen), args.split
-    print(json.dumps(result, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2))
-    return 0
-
-
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    from illume.evaluate import evaluate_file, format_table
-
-    result = evaluate_file(args.predictions, args.items, json_out=args.json)
-    print(format_table(result))
-    return 0
-
-
-def cmd_prompts(args: argparse.Namespace) -> int:
-    from illume.prompts import score_prompts
-
-    items, _ = _read_items(args)
-    rows = score_prompts(_load_model(args), items, args.prompts)
-    print("| explanation prompt | n | B-4 | R-L | CIDEr |\n|---|---|---|---|---|")
-    for r in rows:
-        print(
-            f"| {r['prompt']} | {r['n']} | {100 * r['Bleu_4']:.2f} | "
-            f"{100 * r['ROUGE_L']:.2f} | {100 * r['CIDEr']:.2f} |"
-        )
-    print(f"best explanation prompt: {rows[0]['prompt']!r}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=2))
-    return 0
-
-
-def cmd_zeroshot(args: argparse.Namespace) -> int:
-    from illume.models import ModelChoice
-    from illume.sample import SampleConfig
-    from illume.zeroshot import ZeroShotConfig, compare, write
-
-    items, _ = _read_items(args)
-    models = [
-        ModelChoice.from_env(
-            model=spec.strip(), dtype=args.dtype, device=args.device, device_map=args.device_map
-        )
-        for spec in args.models.split(",")
-        if spec.strip()
-    ]
-    for choice in models:
-        _ = choice.family  # a typo fails before any model loads
-    config = ZeroShotConfig(
-        prompts=tuple(args.prompts),
-        sample=SampleConfig(n_per_temperature=args.n, seed=args.seed),
-        sample_items=args.sample_items,
-    )
-    print(write(args.out, compare(models, items, config)))
-    print(f"report: {args.out}/zeroshot.md, {args.out}/zeroshot.png")
-    return 0
-
-
 def cmd_magma_import(args: argparse.Namespace) -> int:
-    from illume.models.magma.cli import main as magma_import_main
+    from illume.models.magma.import_command import main as magma_import_main
 
     return magma_import_main(args)
 
@@ -183,13 +110,14 @@ def cmd_tune(args: argparse.Namespace) -> int:
     """One tuning round as a child job (`python -m training.train`, under a launcher)."""
     import subprocess
 
+    from illume.api import run_tune_job
     from illume.configargs import from_args
     from illume.models import ModelChoice
     from illume.tune import TuneConfig
-    from illume.tunejob import Launch, TuneJob, run_job
+    from illume.tunejob import Launch, TuneJob
 
     try:
-        version = run_job(
+        version = run_tune_job(
             from_args(TuneJob, args),
             from_args(TuneConfig, args),
             ModelChoice.from_args(args),
@@ -205,65 +133,16 @@ def cmd_tune(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_loop(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from illume.configargs import from_args
-    from illume.loop import LoopConfig, run_loop
-    from illume.models import ModelChoice
-
-    config = replace(from_args(LoopConfig, args), model=ModelChoice.from_args(args))
-    report = run_loop(args.items, args.out, config)
-    from illume.report import agreement_table, final_table, round_notes, rounds_table, summary_lines
-
-    print(rounds_table(report["rounds"]))
-    print("\n".join(round_notes(report["rounds"])))
-    print(agreement_table(report["rounds"]))
-    print()
-    print(final_table(report["final"]))
-    print("\n".join(summary_lines(report["rounds"], report["final"])))
-    print(f"report: {args.out}/report.md, {args.out}/report.png")
-    return 0
-
-
-def cmd_data(args: argparse.Namespace) -> int:
-    if args.dataset == "shapes-x":
-        from illume.data.shapesx import cli_data
-
-        return cli_data(args)
-    if args.dataset == "easy-vqa-x":
-        from illume.data.easyvqa import build_easy_vqa_x
-
-        counts = build_easy_vqa_x(
-            args.out,
-            seed=args.seed,
-            max_train=args.max_train,
-            max_val=args.max_val,
-            max_test=args.max_test,
-            with_explanations=not args.no_explanations,
-        )
-        print(f"easy-vqa-x -> {args.out}/items.jsonl: {counts}")
-    else:
-        from illume.data.vqax import import_vqax
-
-        items = import_vqax(args.json, args.image_root, args.split)
-        n = write_jsonl(args.out, (it.to_dict() for it in items))
-        print(f"VQA-X {args.split}: {n} items -> {args.out}")
-    return 0
-
-
 def build_parser(plugins: Iterable[Callable] | None = None) -> argparse.ArgumentParser:
     """Every subcommand: the engine's own, then those the installed packages register.
 
     `plugins` are functions that add subparsers (`register(subparsers)`); by
-    default those of the entry-point group `illume.commands` (the backend's
-    `serve` and `export`), so the engine imports neither backend nor trainer.
+    default those of the entry-point group `illume.commands` (the benchmark kit's and
+    the backend's), so the engine imports neither of them, nor the trainer.
     """
     from illume.configargs import add_arguments
-    from illume.critique import CriticConfig
-    from illume.loop import LoopConfig
     from illume.models import ModelChoice
-    from illume.sample import EXPLANATION_PROMPTS, SampleConfig
+    from illume.sample import SampleConfig
     from illume.tune import TuneConfig
     from illume.tunejob import Launch, TuneJob
 
@@ -293,53 +172,6 @@ def build_parser(plugins: Iterable[Callable] | None = None) -> argparse.Argument
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser(
-        "critique", help="score candidates: --critic rouge | facts | semantic | annotator"
-    )
-    p.add_argument("--candidates", required=True)
-    p.add_argument("--items", required=True)
-    p.add_argument("--out", required=True)
-    add_arguments(p, CriticConfig)
-    p.set_defaults(func=cmd_critique)
-
-    p = sub.add_parser(
-        "calibrate",
-        help="the semantic critic's threshold from a split's references (docs/critics.md)",
-    )
-    p.add_argument("--items", required=True)
-    p.add_argument("--split", default="val", choices=["train", "val", "test", "all"])
-    p.add_argument("--json", help="also write the result as JSON")
-    add_arguments(p, CriticConfig, exclude=("kind", "threshold", "semantic_threshold", "beta"))
-    p.set_defaults(func=cmd_calibrate)
-
-    p = sub.add_parser("evaluate", help="BLEU-1..4, METEOR, ROUGE-L, CIDEr (pycocoevalcap)")
-    p.add_argument("--predictions", required=True, help='JSONL lines {"id", "text"}')
-    p.add_argument("--items", required=True)
-    p.add_argument("--json", help="also write the metrics as JSON")
-    p.set_defaults(func=cmd_evaluate)
-
-    p = sub.add_parser("prompts", help="score explanation prompts zero-shot, pick the best")
-    _items_arg(p)
-    _model_args(p)
-    p.add_argument("--prompts", nargs="+", default=list(EXPLANATION_PROMPTS))
-    p.add_argument("--json", help="also write the table (with predictions) as JSON")
-    p.set_defaults(func=cmd_prompts)
-
-    p = sub.add_parser("zeroshot", help="the paper's Table 2 for several models")
-    p.add_argument(
-        "--models",
-        required=True,
-        help="comma-separated: embedded, hf:<hub id or folder>, magma:<folder>",
-    )
-    _items_arg(p)
-    p.add_argument("--out", required=True, help="folder for zeroshot.json/.md/.png")
-    p.add_argument("--prompts", nargs="+", default=list(EXPLANATION_PROMPTS))
-    p.add_argument("--n", type=int, default=defaults.n_per_temperature, help="per temperature")
-    p.add_argument("--sample-items", type=int, default=50, help="items the jabber is drawn on")
-    ModelChoice.add_device_arguments(p)
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=cmd_zeroshot)
-
-    p = sub.add_parser(
         "tune",
         help="tune adapters on fitting rationales (DeepSpeed), publish a version",
         description="Runs `python -m training.train` as a child process (under torchrun or "
@@ -351,33 +183,7 @@ def build_parser(plugins: Iterable[Callable] | None = None) -> argparse.Argument
     add_arguments(p.add_argument_group("launch"), Launch)
     p.set_defaults(func=cmd_tune)
 
-    p = sub.add_parser(
-        "loop",
-        help="the ILLUME loop with an automatic critic (benchmark)",
-        description="Tuning flags as in `illume tune`; sampling's start with --sample-, "
-        "the critic's with --critic-.",
-    )
-    p.add_argument("--items", required=True)
-    p.add_argument("--out", required=True, help="run folder (re-run the command to resume)")
-    add_arguments(p, LoopConfig)
-    ModelChoice.add_arguments(p.add_argument_group("model"))
-    p.set_defaults(func=cmd_loop)
-
-    p = sub.add_parser("data", help="build easy-vqa-x or shapes-x, or import VQA-X annotations")
-    p.add_argument("dataset", choices=["easy-vqa-x", "shapes-x", "vqa-x"])
-    p.add_argument("--scenes", type=int, help="shapes-x: number of scenes (default 2000)")
-    p.add_argument("--out", required=True, help="folder (easy-vqa-x) or items JSONL (vqa-x)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--max-train", type=int)
-    p.add_argument("--max-val", type=int)
-    p.add_argument("--max-test", type=int)
-    p.add_argument("--no-explanations", action="store_true", help="easy-vqa items only")
-    p.add_argument("--json", help="VQA-X annotation JSON (vqaX_train.json, ...)")
-    p.add_argument("--image-root", help="COCO image folder for VQA-X")
-    p.add_argument("--split", default="train", help="split name for imported VQA-X items")
-    p.set_defaults(func=cmd_data)
-
-    from illume.models.magma.cli import add_arguments as magma_import_arguments
+    from illume.models.magma.import_command import add_arguments as magma_import_arguments
 
     p = sub.add_parser(
         "magma-import",

@@ -23,8 +23,8 @@ from illume.items import Candidate, Item
 from illume.versions import latest_version
 from ml_backend import lsclient, tasks
 from ml_backend.config import Settings
-from ml_backend.engine import Engine
 from ml_backend.labels import is_resolved, prediction
+from ml_backend.model_host import ModelHost
 from ml_backend.state import Counters
 
 log = logging.getLogger(__name__)
@@ -45,10 +45,10 @@ class CandidateWriter:
     """Samples candidates with the project's newest version and stores them per task."""
 
     def __init__(
-        self, settings: Settings, engine: Engine, counters: Counters, ls: lsclient.Connection
+        self, settings: Settings, host: ModelHost, counters: Counters, ls: lsclient.Connection
     ):
         self.settings = settings
-        self.engine = engine
+        self.host = host
         self.counters = counters
         self.ls = ls
         self._model_lock = threading.RLock()
@@ -63,10 +63,10 @@ class CandidateWriter:
 
     def serve_project(self, project: int | None) -> str:
         """Load the project's newest version (or the base model); return its name."""
-        self.engine.wait_ready()
+        self.host.wait_ready()
         if project is None:
-            return self.engine.version
-        return self.engine.use_version(latest_version(self.settings.project_versions(project)))
+            return self.host.version
+        return self.host.use_version(latest_version(self.settings.project_versions(project)))
 
     def generate(self, project: int, task_ids: list[int] | None = None) -> int:
         """Candidates + a prediction for every unresolved task lacking this version's set.
@@ -229,7 +229,7 @@ class CandidateWriter:
                 usable.append((task, tasks.task_item(task, self.ls.resolver.resolve)))
             except (tasks.TaskError, ImageError) as e:
                 failed.append((task, str(e)))
-        sampled = self.engine.sample([item for _, item in usable]) if usable else []
+        sampled = self.host.sample([item for _, item in usable]) if usable else []
         made: list[Made] = []
         for (task, item), result in zip(usable, sampled, strict=True):
             if result.error or not result.candidates:

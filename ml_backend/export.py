@@ -38,8 +38,8 @@ from ml_backend import hfexport, lsclient, tasks
 from ml_backend.cards import Provenance, describe_model
 from ml_backend.config import Settings
 from ml_backend.export_flags import add_export_arguments
-from ml_backend.images import ImageResolver
 from ml_backend.labels import DEFAULT_LABELS, Labels, task_verdicts
+from ml_backend.task_images import ImageResolver
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from typing import Any
 from ml_backend import lsclient
 from ml_backend.candidates import CandidateWriter
 from ml_backend.config import Settings
-from ml_backend.engine import Engine
+from ml_backend.model_host import ModelHost
 from ml_backend.rounds import RoundRunner
 from ml_backend.schedule import RoundScheduler
 from ml_backend.state import Counters, StateStore
@@ -48,7 +48,7 @@ class Jobs:
     def __init__(
         self,
         settings: Settings,
-        engine: Engine,
+        host: ModelHost,
         counters: Counters,
         client=None,
         regenerate: Callable[[int], Any] | None = None,
@@ -61,7 +61,7 @@ class Jobs:
         self.counters = counters
         self.store = StateStore(settings.data_dir, settings.project_versions)
         self.ls = lsclient.Connection(settings, client)
-        self.candidates = CandidateWriter(settings, engine, counters, self.ls)
+        self.candidates = CandidateWriter(settings, host, counters, self.ls)
         self.rounds = RoundRunner(settings, counters, self.store, self.ls)
         self._regenerate_with = regenerate
         self.scheduler = RoundScheduler(

@@ -14,8 +14,8 @@ from typing import Any
 from label_studio_sdk import LabelStudio
 
 from ml_backend.config import Settings
-from ml_backend.images import ImageResolver
 from ml_backend.labels import DEFAULT_LABELS, Labels
+from ml_backend.task_images import ImageResolver
 
 log = logging.getLogger(__name__)
 

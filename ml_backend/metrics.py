@@ -169,18 +169,18 @@ class IllumeCollector(Collector):
             yield gauge
 
     def _model(self) -> Iterator[Metric]:
-        engine = self.model.engine
+        host = self.model.host
         yield GaugeMetricFamily(
             "illume_model_load_seconds",
             "Seconds the base model took to load (0 until loaded)",
-            value=engine.load_seconds or 0.0,
+            value=host.load_seconds or 0.0,
         )
         state = GaugeMetricFamily("illume_model_state", "1 for the model's state", labels=["state"])
         for name in MODEL_STATES:
-            state.add_metric([name], 1.0 if engine.state == name else 0.0)
+            state.add_metric([name], 1.0 if host.state == name else 0.0)
         yield state
         yield InfoMetricFamily(
-            "illume_model", "The version this process serves", value={"version": engine.version}
+            "illume_model", "The version this process serves", value={"version": host.version}
         )
 
 

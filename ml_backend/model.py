@@ -18,10 +18,10 @@ from typing import Any
 from illume.versions import BASE_VERSION, latest_version
 from ml_backend import lsclient, tasks
 from ml_backend.config import Settings
-from ml_backend.engine import Engine
 from ml_backend.jobqueue import JobLog, Worker
 from ml_backend.jobs import Jobs, event_project
 from ml_backend.labels import is_resolved
+from ml_backend.model_host import ModelHost
 from ml_backend.rqueue import RedisQueues
 from ml_backend.state import Counters
 
@@ -37,10 +37,10 @@ class IllumeModel:
     def __init__(self, settings: Settings | None = None, client=None):
         self.settings = settings or Settings.from_env()
         self.counters = Counters()
-        self.engine = Engine(self.settings)
+        self.host = ModelHost(self.settings)
         self.remote = RedisQueues(self.settings) if self.settings.redis_url else None
         """The RQ queues when jobs go to Redis (None: the in-process queue below)."""
-        self.jobs = Jobs(self.settings, self.engine, self.counters, client, recover=not self.remote)
+        self.jobs = Jobs(self.settings, self.host, self.counters, client, recover=not self.remote)
         self.queue = JobLog(self.settings.data_dir / "queue")
         ignore = self.settings.data_dir / ".gitignore"
         if not ignore.exists():  # state, not source: keep it out of a checkout's git status
@@ -54,7 +54,7 @@ class IllumeModel:
             log.info("jobs go to Redis: `illume worker` processes sample and tune")
             return self
         if self.settings.load_model:
-            self.engine.start_loading()
+            self.host.start_loading()
             self.worker.start()
         pending = len(self.queue.pending())
         if pending:
@@ -63,7 +63,7 @@ class IllumeModel:
 
     @property
     def model_version(self) -> str:
-        return self.engine.version
+        return self.host.version
 
     def version_for(self, project: int | None) -> str:
         """The project's newest published version (what its candidates come from)."""
@@ -132,7 +132,7 @@ class IllumeModel:
         (Label Studio asks again on every look at it); a new version retries it.
         """
         version = self.version_for(project)
-        if not self.settings.load_model or not self.engine.wait_ready(timeout=60):
+        if not self.settings.load_model or not self.host.wait_ready(timeout=60):
             log.info("model not ready: %d tasks wait for the background job", len(task_ids))
             return {}
         writer = self.jobs.candidates
@@ -190,7 +190,7 @@ class IllumeModel:
         return {
             "status": "UP",
             "model_class": type(self).__name__,
-            "model_state": self.engine.state,
+            "model_state": self.host.state,
             "model_version": self.model_version,
         }
 
@@ -209,11 +209,11 @@ class IllumeModel:
             }
         return {
             "model": {
-                "state": self.engine.state,
+                "state": self.host.state,
                 "version": self.model_version,
-                "load_seconds": self.engine.load_seconds,
-                "error": self.engine.error,
-                **self.engine.cache_stats(),
+                "load_seconds": self.host.load_seconds,
+                "error": self.host.error,
+                **self.host.cache_stats(),
             },
             "jobs": {
                 "pending": len(self.queue.pending()),

@@ -1,6 +1,6 @@
 """`illume worker`: an RQ worker process for the `sample` and/or `train` queues.
 
-One process holds one engine (the model loads once, in the background, when
+One process holds one model host (the model loads once, in the background, when
 the process takes `sample` jobs) and runs jobs one at a time in itself (RQ's
 SimpleWorker: no fork per job, so the loaded model and the adapter cache
 outlive a job). Several processes, on any machines that reach Redis, Label
@@ -21,9 +21,9 @@ from rq import Queue, SimpleWorker, get_current_job
 from illume.versions import BASE_VERSION, latest_version
 from ml_backend import lsclient, tasks
 from ml_backend.config import Settings
-from ml_backend.engine import Engine
 from ml_backend.jobs import Jobs
 from ml_backend.labels import is_resolved
+from ml_backend.model_host import ModelHost
 from ml_backend.rqueue import QUEUES, SAMPLE, SCHEDULER_LOCK, TRAIN, RedisQueues
 from ml_backend.state import Counters
 
@@ -31,19 +31,19 @@ log = logging.getLogger(__name__)
 
 
 class WorkerContext:
-    """What the jobs of one worker process share: settings, queues, engine, handlers."""
+    """What the jobs of one worker process share: settings, queues, model host, handlers."""
 
     def __init__(self, settings: Settings, queues: list[str]):
         self.settings = settings
         self.queues = RedisQueues(settings)
         self.counters = Counters()
-        self.engine = Engine(settings)
+        self.host = ModelHost(settings)
         if SAMPLE in queues and settings.load_model:
-            self.engine.start_loading()
+            self.host.start_loading()
         # only a train worker runs rounds, so only it may take over a round a crash cut short
         self.jobs = Jobs(
             settings,
-            self.engine,
+            self.host,
             self.counters,
             regenerate=self.queues.scan,
             recover=TRAIN in queues,

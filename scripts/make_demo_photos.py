@@ -1,4 +1,4 @@
-"""Build illume/data/demo/images/ from the sample photos that Python packages ship.
+"""Build illume_bench/data/demo/images/ from the sample photos that Python packages ship.
 
 The sources are the sample images bundled inside scikit-image (skimage.data),
 scikit-learn (sklearn.datasets.load_sample_image) and matplotlib
@@ -12,7 +12,7 @@ ILLUME: run this script from a throwaway environment, e.g.
 Every photo is resized so that its longer side is at most 512 px and written
 as a JPEG (quality 85). Grayscale sources stay grayscale. The files read here
 are all inside the installed packages; nothing is downloaded. Licences and
-attributions are listed in illume/data/demo/README.md.
+attributions are listed in illume_bench/data/demo/README.md.
 """
 
 from __future__ import annotations

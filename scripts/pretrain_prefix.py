@@ -31,12 +31,12 @@ import torch
 from PIL import Image
 from safetensors.torch import save_file
 
-from illume.data.demo_items import DEMO_ITEMS
 from illume.images import open_image
 from illume.items import load_items
 from illume.models.embedded.context import image_facts, render
+from illume.models.embedded.embedded_vlm import DEFAULT_PREFIX_WEIGHTS, EmbeddedConfig, EmbeddedVLM
 from illume.models.embedded.encoders import preprocess
-from illume.models.embedded.model import DEFAULT_PREFIX_WEIGHTS, EmbeddedConfig, EmbeddedVLM
+from illume_bench.data.demo_items import DEMO_ITEMS
 
 CAPTIONS = (
     "a {colour} {shape}.",

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from illume.items import write_jsonl
-from tests.tiny_lm import build_tiny_lm
+from illume.testing.tiny_lm import build_tiny_lm
 
 # Tests never reach a model hub: everything they load is built locally or ships in packages.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -19,13 +19,13 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 @pytest.fixture(scope="session")
 def tiny_lm_dir(tmp_path_factory) -> Path:
-    """The tiny Llama (tests/tiny_lm.py), once per session."""
+    """The tiny Llama (illume/testing/tiny_lm.py), once per session."""
     return build_tiny_lm(tmp_path_factory.mktemp("tiny-lm"))
 
 
 @pytest.fixture(scope="session")
 def tiny_model(tiny_lm_dir):
-    from illume.models.embedded.model import EmbeddedConfig, EmbeddedVLM
+    from illume.models.embedded.embedded_vlm import EmbeddedConfig, EmbeddedVLM
 
     return EmbeddedVLM(EmbeddedConfig(lm=str(tiny_lm_dir), encoder="tiny", prefix_weights=None))
 

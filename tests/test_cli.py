@@ -22,7 +22,7 @@ COMMANDS = [
 
 def _parser():
     """The full command line, with the backend's commands registered as the entry point does."""
-    from ml_backend.cli import register
+    from ml_backend.commands import register
 
     return build_parser(plugins=[register])
 

@@ -6,10 +6,10 @@ import dataclasses
 import pytest
 
 from illume.configargs import add_arguments, from_args, parse, to_argv
-from illume.loop import LoopConfig
 from illume.sample import SampleConfig
 from illume.tune import TuneConfig
 from illume.tunejob import TuneJob
+from illume_bench.loop import LoopConfig
 
 
 def _changed(value, choices=()):
@@ -98,8 +98,8 @@ def test_excluded_and_non_cli_fields_stay_off_the_command_line():
 
 
 def test_a_field_can_name_its_own_flag_whatever_the_prefix():
-    from illume.critique import CriticConfig
-    from illume.loop import LoopConfig
+    from illume_bench.critics import CriticConfig
+    from illume_bench.loop import LoopConfig
 
     parser = argparse.ArgumentParser()
     add_arguments(parser, LoopConfig)

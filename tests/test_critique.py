@@ -4,16 +4,9 @@ import time
 
 import pytest
 
-from illume.critique import (
-    UNKNOWN_ITEM,
-    Critic,
-    CriticConfig,
-    RougeCritic,
-    coco_tokenize,
-    critique_file,
-    format_summary,
-)
+from illume.critique import Critic, RougeConfig, RougeCritic, coco_tokenize
 from illume.items import Item, write_jsonl
+from illume_bench.critics.files import UNKNOWN_ITEM, critique_file, format_summary
 
 
 def item(*refs, facts=None, id="1"):
@@ -32,7 +25,7 @@ def f_beta(p, r, beta=1.2):
 
 
 def test_defaults_are_the_papers():
-    cfg = CriticConfig()
+    cfg = RougeConfig()
     assert (cfg.threshold, cfg.min_chars, cfg.beta) == (0.7, 3, 1.2)
     assert isinstance(RougeCritic(), Critic)
 
@@ -54,7 +47,7 @@ def test_beta_1_2_versus_rouge_score_f1():
     # same precision and recall ...
     assert (rs.precision, rs.recall) == pytest.approx((4 / 6, 4 / 5))
     # ... rouge-score's F1 is beta = 1, coco's is beta = 1.2
-    [f1] = RougeCritic(CriticConfig(beta=1.0)).score(item(ref), [cand])
+    [f1] = RougeCritic(RougeConfig(beta=1.0)).score(item(ref), [cand])
     [coco] = RougeCritic().score(item(ref), [cand])
     assert f1 == pytest.approx(rs.fmeasure) == pytest.approx(8 / 11)
     assert coco == pytest.approx(0.739394, abs=1e-6)
@@ -82,7 +75,7 @@ def test_case_and_punctuation_do_not_matter():
 def test_min_chars_rule():
     it = item("no")
     assert RougeCritic().score(it, ["no", "  no  ", ""]) == [0.0, 0.0, 0.0]
-    assert RougeCritic(CriticConfig(min_chars=1)).score(it, ["no", "  no  "]) == [1.0, 1.0]
+    assert RougeCritic(RougeConfig(min_chars=1)).score(it, ["no", "  no  "]) == [1.0, 1.0]
 
 
 def test_punctuation_only_candidate_scores_zero():
@@ -94,7 +87,7 @@ def test_item_without_references_scores_zero():
 
 
 def test_threshold():
-    critic = RougeCritic(CriticConfig(threshold=0.5))
+    critic = RougeCritic(RougeConfig(threshold=0.5))
     assert critic.fitting(0.5) and not critic.fitting(0.49)
     assert critic.threshold == 0.5
 

@@ -3,9 +3,9 @@
 import pytest
 
 from illume.cli import main
-from illume.data.demo_items import DEMO_ITEMS, demo_items
 from illume.items import read_jsonl
 from illume.rank import reject
+from illume_bench.data.demo_items import DEMO_ITEMS, demo_items
 
 pytestmark = pytest.mark.slow
 

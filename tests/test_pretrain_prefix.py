@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from illume.data.demo_items import DEMO_ITEMS
+from illume_bench.data.demo_items import DEMO_ITEMS
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "pretrain_prefix.py"
 

@@ -29,10 +29,10 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
+from illume.api import greedy_rationales
 from illume.critique import RougeCritic
 from illume.dpo import PairExamples, dpo_losses, pair_logps, reference_logps
 from illume.items import Item
-from illume.prompts import greedy_rationales
 from illume.tune import (
     Example,
     TuneConfig,

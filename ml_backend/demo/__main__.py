@@ -23,9 +23,9 @@ import sys
 import time
 from pathlib import Path
 
-from ml_backend.demo.fit import describe, fit_summary
 from ml_backend.demo.ls_server import REPO, LabelStudioServer, ensure_installed, wait_http
 from ml_backend.server import gunicorn_argv
+from ml_backend.testing.fit_counts import describe, fit_summary
 
 log = logging.getLogger("illume.demo")
 
@@ -35,12 +35,12 @@ PROJECT_TITLE = "ILLUME rationales (demo)"
 def source_items(root: Path, easy_vqa: int, photos: int | None = None) -> list:
     """The demo's items (illume.items.Item, with references and facts): the first `photos`
     bundled photo items (None: all), then `easy_vqa` easy-vqa-x items built under `root`."""
-    from illume.data.demo_items import demo_items
+    from illume_bench.data.demo_items import demo_items
 
     items = demo_items()[:photos]
     if easy_vqa > 0:
-        from illume.data.easyvqa import build_easy_vqa_x
         from illume.items import load_items
+        from illume_bench.data.easyvqa import build_easy_vqa_x
 
         out = root / "easy-vqa-x"
         if not (out / "items.jsonl").exists():

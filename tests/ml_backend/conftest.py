@@ -218,7 +218,7 @@ def backend_pg(label_studio_pg, tiny_lm_dir, tmp_path_factory, local_root):
 @pytest.fixture(scope="session")
 def hf_backend(label_studio, tmp_path_factory, local_root):
     """The backend on a tiny LLaVA: any Hugging Face model through $ILLUME_MODEL."""
-    from illume.models.hf.build import build
+    from illume.testing.tiny_vlms import build
 
     folder = build("llava", tmp_path_factory.mktemp("llava") / "llava")
     env = {"ILLUME_MODEL": f"hf:{folder}"}

@@ -9,7 +9,7 @@ import pytest
 
 from illume.image_policy import NOT_ALLOWED_PATH, ImagePolicy
 from illume.images import ImageError
-from ml_backend.images import ImageResolver
+from ml_backend.task_images import ImageResolver
 from tests.image_server import serve
 
 

@@ -10,8 +10,8 @@ import datasets
 import pytest
 
 from ml_backend.export import export_project
-from ml_backend.images import ImageResolver
 from ml_backend.labels import DEFAULT_LABELS
+from ml_backend.task_images import ImageResolver
 from ml_backend.tasks import OWN_KEYS
 from tests.ml_backend.conftest import rationale_config
 

@@ -1,7 +1,7 @@
 import torch
 from PIL import Image
 
-from illume.models.embedded.model import EmbeddedConfig, EmbeddedVLM
+from illume.models.embedded.embedded_vlm import EmbeddedConfig, EmbeddedVLM
 from illume.models.prompt import Prompt
 
 

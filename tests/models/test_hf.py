@@ -10,10 +10,10 @@ from PIL import Image
 
 from illume.items import Item
 from illume.models import ModelChoice, load_model
-from illume.models.hf.build import ARCHS, build
-from illume.models.hf.model import HFConfig, ModelDoesNotFit, check_fits
+from illume.models.hf.hf_vlm import HFConfig, ModelDoesNotFit, check_fits
 from illume.models.prompt import Prompt
 from illume.sample import SampleConfig, Sampler
+from illume.testing.tiny_vlms import ARCHS, build
 from illume.tune import TuneConfig, build_examples, loss_sums
 
 PROMPTS = [

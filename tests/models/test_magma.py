@@ -10,11 +10,11 @@ from PIL import Image
 
 from illume.items import Item
 from illume.models import ModelChoice
-from illume.models.magma.cli import add_arguments, main
 from illume.models.magma.clip_resnet import clip_preprocess
+from illume.models.magma.import_command import add_arguments, main
 from illume.models.magma.importer import MagmaImportError, import_checkpoint
 from illume.models.magma.keys import map_key
-from illume.models.magma.model import (
+from illume.models.magma.magma_vlm import (
     MagmaConfig,
     MagmaVLM,
     build_magma,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 
 from illume.models.magma.clip_resnet import ClipResNetConfig
-from illume.models.magma.model import MagmaConfig, MagmaVLM
+from illume.models.magma.magma_vlm import MagmaConfig, MagmaVLM
 
 TINY = {
     "encoder": ClipResNetConfig(layers=(1, 1, 1, 1), width=8, image_size=64),

@@ -10,7 +10,6 @@ plain AdamW engine, as in test_learning.py), without the collapse guard: the wor
 """
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 import torch
@@ -18,44 +17,9 @@ from PIL import Image
 
 from illume.items import Item
 from illume.sample import SampleConfig, Sampler
-from illume.tune import TuneConfig, build_examples
-from tests.tiny_lm import copy_tokenizer, tiny_llama_config
-from tests.training.test_learning import AdamWEngine
-from training import trainer
-
-N_WORDS = 3000
-
-
-def build_wordy_lm(out: Path) -> Path:
-    """A 2-layer Llama with SmolLM2's tokenizer whose output layer knows only words."""
-    from transformers import AutoTokenizer, LlamaForCausalLM
-
-    copy_tokenizer(out)
-    vocab = AutoTokenizer.from_pretrained(out).get_vocab()
-    words = sorted(  # "Ġword": a lower-case word of 4+ letters after a space
-        i
-        for t, i in vocab.items()
-        if t[0] == "\u0120" and t[1:].isalpha() and t[1:].islower()
-        if len(t) >= 5
-    )[:N_WORDS]
-    config = tiny_llama_config(tie_word_embeddings=False)
-    torch.manual_seed(0)
-    lm = LlamaForCausalLM(config)
-    with torch.no_grad():
-        head = torch.zeros_like(lm.lm_head.weight)
-        head[words] = 0.5 * torch.randn(len(words), config.hidden_size)
-        lm.lm_head.weight.copy_(head)
-    lm.save_pretrained(out)
-    return out
-
-
-def tune_on_two(model, items: list[Item], config: TuneConfig):
-    """The round: two near-identical rationales for the first item, in-process."""
-    tuned_on = [(items[0], "it is a red circle"), (items[0], "it's a red circle")]
-    exp, vqa, b = build_examples(tuned_on, items, config)
-    return trainer.fit(
-        AdamWEngine(model, config.lr), model, exp, vqa, b, [], config, progress=False
-    )
+from illume.testing.tiny_lm import build_wordy_lm
+from illume.tune import TuneConfig
+from training.testing import tune_on_two
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +38,7 @@ def items(tmp_path):
 def test_unresolved_items_keep_ten_distinct_candidates_after_a_round_on_two_rationales(
     wordy_lm_dir, items
 ):
-    from illume.models.embedded.model import EmbeddedConfig, EmbeddedVLM
+    from illume.models.embedded.embedded_vlm import EmbeddedConfig, EmbeddedVLM
 
     torch.manual_seed(0)
     model = EmbeddedVLM(

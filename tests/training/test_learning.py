@@ -11,21 +11,22 @@ import pytest
 import torch
 from PIL import Image
 
+from illume.api import greedy_rationales
 from illume.critique import RougeCritic
 from illume.dpo import pair_examples, pair_logps
 from illume.items import Item
 from illume.pairs import Pair
-from illume.prompts import greedy_rationales
+from illume.testing.tiny_lm import build_tiny_lm
 from illume.tune import TuneConfig, build_examples, count_target_tokens, loss_sums
-from tests.tiny_lm import build_tiny_lm
 from training import trainer
+from training.testing import AdamWEngine
 
 TARGETS = ["it is red", "the circle is big", "there are two shapes", "the square is blue"]
 
 
 @pytest.fixture(scope="module")
 def sharp_lm_dir(tmp_path_factory):
-    """The tests' tiny Llama (tests/tiny_lm.py), initialised 10x wider (std 0.2).
+    """The tests' tiny Llama (illume/testing/tiny_lm.py), initialised 10x wider (std 0.2).
 
     With the default std 0.02 a 64-wide random model's logits are nearly uniform, and its
     adapters cannot sharpen them much (the final RMSNorm caps the hidden state's norm), so
@@ -41,7 +42,7 @@ def model(sharp_lm_dir):
     The image's text context is off: these tests are about the tuning step alone
     (the margins below were measured on the bare prompt).
     """
-    from illume.models.embedded.model import EmbeddedConfig, EmbeddedVLM
+    from illume.models.embedded.embedded_vlm import EmbeddedConfig, EmbeddedVLM
 
     torch.manual_seed(0)
     config = EmbeddedConfig(
@@ -55,24 +56,6 @@ def items(tmp_path):
     Image.new("RGB", (16, 16), "red").save(tmp_path / "red.png")
     image = str(tmp_path / "red.png")
     return [Item(f"i{k}", image, f"what is {k}?", "yes", [t]) for k, t in enumerate(TARGETS)]
-
-
-class AdamWEngine:
-    """What `fit` needs of an engine, on a plain torch optimiser."""
-
-    def __init__(self, model, lr: float):
-        self.model = model
-        self.optimizer = torch.optim.AdamW(model.trainable_parameters(), lr=lr)
-
-    def train(self):
-        self.model.train()
-
-    def backward(self, loss):
-        self.optimizer.zero_grad()
-        loss.backward()
-
-    def step(self):
-        self.optimizer.step()
 
 
 def _target_nll(model, exp, items, config) -> float:

@@ -134,14 +134,14 @@ def test_two_ranks_give_the_same_losses_as_one(job):
 def _family_model(family: str, tmp_path, tiny_lm_dir) -> list[str]:
     """`--model` flags for a tiny model of each non-default family."""
     if family.startswith("hf"):
-        from illume.models.hf.build import build
+        from illume.testing.tiny_vlms import build
 
         folder = build("llava", tmp_path / "llava")
         return ["--model", f"hf:{folder}", "--peft", family.split("-", 1)[1]]
     import torch
 
     from illume.models.magma.importer import import_checkpoint
-    from illume.models.magma.model import magma_tokenizer
+    from illume.models.magma.magma_vlm import magma_tokenizer
     from tests.models.tiny_magma import TINY, _magma_checkpoint, _source
 
     checkpoint = tmp_path / "mp_rank_00_model_states.pt"

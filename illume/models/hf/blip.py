@@ -15,8 +15,8 @@ import torch
 from PIL import Image
 
 from illume.models.base import DecodeState
+from illume.models.hf.hf_vlm import HFVisionLanguageModel, span_nll
 from illume.models.hf.inputs import extend_right, prepend_columns
-from illume.models.hf.model import HFVisionLanguageModel, span_nll
 from illume.models.hf.tuners import PromptTuner
 from illume.models.prompt import Prompt
 

@@ -7,7 +7,7 @@ Its own module so that the general model (model.py) and the BLIP variant
 from __future__ import annotations
 
 from illume.models.hf.blip import BlipCaptioner
-from illume.models.hf.model import HFConfig, HFVisionLanguageModel
+from illume.models.hf.hf_vlm import HFConfig, HFVisionLanguageModel
 from illume.models.hf.tuners import TunerConfig
 
 

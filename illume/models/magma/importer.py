@@ -24,7 +24,7 @@ import torch
 from safetensors.torch import save_file
 
 from illume.models.magma.keys import map_key
-from illume.models.magma.model import (
+from illume.models.magma.magma_vlm import (
     WEIGHTS_INDEX,
     MagmaConfig,
     MagmaVLM,

@@ -1,0 +1,1 @@
+"""A simulated careful annotator that works a project through Label Studio (benchmarks, tests)."""
