@@ -8,7 +8,7 @@ model), in a throwaway folder under runs/ (deleted at the end unless --keep):
    wait until every task shows candidates;
 2. each round (--rounds): every unresolved task's candidates are read through
    the SDK and judged by a critic (--annotator-critic: `annotator`, the
-   simulated careful annotator of docs/critics.md, or `rouge`, coco ROUGE-L
+   simulated careful annotator of docs/guide/critics.md, or `rouge`, coco ROUGE-L
    >= 0.7) against the task's reference rationales (and the item's facts);
    an annotation ticks exactly the fitting ones, or says "none of these
    fits" (the task then stays unresolved and gets the next version's

@@ -9,7 +9,7 @@ ROUGE-L critic (coco ROUGE-L >= 0.7 against the item's references) by
 `illume_bench.critics.agreement`. No sampling: it only reads files.
 
     PYTHONPATH=. python bench/annotator_strictness.py --items runs/items.jsonl \
-        --critiqued runs/r00/critiqued.jsonl --json docs/critics/annotator-shapes-x-r00.json
+        --critiqued runs/r00/critiqued.jsonl --json docs/results/critics/annotator-shapes-x-r00.json
 """
 
 from __future__ import annotations

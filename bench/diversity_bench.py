@@ -4,7 +4,7 @@ tuning job's collapse guard.
 
     illume data easy-vqa-x --out data/easy-vqa-x-small --max-train 20 --max-val 20 --max-test 5
     python bench/diversity_bench.py --evqax data/easy-vqa-x-small/items.jsonl --probes 3 \
-        --json docs/diversity.json
+        --json docs/results/diversity.json
 
 (From the repository root; in a git worktree set PYTHONPATH=. so that its code is imported.)
 
@@ -110,7 +110,7 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--evqax", required=True, help="easy-vqa-x items (illume data easy-vqa-x)")
-    ap.add_argument("--json", default="docs/diversity.json")
+    ap.add_argument("--json", default="docs/results/diversity.json")
     ap.add_argument("--noguard-args", default="--min-rationales-per-epoch 0 --val-items 8")
     ap.add_argument("--guard-args", default="--min-rationales-per-epoch 16 --val-items 8")
     ap.add_argument("--probes", type=int, default=6, help="unresolved items sampled (at most 6)")

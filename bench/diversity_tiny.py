@@ -3,7 +3,7 @@ tuned on two near-identical rationales with the collapse guard off (3 epochs) an
 (`epochs_for`: 1 epoch), then its unresolved items sampled without a top-up, with the old
 top-up (2 rounds at T = 0.6/0.9, own prompt) and with today's. Seconds, not minutes.
 
-    PYTHONPATH=. python bench/diversity_tiny.py --json docs/diversity-tiny.json
+    PYTHONPATH=. python bench/diversity_tiny.py --json docs/results/diversity-tiny.json
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def main() -> None:
     from illume.models.embedded.embedded_vlm import EmbeddedConfig, EmbeddedVLM
 
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--json", default="docs/diversity-tiny.json")
+    ap.add_argument("--json", default="docs/results/diversity-tiny.json")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="diversity-tiny-"))
     lm = build_wordy_lm(tmp)

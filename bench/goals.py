@@ -1,9 +1,9 @@
 """Issue 13's goals against the loop reports: measured value, goal, met or missed.
 
 Reads the committed loop reports (report.json of `illume loop`), writes every
-figure it compares to one JSON and prints the markdown tables of docs/goals.md:
+figure it compares to one JSON and prints the markdown tables of docs/results/goals.md:
 
-    python bench/goals.py --json docs/goals.json
+    python bench/goals.py --json docs/results/goals.json
 
 A goal whose run is missing or unfinished is reported as "not measured", never
 as met.
@@ -16,10 +16,10 @@ import json
 from pathlib import Path
 
 RUNS = {
-    "shapes-x sft": "docs/loop-shapes-x-sft",
-    "shapes-x sft+dpo": "docs/loop-shapes-x-sftdpo",
-    "easy-vqa-x facts": "docs/loop-easy-vqa-x-facts",
-    "easy-vqa-x rouge (earlier)": "docs/loop-easy-vqa-x",
+    "shapes-x sft": "docs/results/loop-shapes-x-sft",
+    "shapes-x sft+dpo": "docs/results/loop-shapes-x-sftdpo",
+    "easy-vqa-x facts": "docs/results/loop-easy-vqa-x-facts",
+    "easy-vqa-x rouge (earlier)": "docs/results/loop-easy-vqa-x",
 }
 
 

@@ -8,7 +8,7 @@ of each item's best score, and the mean over all references.
 
     PYTHONPATH=. python bench/human_ceiling.py                      # demo photos
     PYTHONPATH=. python bench/human_ceiling.py --items data/easy-vqa-x/items.jsonl \
-        --split val --limit 200 --json docs/bench/human-ceiling-easy-vqa-x.json
+        --split val --limit 200 --json docs/results/bench/human-ceiling-easy-vqa-x.json
 
 Reads files only (no model; the semantic critic loads all-MiniLM-L6-v2).
 """
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--split", help="only this split of --items")
     ap.add_argument("--limit", type=int, default=0, help="first N items (0: all)")
     ap.add_argument("--critics", default=",".join(CRITICS))
-    ap.add_argument("--json", default="docs/bench/human-ceiling-demo.json")
+    ap.add_argument("--json", default="docs/results/bench/human-ceiling-demo.json")
     args = ap.parse_args(argv)
     items, errors = load_items(args.items or DEMO_ITEMS, split=args.split)
     if errors:

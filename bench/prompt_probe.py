@@ -16,7 +16,7 @@ top-k 10% of the vocabulary), first sentence kept; scored by coco ROUGE-L
 item and writes a JSON:
 
     PYTHONPATH=. python bench/prompt_probe.py --formats plain,few --n 8 \
-        --json docs/bench/prompt-probe.json
+        --json docs/results/bench/prompt-probe.json
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--formats", default="plain,few,chat")
     ap.add_argument("--n", type=int, default=8, help="samples per temperature")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--json", default="docs/bench/prompt-probe.json")
+    ap.add_argument("--json", default="docs/results/bench/prompt-probe.json")
     args = ap.parse_args(argv)
     model = EmbeddedVLM(EmbeddedConfig(image_prefix=False, image_context=True))
     results = [probe(model, f, args.n, args.seed) for f in args.formats.split(",")]

@@ -8,7 +8,7 @@ ranking is measured on the same candidates:
     python bench/real_photos.py sample --set easy-vqa-x --variant prefix \
         --items data/easy-vqa-x/items.jsonl --limit 30
     # the table of every sampled variant, raw (logprob order) and filtered + ranked
-    python bench/real_photos.py table --json docs/real-photos.json
+    python bench/real_photos.py table --json docs/results/real-photos.json
 
 Variants of the embedded model: `prefix` (image prefix only: the model before
 issue 14), `context` (text context from the image only, no prefix), `both`.
@@ -289,7 +289,7 @@ def main() -> None:
     n.add_argument("--variants", help="comma-separated names of NLL_VARIANTS (default: all)")
     n.add_argument("--append", action="store_true", help="add the rows to an existing JSON")
     n.add_argument("--limit", type=int, default=12)
-    n.add_argument("--json", default="docs/real-photos-nll.json")
+    n.add_argument("--json", default="docs/results/real-photos-nll.json")
     args = ap.parse_args()
     {"sample": sample, "table": table, "nll": reference_nll}[args.cmd](args)
 

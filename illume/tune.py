@@ -51,7 +51,7 @@ class TuneConfig:
         metadata=_help(
             "collapse guard: with fewer rationales in X^E than this, a round runs only "
             "epochs * n(X^E) / this epochs (at least 1); 0 (default: it did not keep more "
-            "variety in docs/diversity.md): always all epochs"
+            "variety in docs/results/diversity.md): always all epochs"
         ),
     )
     batch_size: int = field(

@@ -169,7 +169,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser(
         "calibrate",
-        help="the semantic critic's threshold from a split's references (docs/critics.md)",
+        help="the semantic critic's threshold from a split's references (docs/guide/critics.md)",
     )
     p.add_argument("--items", required=True)
     p.add_argument("--split", default="val", choices=["train", "val", "test", "all"])

@@ -137,7 +137,7 @@ def is_resolved(task: dict[str, Any], labels: Labels = DEFAULT_LABELS) -> bool:
 
 PRETICK_MIN_RANK = 0.75
 """The rank (illume.rank.score, 0..1) a candidate needs to be pre-ticked. Calibrated on
-the zero-shot candidates of the demo photos and easy-vqa-x val (docs/real-photos.md): no
+the zero-shot candidates of the demo photos and easy-vqa-x val (docs/results/real-photos.md): no
 threshold from 0.45 up ticked a single fitting one, and the best ranked (0.72) echoed the
 image context; above all of them, zero-shot pre-ticks nothing, as it should."""
 

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.slow
 
 def test_real_model_gives_ranked_candidates_per_demo_photo(tmp_path):
     """Zero shot, most jabber on these photos restates the answer and is filtered out
-    (docs/real-photos.md: about 5 of 25 kept per item, some items none); what is kept
+    (docs/results/real-photos.md: about 5 of 25 kept per item, some items none); what is kept
     is distinct, ranked best first, and never a restatement."""
     out = tmp_path / "demo.jsonl"
     assert main(["sample", "--items", str(DEMO_ITEMS), "--out", str(out)]) == 0

@@ -1,7 +1,7 @@
-"""Statistics of a shapes-x build, for its data card (docs/data/shapes-x.md).
+"""Statistics of a shapes-x build, for its data card (docs/guide/data/shapes-x.md).
 
     python -m illume_bench.data.shapesx_stats data/shapes-x/items.jsonl \
-        --json docs/data/shapes-x/stats.json
+        --json docs/results/data/shapes-x/stats.json
 
 A reference's *wording* is the reference with every colour, shape, size,
 number and place word replaced by a slot: two references with the same

@@ -117,7 +117,7 @@ class LabelStudioServer:
             "ML_BLOCK_LOCAL_IP": "false",
             "SSRF_PROTECTION_ENABLED": "false",
             # the data manager's "prediction score" then averages the predictions of the
-            # connected backend's current version (ml_backend/order.py; docs/ml_backend.md)
+            # connected backend's current version (ml_backend/order.py; docs/guide/backend.md)
             PREDICTION_SCORE_FLAG: "true",
         }
         if self.local_files_root is not None:
