@@ -26,7 +26,7 @@ from PIL import Image
 
 MAX_SIDE = 512
 QUALITY = 85
-OUT_DIR = Path(__file__).resolve().parent.parent / "illume" / "data" / "demo" / "images"
+OUT_DIR = Path(__file__).resolve().parent.parent / "illume_bench" / "data" / "demo" / "images"
 
 
 def _skimage(name: str) -> Callable[[], Image.Image]:

@@ -32,7 +32,7 @@ from ml_backend.demo.postgres import PostgresCluster, pg_bin_dir
 from ml_backend.server import gunicorn_argv
 
 REPO = Path(__file__).resolve().parents[2]
-DEMO_IMAGES = REPO / "illume" / "data" / "demo" / "images"
+DEMO_IMAGES = REPO / "illume_bench" / "data" / "demo" / "images"
 
 
 @pytest.fixture(scope="session")

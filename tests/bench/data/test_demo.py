@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-import illume
+import illume_bench
 from illume.items import SPLITS, load_items
 
-DEMO = Path(illume.__file__).resolve().parent / "data" / "demo"
+DEMO = Path(illume_bench.__file__).resolve().parent / "data" / "demo"
 ITEMS = DEMO / "items.jsonl"
 
 
