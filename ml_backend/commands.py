@@ -7,6 +7,8 @@ the backend:
                    [--with-model] [--push-to-hub REPO]
     illume worker  --queues sample,train [--name N] [--burst] [--maintenance-s S]
                    an RQ worker (needs ILLUME_REDIS_URL; ml_backend/rqworker.py)
+    illume import  --items F | --images DIR --csv F  [--project ID | --title T]
+                   [--backend-url URL]   items into a Label Studio project
 """
 
 from __future__ import annotations
@@ -29,6 +31,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from ml_backend.project_setup import run
+
+    return run(args)
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     import logging
     import os
@@ -42,7 +50,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add `serve`, `export` and `worker` to the `illume` command line."""
+    """Add `serve`, `export`, `import` and `worker` to the `illume` command line."""
     p = sub.add_parser("serve", help="run the Label Studio ML backend (gunicorn)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=9090)
@@ -52,6 +60,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export the curated rationale dataset of a project")
     add_export_arguments(p)
     p.set_defaults(func=cmd_export)
+
+    from ml_backend.project_setup import __doc__ as import_doc
+    from ml_backend.project_setup import add_arguments as import_arguments
+
+    p = sub.add_parser(
+        "import",
+        help="items JSONL or images + CSV into a Label Studio project, backend connected",
+        description=import_doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    import_arguments(p)
+    p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("worker", help="run an RQ worker for the sample and/or train queue")
     p.add_argument("--queues", default="sample,train", help="sample, train or sample,train")
