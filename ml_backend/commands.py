@@ -17,9 +17,32 @@ import argparse
 
 from ml_backend.export_flags import add_export_arguments
 
+MODEL_HELP = (
+    "embedded, hf:<hub id or folder> or magma:<folder> (default: $ILLUME_MODEL, else embedded); "
+    "device and precision from $ILLUME_DEVICE, $ILLUME_DTYPE"
+)
+
+
+def use_model(model: str | None) -> None:
+    """`--model` for the processes that load one: checked now (a missing folder, a device that
+    is not there), then passed on as ILLUME_MODEL, which the backend and its jobs read."""
+    import os
+
+    from illume.models import ModelChoice
+
+    ModelChoice.from_env(model=model).check()
+    if model is not None:
+        os.environ["ILLUME_MODEL"] = model
+
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from ml_backend.server import serve
+
+    if not 0 < args.port < 65536:
+        raise ValueError(f"--port must be 1 to 65535, got {args.port}")
+    if args.threads < 1:
+        raise ValueError(f"--threads must be 1 or more, got {args.threads}")
+    use_model(args.model)
 
     serve(args.host, args.port, threads=args.threads)
     return 0
@@ -43,10 +66,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from ml_backend.rqworker import parse_queues, run
 
+    queues = parse_queues(args.queues)
+    use_model(args.model)
+
     # a worker has no HTTP port: its log is where each job's outcome shows
     logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger().setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
-    return run(parse_queues(args.queues), args.name, args.burst, args.maintenance_s)
+    return run(queues, args.name, args.burst, args.maintenance_s)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -55,6 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=9090)
     p.add_argument("--threads", type=int, default=8)
+    p.add_argument("--model", help=MODEL_HELP)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("export", help="export the curated rationale dataset of a project")
@@ -83,4 +110,5 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=600,
         help="seconds between RQ's registry clean-ups (where dead workers' jobs are retried)",
     )
+    p.add_argument("--model", help=MODEL_HELP)
     p.set_defaults(func=cmd_worker)

@@ -289,15 +289,17 @@ def publish(
 
 def run(args: argparse.Namespace, push=hfexport.push) -> int:
     """The export command; reads LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY from the environment."""
-    if args.push_to_hub and args.format != "hf":
-        print("error: --push-to-hub needs --format hf", file=sys.stderr)
-        return 2
+    if args.push_to_hub is not None and args.format != "hf":
+        return _fail("--push-to-hub needs --format hf")
+    if args.push_to_hub is not None and args.push_to_hub.count("/") != 1:
+        return _fail(f"--push-to-hub wants a repository as owner/name, got {args.push_to_hub!r}")
+    if args.project < 1:
+        return _fail(f"--project is a Label Studio project id (1 or more), got {args.project}")
     settings = Settings.from_env()
     try:
         client = lsclient.make_client(settings)
         if not lsclient.project_exists(client, args.project):
-            print(f"error: project {args.project} does not exist", file=sys.stderr)
-            return 2
+            return _fail(f"project {args.project} does not exist")
         resolver = ImageResolver(
             settings.label_studio_url,
             lambda: lsclient.auth_headers(client),
@@ -306,9 +308,8 @@ def run(args: argparse.Namespace, push=hfexport.push) -> int:
         )
         versions = settings.project_versions(args.project)
         counts = export_project(client, args.project, args.format, args.out, resolver, versions)
-    except lsclient.LabelStudioError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    except lsclient.LabelStudioError as e:  # no token, refused, unreachable
+        return _fail(str(e))
     print(
         f"project {args.project} -> {args.out} ({args.format}): "
         + ", ".join(f"{v} {k}" for k, v in counts.items())
@@ -316,6 +317,11 @@ def run(args: argparse.Namespace, push=hfexport.push) -> int:
     for line in publish(args, client, settings, counts, push):
         print(line)
     return 0
+
+
+def _fail(msg: str) -> int:
+    print(f"illume export: error: {msg}", file=sys.stderr)
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:
