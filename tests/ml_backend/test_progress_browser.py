@@ -10,11 +10,12 @@ import json
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
+from illume.envconfig import from_env
 from ml_backend import lsclient
+from ml_backend.demo.settings import TestSwitches
 from tests.ml_backend.test_browser import BROWSER_DIR, CHROMIUM, require_browser
 from tests.ml_backend.test_integration import (
     make_project,
@@ -74,5 +75,6 @@ def test_progress_page_shows_the_projects_figures(ls_client, label_studio, backe
     assert agreement[:5] == [str(len(shown)), "1", "0", "0", str(len(shown) - 1)]
     assert agreement[5:] == ["100.0%", "100.0%", "1.00"]
     assert shot.stat().st_size > 20_000
-    if os.environ.get("ILLUME_SCREENSHOT_DIR"):
-        shutil.copy(shot, Path(os.environ["ILLUME_SCREENSHOT_DIR"]) / "progress.png")
+    keep = from_env(TestSwitches).screenshot_dir
+    if keep:
+        shutil.copy(shot, keep / "progress.png")
