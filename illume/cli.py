@@ -39,7 +39,6 @@ def _model_args(p: argparse.ArgumentParser) -> None:
 
     ModelChoice.add_arguments(p)
     p.add_argument("--model-version", help="a tuned version folder to load (adapters)")
-    p.add_argument("--seed", type=int, default=0)
 
 
 def _load_model(args: argparse.Namespace):
@@ -86,18 +85,11 @@ def positive(name: str, value: int | float | None, zero: bool = False) -> None:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     from illume import api
+    from illume.configargs import from_args
     from illume.sample import SampleConfig
 
     items, errors = _read_items(args)
-    cfg = SampleConfig(
-        n_per_temperature=args.n,
-        temperatures=tuple(args.temperatures),
-        explanation_prompts=tuple(args.prompts),
-        batch_items=args.batch_items,
-        max_new_tokens=args.max_new_tokens,
-        seed=args.seed,
-    )
-    sampler = api.sampler(_load_model(args), cfg)
+    sampler = api.sampler(_load_model(args), from_args(SampleConfig, args))
     stats = {"ok": 0, "failed": len(errors), "candidates": 0}
 
     def rows():
@@ -167,7 +159,6 @@ def build_parser(plugins: Iterable[Callable] | None = None) -> argparse.Argument
     from illume.tune import TuneConfig
     from illume.tunejob import Launch, TuneJob
 
-    defaults = SampleConfig()
     ap = argparse.ArgumentParser(
         prog="illume", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -178,18 +169,7 @@ def build_parser(plugins: Iterable[Callable] | None = None) -> argparse.Argument
     _items_arg(p)
     _model_args(p)
     p.add_argument("--out", required=True, help="candidates JSONL to write")
-    p.add_argument(
-        "--n", type=int, default=defaults.n_per_temperature, help="samples per temperature"
-    )
-    p.add_argument("--temperatures", type=float, nargs="+", default=list(defaults.temperatures))
-    p.add_argument(
-        "--prompts",
-        nargs="+",
-        default=list(defaults.explanation_prompts),
-        help="explanation prompt(s)",
-    )
-    p.add_argument("--batch-items", type=int, default=defaults.batch_items)
-    p.add_argument("--max-new-tokens", type=int, default=defaults.max_new_tokens)
+    add_arguments(p.add_argument_group("sampling"), SampleConfig)
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser(

@@ -273,7 +273,7 @@ class Sampler:
 
         Round 0 repeats the item's own prompts hot; later rounds climb the ladder and add
         the other prompts, since after tuning on a few rationales the tuned-on prompt
-        repeats them at every ordinary temperature (issue 11).
+        repeats them at every ordinary temperature.
         """
         cfg = self.config
         ladder = cfg.top_up_temperatures or tuple(sorted(cfg.temperatures)[-2:])

@@ -169,7 +169,7 @@ def epochs_for(config: TuneConfig, n_exp: int) -> int:
 
     A handful of rationales, each weighted up by b (about 10), pull every sample toward
     themselves: tuned for 3 epochs on two near-identical ones, the sampler wrote little
-    else afterwards (issue 11). The guard scales the epochs with n(X^E) up to
+    else afterwards. The guard scales the epochs with n(X^E) up to
     `min_rationales_per_epoch`, so the first rounds nudge the model rather than
     overwrite its variety; later rounds, with more rationales, get every epoch.
     """

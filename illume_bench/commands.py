@@ -111,7 +111,7 @@ def cmd_zeroshot(args: argparse.Namespace) -> int:
         choice.check()  # a typo or a missing folder fails before any model loads
     config = ZeroShotConfig(
         prompts=tuple(args.prompts),
-        sample=SampleConfig(n_per_temperature=args.n, seed=args.seed),
+        sample=SampleConfig(n_per_temperature=args.n_per_temperature, seed=args.seed),
         sample_items=args.sample_items,
     )
     print(write(args.out, compare(models, items, config)))
@@ -238,7 +238,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     _items_arg(p)
     p.add_argument("--out", required=True, help="folder for zeroshot.json/.md/.png")
     p.add_argument("--prompts", nargs="+", default=list(EXPLANATION_PROMPTS))
-    p.add_argument("--n", type=int, default=defaults.n_per_temperature, help="per temperature")
+    p.add_argument(
+        "--n-per-temperature",
+        type=int,
+        default=defaults.n_per_temperature,
+        help="samples per temperature",
+    )
     p.add_argument("--sample-items", type=int, default=50, help="items the jabber is drawn on")
     ModelChoice.add_device_arguments(p)
     p.add_argument("--seed", type=int, default=0)

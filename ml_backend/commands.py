@@ -77,10 +77,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `serve`, `export`, `import` and `worker` to the `illume` command line."""
+    from ml_backend.config import Settings
+
+    settings = Settings.from_env()
     p = sub.add_parser("serve", help="run the Label Studio ML backend (gunicorn)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=9090)
-    p.add_argument("--threads", type=int, default=8)
+    p.add_argument("--host", default=settings.host, help="address to bind ($ILLUME_HOST)")
+    p.add_argument("--port", type=int, default=settings.port, help="port ($ILLUME_PORT)")
+    p.add_argument(
+        "--threads", type=int, default=settings.threads, help="request threads ($ILLUME_THREADS)"
+    )
     p.add_argument("--model", help=MODEL_HELP)
     p.set_defaults(func=cmd_serve)
 

@@ -204,7 +204,7 @@ def round_rows(rounds: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
                 "started": r.get("started") or "",
                 "seconds": took,
                 "rationales": r.get("rationales"),
-                "items": r.get("items"),
+                "n_items": r.get("items"),
                 "outcome": outcome,
                 "error": r.get("error") or "",
             }

@@ -18,14 +18,13 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+from ml_backend import server
 from ml_backend.demo.ls_server import REPO, LabelStudioServer, ensure_installed, wait_http
 from ml_backend.import_items import prepare
 from ml_backend.project_setup import import_project
-from ml_backend.server import gunicorn_argv
 from ml_backend.testing.fit_counts import describe, fit_summary
 
 log = logging.getLogger("illume.demo")
@@ -65,24 +64,14 @@ def start_backend(
 ) -> subprocess.Popen:
     """The backend under gunicorn in its own process group; `extra_env`: ILLUME_* settings."""
     env = {
-        **os.environ,
         **(extra_env or {}),
-        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p),
         "LABEL_STUDIO_URL": ls.url,
         "LABEL_STUDIO_API_KEY": ls.token,
         "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT": str(ls.local_files_root),
         "ILLUME_BACKEND_DIR": str(data_dir / "backend"),
     }
     logf = open(data_dir / "backend.log", "ab")  # noqa: SIM115 (lives with the process)
-    argv = gunicorn_argv("127.0.0.1", port)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", *argv[1:]],
-        cwd=REPO,
-        env=env,
-        stdout=logf,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    proc = server.start(port, env, logf, new_session=True)
     wait_http(f"http://127.0.0.1:{port}/health", 60, proc)
     return proc
 
