@@ -35,7 +35,25 @@ def use_model(model: str | None) -> None:
         os.environ["ILLUME_MODEL"] = model
 
 
+def warn_without_key(settings) -> bool:
+    """Say on stderr when LABEL_STUDIO_API_KEY is unset; True when it is. The backend still
+    starts: Label Studio's /setup brings a legacy token (when legacy tokens are enabled) and
+    the backend adopts it, but until then it can neither read tasks nor write candidates."""
+    import sys
+
+    if settings.api_key:
+        return True
+    print(
+        "illume serve: warning: LABEL_STUDIO_API_KEY is not set; the backend waits for the "
+        "token Label Studio sends with /setup (legacy tokens only) and writes no candidates "
+        "until then. Set it to a token of a Label Studio user (Account & Settings).",
+        file=sys.stderr,
+    )
+    return False
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    from ml_backend.config import Settings
     from ml_backend.server import serve
 
     if not 0 < args.port < 65536:
@@ -43,7 +61,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.threads < 1:
         raise ValueError(f"--threads must be 1 or more, got {args.threads}")
     use_model(args.model)
-
+    warn_without_key(Settings.from_env())
     serve(args.host, args.port, threads=args.threads)
     return 0
 
@@ -79,12 +97,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add `serve`, `export`, `import` and `worker` to the `illume` command line."""
     from ml_backend.config import Settings
 
-    settings = Settings.from_env()
-    p = sub.add_parser("serve", help="run the Label Studio ML backend (gunicorn)")
-    p.add_argument("--host", default=settings.host, help="address to bind ($ILLUME_HOST)")
-    p.add_argument("--port", type=int, default=settings.port, help="port ($ILLUME_PORT)")
+    try:
+        settings = Settings.from_env()
+    except ValueError:  # a malformed variable: `illume serve` reads them again and says which
+        settings = Settings()
+    p = sub.add_parser(
+        "serve",
+        help="run the Label Studio ML backend (gunicorn)",
+        description="The ILLUME ML backend for Label Studio, under gunicorn (one worker "
+        "process, threads). Label Studio is reached at $LABEL_STUDIO_URL with "
+        "$LABEL_STUDIO_API_KEY; every other setting is an ILLUME_* variable "
+        "(docs/guide/settings.md). Connect it in the project's Settings -> Model, or with "
+        "`illume import --backend-url`.",
+    )
     p.add_argument(
-        "--threads", type=int, default=settings.threads, help="request threads ($ILLUME_THREADS)"
+        "--host",
+        default=settings.host,
+        help="address to bind (default $ILLUME_HOST, else 127.0.0.1: this machine only; the "
+        "Docker image sets 0.0.0.0 so that Label Studio in another container reaches it)",
+    )
+    p.add_argument(
+        "--port", type=int, default=settings.port, help="port (default $ILLUME_PORT, else 9090)"
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=settings.threads,
+        help="request threads of the one worker process (default $ILLUME_THREADS, else 8)",
     )
     p.add_argument("--model", help=MODEL_HELP)
     p.set_defaults(func=cmd_serve)
@@ -106,7 +145,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("worker", help="run an RQ worker for the sample and/or train queue")
-    p.add_argument("--queues", default="sample,train", help="sample, train or sample,train")
+    p.add_argument(
+        "--queues", default="sample,train", help="sample, train or sample,train (default both)"
+    )
     p.add_argument("--name", default=None, help="worker name in RQ (default: RQ's own)")
     p.add_argument("--burst", action="store_true", help="stop once the queues are empty")
     p.add_argument(

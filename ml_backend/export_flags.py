@@ -9,7 +9,13 @@ import argparse
 def add_export_arguments(p: argparse.ArgumentParser) -> None:
     """The flags of `illume export`."""
     p.add_argument("--project", required=True, type=int, help="Label Studio project id")
-    p.add_argument("--format", choices=["jsonl", "vqax", "hf", "imagefolder"], default="jsonl")
+    p.add_argument(
+        "--format",
+        choices=["jsonl", "vqax", "hf", "imagefolder"],
+        default="jsonl",
+        help="jsonl (one record per task), vqax (VQA-X's JSON), hf (a Hub dataset folder: "
+        "Parquet with images + card) or imagefolder (images + metadata.jsonl); default jsonl",
+    )
     p.add_argument("--out", required=True, help="output file (jsonl, vqax) or folder")
     p.add_argument(
         "--with-model",

@@ -165,3 +165,24 @@ def test_wrong_calls_fail_in_one_line_with_exit_2(command, files, capsys, quiet_
         if rc != 2 or "Traceback" in err or not lines:
             bad.append(f"{argv}: exit {rc}, stderr {err[-300:]!r}")
     assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("command", ["serve", "worker", "import", "export"])
+def test_every_backend_flag_has_help(command):
+    ap = build_parser()
+    sub = next(a for a in ap._actions if a.dest == "command").choices[command]
+    bare = [a.option_strings for a in sub._actions if a.option_strings and not a.help]
+    assert not bare
+
+
+def test_serve_warns_without_an_api_key_and_refuses_a_malformed_port(monkeypatch, capsys):
+    from ml_backend.commands import warn_without_key
+    from ml_backend.config import Settings
+
+    assert not warn_without_key(Settings())
+    assert "LABEL_STUDIO_API_KEY is not set" in capsys.readouterr().err
+    assert warn_without_key(Settings(api_key="x"))
+    monkeypatch.setenv("ILLUME_PORT", "nine")
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert "ILLUME_PORT" in err and "Traceback" not in err
