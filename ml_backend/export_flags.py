@@ -30,3 +30,9 @@ def add_export_arguments(p: argparse.ArgumentParser) -> None:
         "through huggingface_hub; needs a token (HF_TOKEN or `hf auth login`)",
     )
     p.add_argument("--private", action="store_true", help="create the hub repositories private")
+    p.add_argument(
+        "--annotator-emails",
+        action="store_true",
+        help="name annotators by their Label Studio e-mail address (personal data: only for "
+        "data that stays inside the team); default: stable pseudonyms annotator-<user id>",
+    )
