@@ -186,4 +186,3 @@ def test_serve_warns_without_an_api_key_and_refuses_a_malformed_port(monkeypatch
     assert main(["serve"]) == 2
     err = capsys.readouterr().err
     assert "ILLUME_PORT" in err and "Traceback" not in err
-
