@@ -56,10 +56,31 @@ def _items_arg(p: argparse.ArgumentParser, required: bool = True) -> None:
 
 
 def _read_items(args: argparse.Namespace):
-    items, errors = load_items(args.items, split=args.split)
+    """The items a command works on; UsageError when there are none (an empty file, a split
+    no item has, every item invalid): a run on nothing is a wrong call, not a success."""
+    if args.limit is not None and args.limit < 1:
+        raise UsageError(f"--limit must be at least 1, got {args.limit}")
+    items, errors = require_items(args.items, split=args.split)
     if args.limit:
         items = items[: args.limit]
     return items, errors
+
+
+def require_items(path: str, split: str | None = None):
+    """`load_items`, refusing a file with no usable item (one line saying why)."""
+    items, errors = load_items(path, split=split)
+    if not items:
+        what = f"no item of split {split!r}" if split else "no item"
+        why = f"; first error: {errors[0][0]}: {errors[0][1]}" if errors else ""
+        raise UsageError(f"{path}: {what}{why}")
+    return items, errors
+
+
+def positive(name: str, value: int | float | None, zero: bool = False) -> None:
+    """UsageError unless `value` is > 0 (>= 0 with `zero`); None passes (not given)."""
+    if value is not None and (value < 0 or (value == 0 and not zero)):
+        need = "0 or more" if zero else "more than 0"
+        raise UsageError(f"{name} must be {need}, got {value}")
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -184,17 +205,46 @@ def registered_commands() -> list[Callable]:
     return [ep.load() for ep in entry_points(group=PLUGIN_GROUP)]
 
 
+class UsageError(ValueError):
+    """A wrong call (a value out of range, an empty input): one line on stderr, exit 2."""
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand. A wrong call ends in one line on stderr and exit 2, never a
+    traceback: commands raise ValueError (or FileNotFoundError) for what the caller can fix.
+    Anything else is a bug or a broken environment: one line too, exit 1, and `-v` shows
+    the traceback."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    where = f"illume {args.command}"
     try:
         return args.func(args)
     except (FileNotFoundError, ValueError) as e:
-        print(f"illume {args.command}: error: {e}", file=sys.stderr)
+        print(f"{where}: error: {_one_line(e)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"{where}: interrupted", file=sys.stderr)
+        return 130
+    except SystemExit as e:  # a command that exits with a message (a str code)
+        if isinstance(e.code, str):
+            print(f"{where}: error: {_one_line(e.code)}", file=sys.stderr)
+            return 2
+        raise
+    except Exception as e:
+        if args.verbose:
+            raise
+        print(
+            f"{where}: failed: {type(e).__name__}: {_one_line(e)} (-v shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _one_line(e: BaseException | str) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import torch
 from PIL import Image
 
+from illume.configargs import check_ranges
 from illume.images import open_image
 from illume.items import Item
 from illume.models.prompt import Prompt
@@ -32,8 +33,9 @@ from illume.rationales import unique
 OBJECTIVES = ("sft", "dpo", "sft+dpo")
 
 
-def _help(text: str) -> dict[str, str]:
-    return {"help": text}
+def _help(text: str, **bounds: float) -> dict[str, object]:
+    """Field metadata: the flag's help, and `min`/`above` bounds (configargs.check_ranges)."""
+    return {"help": text, **bounds}
 
 
 @dataclass
@@ -45,33 +47,42 @@ class TuneConfig:
     "because") at a batch that fits one machine (the paper: 256 over 8 GPUs).
     """
 
-    epochs: int = field(default=3, metadata=_help("passes over X^E + X^A; the best on val is kept"))
+    epochs: int = field(
+        default=3, metadata=_help("passes over X^E + X^A; the best on val is kept", min=1)
+    )
     min_rationales_per_epoch: int = field(
         default=0,
         metadata=_help(
             "collapse guard: with fewer rationales in X^E than this, a round runs only "
             "epochs * n(X^E) / this epochs (at least 1); 0 (default: it did not keep more "
-            "variety in docs/results/diversity.md): always all epochs"
+            "variety in docs/results/diversity.md): always all epochs",
+            min=0,
         ),
     )
     batch_size: int = field(
-        default=16, metadata=_help("global batch, split over the ranks under a launcher")
+        default=16, metadata=_help("global batch, split over the ranks under a launcher", min=1)
     )
-    lr: float = field(default=1e-3, metadata=_help("AdamW learning rate of the tuned weights"))
-    weight_decay: float = field(default=0.0, metadata=_help("AdamW weight decay"))
+    lr: float = field(
+        default=1e-3, metadata=_help("AdamW learning rate of the tuned weights", above=0)
+    )
+    weight_decay: float = field(default=0.0, metadata=_help("AdamW weight decay", min=0))
     vqa_ratio: float = field(
         default=10.0,
-        metadata=_help("|X^A| is about this times |X^E| (fewer if fewer items lack a rationale)"),
+        metadata=_help(
+            "|X^A| is about this times |X^E| (fewer if fewer items lack a rationale)", min=0
+        ),
     )
     explanation_prompt: str = field(
         default="because", metadata=_help("the words after the answer that ask for a rationale")
     )
     max_target_tokens: int = field(
-        default=32, metadata=_help("target tokens kept per example (rationale or answer)")
+        default=32, metadata=_help("target tokens kept per example (rationale or answer)", min=1)
     )
     val_items: int = field(
         default=64,
-        metadata=_help("validation items scored after each epoch (greedy rationales, ROUGE-L)"),
+        metadata=_help(
+            "validation items scored after each epoch (greedy rationales, ROUGE-L)", min=0
+        ),
     )
     train_split: str = field(
         default="train", metadata=_help("items of this split feed X^A ('all': every item)")
@@ -90,17 +101,19 @@ class TuneConfig:
         default=0.1,
         metadata=_help(
             "DPO's beta: how strongly the preference term holds the model near the reference, "
-            "the base version (0.1 as in the DPO paper and TRL)"
+            "the base version (0.1 as in the DPO paper and TRL)",
+            above=0,
         ),
     )
     dpo_weight: float = field(
-        default=1.0, metadata=_help("weight of the DPO term next to the sft loss in sft+dpo")
+        default=1.0, metadata=_help("weight of the DPO term next to the sft loss in sft+dpo", min=0)
     )
     dpo_batch_size: int = field(
-        default=8, metadata=_help("pairs per optimiser step (global; two sequences each)")
+        default=8, metadata=_help("pairs per optimiser step (global; two sequences each)", min=1)
     )
 
     def __post_init__(self) -> None:
+        check_ranges(self)
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective {self.objective!r} is not one of {OBJECTIVES}")
 

@@ -94,8 +94,8 @@ class Verdicts:
 def read_annotation(ann: dict[str, Any], labels: Labels = DEFAULT_LABELS) -> Verdicts:
     """The ticks and typed text of one annotation (regions of other controls ignored)."""
     who = ann.get("completed_by")
-    if isinstance(who, dict):
-        who = who.get("email") or who.get("id")
+    if isinstance(who, dict):  # the user id first: exports name people by it (pseudonyms)
+        who = who.get("id") or who.get("email")
     v = Verdicts(
         annotation_id=ann.get("id"),
         annotator=who,

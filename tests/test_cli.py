@@ -17,6 +17,9 @@ COMMANDS = [
     "export",
     "data",
     "magma-import",
+    "calibrate",
+    "worker",
+    "import",
 ]
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -127,6 +128,21 @@ class ModelChoice:
     def from_args(cls, args: argparse.Namespace) -> ModelChoice:
         return from_args(cls, args, base=cls.from_env())
 
+    def check(self) -> None:
+        """Fail before anything loads, with ValueError in one line, on a family, device or
+        model folder that is not there (`--device gpu`, `--device cuda` on a CPU build of
+        torch, `hf:./nosuchdir`, a MAGMA folder never imported)."""
+        family = self.family
+        if self.device is not None:
+            check_device(self.device)
+        ref = self.reference
+        if family == "magma" and not Path(ref).is_dir():
+            raise ValueError(f"no MAGMA folder {ref}: make one with `illume magma-import`")
+        if family == "hf" and looks_like_path(ref) and not Path(ref).expanduser().exists():
+            raise ValueError(
+                f"no model folder {ref} (a folder path; a hub id has the form owner/name)"
+            )
+
     def resolved_device(self) -> str:
         import torch
 
@@ -148,6 +164,41 @@ class ModelChoice:
         return out
 
 
+DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
+
+
+def check_device(device: str) -> None:
+    """ValueError naming why `device` cannot be used here (no GPU, a CPU build of torch)."""
+    if not DEVICE.match(device):
+        raise ValueError(f"--device {device!r}: use cpu, cuda or cuda:N")
+    if not device.startswith("cuda"):
+        return
+    import torch
+
+    if torch.version.cuda is None:
+        raise ValueError(
+            f"--device {device}: this torch ({torch.__version__}) is a CPU build; install the "
+            "CUDA build (make install-gpu, docs/guide/gpu.md) or use --device cpu"
+        )
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    index = int(device.split(":")[1]) if ":" in device else 0
+    if index >= count:
+        raise ValueError(
+            f"--device {device}: {count} GPU(s) visible to torch "
+            "(check the driver with nvidia-smi, and CUDA_VISIBLE_DEVICES)"
+        )
+
+
+def looks_like_path(reference: str) -> bool:
+    """Whether an hf: reference names a folder rather than a hub id (owner/name or name)."""
+    return (
+        reference.startswith((".", "/", "~"))
+        or reference.count("/") > 1
+        or "\\" in reference
+        or Path(reference).exists()
+    )
+
+
 def family_loader(family: str) -> Callable[[ModelChoice], VisionLanguageModel]:
     """The loader registered for a family; its module is imported only now (torch, transformers)."""
     module, name = FAMILIES[family].split(":")
@@ -159,6 +210,7 @@ def load_model(
 ) -> VisionLanguageModel:
     """Build the chosen model (default: $ILLUME_MODEL, else the embedded one) and load a version."""
     choice = choice or ModelChoice.from_env()
+    choice.check()
     model = family_loader(choice.family)(choice)
     if version:
         model.load_version(version)
