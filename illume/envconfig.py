@@ -9,7 +9,8 @@ A field `train_every` of a class whose `ENV_PREFIX` is "ILLUME_" is read from
 - `"help"`: the text of the docs table (required for every field read);
 - `"env"`: another name (`LABEL_STUDIO_URL`), or False: never read from the environment;
 - `"env_aliases"`: older names still read when the main one is unset;
-- `"min"`: a lower bound values are clamped to.
+- `"min"` / `"above"`: bounds (at least / more than), as `illume.configargs` checks flags;
+  a value outside them is an error naming the variable, like a value that does not parse.
 A nested dataclass field contributes its own fields under the parent's prefix, except
 those named in its metadata `"env_exclude"` (the backend reads `SampleConfig` this way,
 so the sampler's defaults are written once, in `illume.sample`).
@@ -44,6 +45,7 @@ class EnvVar:
     help: str
     aliases: tuple[str, ...] = ()
     minimum: float | None = None
+    above: float | None = None
 
 
 def env_vars(cls: type, prefix: str | None = None, defaults: Any = None) -> Iterator[EnvVar]:
@@ -73,6 +75,7 @@ def env_vars(cls: type, prefix: str | None = None, defaults: Any = None) -> Iter
             f.metadata["help"],
             tuple(f.metadata.get("env_aliases", ())),
             f.metadata.get("min"),
+            f.metadata.get("above"),
         )
 
 
@@ -97,8 +100,13 @@ def parse_value(var: EnvVar, raw: str) -> Any:
         value = inner(raw) if inner in (int, float, Path) else raw
     except ValueError as e:
         raise ValueError(f"{var.name}: {raw!r} is not a valid {_type_name(var.type)} ({e})") from e
-    if var.minimum is not None and value < var.minimum:
-        value = type(value)(var.minimum)
+    for v in value if isinstance(value, tuple) else (value,):
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            continue
+        if var.minimum is not None and v < var.minimum:
+            raise ValueError(f"{var.name} must be at least {var.minimum}, got {raw!r}")
+        if var.above is not None and v <= var.above:
+            raise ValueError(f"{var.name} must be more than {var.above}, got {raw!r}")
     return value
 
 

@@ -30,7 +30,7 @@ from illume.tunejob import parse_tune_args
 from illume.versions import latest_version, version_round
 from ml_backend import lsclient, tasks
 from ml_backend.config import Settings
-from ml_backend.labels import VerdictCritic, Labels, task_verdicts
+from ml_backend.labels import Labels, VerdictCritic, task_verdicts
 from ml_backend.state import Counters, StateStore
 
 log = logging.getLogger(__name__)

@@ -54,7 +54,7 @@ def test_names_aliases_bounds_and_bad_values():
     env = {
         "LABEL_STUDIO_HOST": "http://127.0.0.1:8081/",
         "LABEL_STUDIO_ACCESS_TOKEN": "t",
-        "ILLUME_ROUND_DEBOUNCE_S": "-3",
+        "ILLUME_ROUND_DEBOUNCE_S": "0",
         "ILLUME_TUNE_ARGS": "--epochs 2 --explanation-prompt 'seeing that'",
         "ILLUME_ADOPT_SETUP_URL": "yes",
     }
@@ -64,5 +64,9 @@ def test_names_aliases_bounds_and_bad_values():
     assert s.tune_args == ["--epochs", "2", "--explanation-prompt", "seeing that"]
     with pytest.raises(ValueError, match="ILLUME_TRAIN_EVERY"):
         Settings.from_env({"ILLUME_TRAIN_EVERY": "ten"})
+    with pytest.raises(ValueError, match="ILLUME_ROUND_DEBOUNCE_S must be at least 0"):
+        Settings.from_env({"ILLUME_ROUND_DEBOUNCE_S": "-3"})
+    with pytest.raises(ValueError, match="ILLUME_N_PER_TEMPERATURE must be at least 1"):
+        Settings.from_env({"ILLUME_N_PER_TEMPERATURE": "-1"})
     with pytest.raises(ValueError, match="ILLUME_RANK"):
         from_env(Settings, {"ILLUME_RANK": "maybe"})
