@@ -200,7 +200,9 @@ def test_full_loop(db, request, tmp_path):
     assert {f["text"] for f in fit} == {pick, "it has whiskers and pointed ears"}
     ticked = next(f for f in fit if f["source"] == "candidate")
     assert ticked["model_version"] == "zero-shot" and ticked["round"] == 0
-    assert ticked["annotator"] == label_studio.username and ticked["annotation_id"]
+    # a pseudonymous id by default (e-mail addresses only with --annotator-emails)
+    assert ticked["annotator"].startswith("annotator-") and ticked["annotation_id"]
+    assert "@" not in ticked["annotator"]
     assert pick not in {r["text"] for r in rows["item-0"]["rejected"]}
     assert rows["item-0"]["rejected"]
     assert rows["item-1"]["fitting"] == [] and rows["item-1"]["annotations"][0]["none_fits"]

@@ -63,7 +63,17 @@ def test_progress_page_shows_the_projects_figures(ls_client, label_studio, backe
     # after a round, its row: the rationales and the items it was tuned on, as numbers
     ls_client.ml.train(id=ml.id)
     wait_for(lambda: backend.get("/status")["counters"]["rounds_ok"] >= 1, 180, "a round")
-    (round_row,) = read_page(node, backend.url, project, tmp_path / "after.png")["rounds"]
+    # the counter moves just before the round's record is saved: read until the row is there
+    after: list = []
+    wait_for(
+        lambda: (
+            after.extend(read_page(node, backend.url, project, tmp_path / "after.png")["rounds"])
+            or after
+        ),
+        120,
+        "the round's row",
+    )
+    (round_row,) = after
     assert round_row[6] == "1" and round_row[7].isdigit(), round_row
     keep = from_env(TestSwitches).screenshot_dir
     if keep:
