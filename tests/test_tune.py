@@ -106,7 +106,7 @@ def test_loss_sums_match_plain_cross_entropy(tiny_model):
 
 
 def test_the_collapse_guard_runs_fewer_epochs_on_a_tiny_x_e():
-    config = TuneConfig(epochs=3, min_rationales_per_epoch=16)
+    config = TuneConfig(steps=0, epochs=3, min_rationales_per_epoch=16)
     assert [epochs_for(config, n) for n in (1, 2, 10, 11, 16, 500)] == [1, 1, 1, 2, 3, 3]
     assert epochs_for(config, 0) == 3  # dpo alone: no X^E to guard
-    assert epochs_for(TuneConfig(epochs=3, min_rationales_per_epoch=0), 2) == 3  # off
+    assert epochs_for(TuneConfig(steps=0, epochs=3, min_rationales_per_epoch=0), 2) == 3  # off

@@ -187,7 +187,7 @@ def test_read_result_names_a_missing_file(tmp_path):
 
 def test_tune_args_of_a_caller_parse_to_the_same_settings():
     config, launch = parse_tune_args(["--epochs", "1", "--lr", "3e-4", "--nproc", "2"])
-    assert config == TuneConfig(epochs=1, lr=3e-4) and launch == Launch(nproc=2)
+    assert config == TuneConfig(steps=0, epochs=1, lr=3e-4) and launch == Launch(nproc=2)
     assert parse_tune_args(to_argv(_every_field_changed()))[0] == _every_field_changed()
     with pytest.raises(ValueError, match="--no-such-flag"):
         parse_tune_args(["--no-such-flag"])

@@ -131,7 +131,8 @@ def test_a_real_round_shows_its_progress_in_status_and_metrics(
 
     monkeypatch.setenv("ILLUME_LM", str(tiny_lm_dir))
     monkeypatch.setenv("ILLUME_ENCODER", "tiny")
-    tune_args = ["--epochs", "2", "--batch-size", "2", "--vqa-ratio", "1"]
+    tune_args = ["--steps", "0", "--epochs", "2", "--batch-size", "2", "--vqa-ratio", "1"]
+    tune_args += ["--min-rationales", "1", "--min-items", "1"]
     model = IllumeModel(Settings(data_dir=tmp_path, load_model=False, tune_args=tune_args))
     runner = model.jobs.rounds
     runner.ls = FakeLabelStudio()

@@ -73,7 +73,7 @@ def _greedy_rouge(model, items) -> float:
 
 
 def test_a_few_steps_lower_the_targets_loss_and_move_greedy_output_toward_them(model, items):
-    config = TuneConfig(epochs=20, batch_size=4, lr=3e-2, vqa_ratio=0, min_rationales_per_epoch=0)
+    config = TuneConfig(steps=0, epochs=20, batch_size=4, lr=3e-2, vqa_ratio=0, min_rationales_per_epoch=0)
     exp, vqa, b = build_examples([(it, it.explanations[0]) for it in items], items, config)
     nll_before, rouge_before = _target_nll(model, exp, items, config), _greedy_rouge(model, items)
     result = trainer.fit(AdamWEngine(model, config.lr), model, exp, vqa, b, [], config)
@@ -86,7 +86,7 @@ def test_a_few_steps_lower_the_targets_loss_and_move_greedy_output_toward_them(m
 
 
 def test_dpo_steps_prefer_the_fitting_text_over_the_rejected_one(model, items):
-    config = TuneConfig(epochs=10, objective="dpo", lr=3e-2, dpo_batch_size=4)
+    config = TuneConfig(steps=0, epochs=10, objective="dpo", lr=3e-2, dpo_batch_size=4)
     rejected = ["it is blue", "the circle is small", "there is one shape", "the square is red"]
     pairs = pair_examples(
         [(it, Pair(it.id, it.explanations[0], r)) for it, r in zip(items, rejected, strict=True)],
@@ -114,7 +114,7 @@ def test_the_best_epoch_rule_keeps_the_better_weights(model, items, monkeypatch)
         return next(scores)
 
     monkeypatch.setattr(trainer, "val_rouge", scripted_val_rouge)
-    config = TuneConfig(epochs=3, batch_size=4, lr=3e-2, vqa_ratio=0, min_rationales_per_epoch=0)
+    config = TuneConfig(steps=0, epochs=3, batch_size=4, lr=3e-2, vqa_ratio=0, min_rationales_per_epoch=0)
     exp, vqa, b = build_examples([(it, it.explanations[0]) for it in items], items, config)
     result = trainer.fit(AdamWEngine(model, config.lr), model, exp, vqa, b, [], config)
     assert result.best_epoch == 1 and result.val_rouge == [0.3, 0.5, 0.2]
@@ -127,7 +127,7 @@ def test_no_better_epoch_keeps_the_starting_weights(model, items, monkeypatch):
     scores = iter([0.5, 0.2, 0.4])
     monkeypatch.setattr(trainer, "val_rouge", lambda *a: next(scores))
     start = model.trainable_state()
-    config = TuneConfig(epochs=2, batch_size=4, lr=3e-2, vqa_ratio=0, min_rationales_per_epoch=0)
+    config = TuneConfig(steps=0, epochs=2, batch_size=4, lr=3e-2, vqa_ratio=0, min_rationales_per_epoch=0)
     exp, vqa, b = build_examples([(it, it.explanations[0]) for it in items], items, config)
     result = trainer.fit(AdamWEngine(model, config.lr), model, exp, vqa, b, [], config)
     assert result.best_epoch == -1

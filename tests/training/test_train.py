@@ -210,7 +210,7 @@ def test_the_deepspeed_launcher_runs_two_local_ranks_from_a_hostfile(job, tiny_l
     job_args = TuneJob(
         items=args[1], rationales=args[3], versions=str(tmp / "v"), progress=str(progress)
     )
-    config = TuneConfig(epochs=2, batch_size=4, vqa_ratio=3, val_items=2)
+    config = TuneConfig(steps=0, epochs=2, batch_size=4, vqa_ratio=3, val_items=2)
     choice = ModelChoice(lm=str(tiny_lm_dir), encoder="tiny")
     cmd = job_command(job_args, config, choice, launch)
     assert cmd[1:3] == ["-m", "deepspeed.launcher.runner"] and "--no_ssh_check" in cmd
