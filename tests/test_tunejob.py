@@ -18,6 +18,7 @@ from illume.tunejob import (
     job_command,
     parse_tune_args,
     read_result,
+    write_result,
     run_job,
 )
 from tests.test_configargs import _changed, _choices
@@ -187,7 +188,17 @@ def test_read_result_names_a_missing_file(tmp_path):
 
 def test_tune_args_of_a_caller_parse_to_the_same_settings():
     config, launch = parse_tune_args(["--epochs", "1", "--lr", "3e-4", "--nproc", "2"])
-    assert config == TuneConfig(steps=0, epochs=1, lr=3e-4) and launch == Launch(nproc=2)
+    assert config == TuneConfig(epochs=1, lr=3e-4) and launch == Launch(nproc=2)
     assert parse_tune_args(to_argv(_every_field_changed()))[0] == _every_field_changed()
     with pytest.raises(ValueError, match="--no-such-flag"):
         parse_tune_args(["--no-such-flag"])
+
+
+def test_a_round_that_changed_nothing_is_no_failure_and_carries_its_figures(tmp_path):
+    from illume.tunejob import NothingChanged
+
+    metrics = {"dev_start": -2.0, "dev_scores": [-2.5], "changed_nothing": "this round changed"}
+    write_result(tmp_path / "r.json", None, metrics)
+    with pytest.raises(NothingChanged) as caught:
+        read_result(tmp_path / "r.json")
+    assert caught.value.metrics["dev_scores"] == [-2.5] and "changed" in str(caught.value)

@@ -133,3 +133,27 @@ def test_no_better_epoch_keeps_the_starting_weights(model, items, monkeypatch):
     assert result.best_epoch == -1
     final = model.trainable_state()
     assert all(torch.equal(final[k], start[k]) for k in final)
+
+
+def test_a_step_budget_runs_that_many_steps_with_evenly_spaced_checkpoints(model, items):
+    config = TuneConfig(steps=7, epochs=2, batch_size=4, lr=1e-3, vqa_ratio=0)
+    exp, vqa, b = build_examples([(it, it.explanations[0]) for it in items], items, config)
+    dev = exp[:2]
+    result = trainer.fit(AdamWEngine(model, config.lr), model, exp, vqa, b, [], config, dev=dev)
+    assert len(result.losses) == 7 and result.steps_run == 7  # 1 batch per pass: 7 passes
+    assert result.select_by == "nll" and len(result.dev_scores) == 2
+    assert result.changed and result.best_epoch >= 0  # tuned on dev's own texts: NLL falls
+    assert max(result.dev_scores) > result.dev_start
+
+
+@pytest.mark.parametrize(("start", "best", "changed"), [(0.50, 0.40, False), (0.405, 0.40, True)])
+def test_the_starting_weights_win_only_by_the_margin(model, items, monkeypatch, start, best, changed):
+    scores = iter([start, 0.1, best])
+    monkeypatch.setattr(trainer, "val_rouge", lambda *a: next(scores))
+    before = model.trainable_state()
+    config = TuneConfig(steps=0, epochs=2, batch_size=4, lr=3e-2, vqa_ratio=0, keep_margin=0.02)
+    exp, vqa, b = build_examples([(it, it.explanations[0]) for it in items], items, config)
+    result = trainer.fit(AdamWEngine(model, config.lr), model, exp, vqa, b, [], config)
+    assert result.changed is changed
+    final = model.trainable_state()
+    assert all(torch.equal(final[k], before[k]) for k in final) is not changed
