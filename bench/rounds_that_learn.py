@@ -126,7 +126,7 @@ class Bench:
         sampler.reseed(seed)
         t0 = time.time()
         rows = []
-        for res in sampler.sample(items, progress=False):
+        for res in sampler.sample(items, progress=True):
             row = res.to_dict()
             item = self.by_id[res.id]
             for c in row.get("candidates", []):
@@ -289,7 +289,8 @@ def run(args: argparse.Namespace) -> dict:
         heldout[f"r{r}"] = bench.sampled(f"heldout-r{r}", version, bench.heldout, args.seed + 100)
         resolved = {x.item_id for x in x_e}
         todo = [it for it in bench.train if it.id not in resolved]
-        train_rows[r] = bench.sampled(f"train-r{r}", version, todo, args.seed + r)
+        if r < args.rounds:  # the last round's train samples would feed no round
+            train_rows[r] = bench.sampled(f"train-r{r}", version, todo, args.seed + r)
         rounds.append(rec)
         log.info("round %d done: %s", r, json.dumps(rec)[:300])
     if args.full_gt:
