@@ -80,8 +80,11 @@ def measure(path: str, limit: int, rules: types.ModuleType) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--limit", type=int, default=2000, help="items per set (file order)")
+    ap.add_argument("--easy-vqa-x", dest="evqa", help="another easy-vqa-x items file")
     ap.add_argument("--json")
     args = ap.parse_args()
+    if args.evqa:
+        SETS["easy-vqa-x"] = args.evqa
     out = {}
     for name, path in SETS.items():
         if not Path(path).exists():

@@ -286,7 +286,12 @@ def run(args: argparse.Namespace) -> dict:
                 f"heldout-control-r{r}", control, bench.heldout, args.seed + 100
             )
         rec["tuned"] = version is not None
-        heldout[f"r{r}"] = bench.sampled(f"heldout-r{r}", version, bench.heldout, args.seed + 100)
+        if version is None and r == 1:  # the base weights, same seed: round 0's candidates
+            heldout[f"r{r}"] = heldout["r0"]
+        else:
+            heldout[f"r{r}"] = bench.sampled(
+                f"heldout-r{r}", version, bench.heldout, args.seed + 100
+            )
         resolved = {x.item_id for x in x_e}
         todo = [it for it in bench.train if it.id not in resolved]
         if r < args.rounds:  # the last round's train samples would feed no round

@@ -18,8 +18,8 @@ from illume.tunejob import (
     job_command,
     parse_tune_args,
     read_result,
-    write_result,
     run_job,
+    write_result,
 )
 from tests.test_configargs import _changed, _choices
 

@@ -73,7 +73,9 @@ def _greedy_rouge(model, items) -> float:
 
 
 def test_a_few_steps_lower_the_targets_loss_and_move_greedy_output_toward_them(model, items):
-    config = TuneConfig(steps=0, epochs=20, batch_size=4, lr=3e-2, vqa_ratio=0, min_rationales_per_epoch=0)
+    config = TuneConfig(
+        steps=0, epochs=20, batch_size=4, lr=3e-2, vqa_ratio=0, min_rationales_per_epoch=0
+    )
     exp, vqa, b = build_examples([(it, it.explanations[0]) for it in items], items, config)
     nll_before, rouge_before = _target_nll(model, exp, items, config), _greedy_rouge(model, items)
     result = trainer.fit(AdamWEngine(model, config.lr), model, exp, vqa, b, [], config)
@@ -114,7 +116,9 @@ def test_the_best_epoch_rule_keeps_the_better_weights(model, items, monkeypatch)
         return next(scores)
 
     monkeypatch.setattr(trainer, "val_rouge", scripted_val_rouge)
-    config = TuneConfig(steps=0, epochs=3, batch_size=4, lr=3e-2, vqa_ratio=0, min_rationales_per_epoch=0)
+    config = TuneConfig(
+        steps=0, epochs=3, batch_size=4, lr=3e-2, vqa_ratio=0, min_rationales_per_epoch=0
+    )
     exp, vqa, b = build_examples([(it, it.explanations[0]) for it in items], items, config)
     result = trainer.fit(AdamWEngine(model, config.lr), model, exp, vqa, b, [], config)
     assert result.best_epoch == 1 and result.val_rouge == [0.3, 0.5, 0.2]
@@ -127,7 +131,9 @@ def test_no_better_epoch_keeps_the_starting_weights(model, items, monkeypatch):
     scores = iter([0.5, 0.2, 0.4])
     monkeypatch.setattr(trainer, "val_rouge", lambda *a: next(scores))
     start = model.trainable_state()
-    config = TuneConfig(steps=0, epochs=2, batch_size=4, lr=3e-2, vqa_ratio=0, min_rationales_per_epoch=0)
+    config = TuneConfig(
+        steps=0, epochs=2, batch_size=4, lr=3e-2, vqa_ratio=0, min_rationales_per_epoch=0
+    )
     exp, vqa, b = build_examples([(it, it.explanations[0]) for it in items], items, config)
     result = trainer.fit(AdamWEngine(model, config.lr), model, exp, vqa, b, [], config)
     assert result.best_epoch == -1
@@ -147,7 +153,9 @@ def test_a_step_budget_runs_that_many_steps_with_evenly_spaced_checkpoints(model
 
 
 @pytest.mark.parametrize(("start", "best", "changed"), [(0.50, 0.40, False), (0.405, 0.40, True)])
-def test_the_starting_weights_win_only_by_the_margin(model, items, monkeypatch, start, best, changed):
+def test_the_starting_weights_win_only_by_the_margin(
+    model, items, monkeypatch, start, best, changed
+):
     scores = iter([start, 0.1, best])
     monkeypatch.setattr(trainer, "val_rouge", lambda *a: next(scores))
     before = model.trainable_state()
