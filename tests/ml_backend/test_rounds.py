@@ -70,8 +70,11 @@ def test_rationales_come_from_verdicts_with_proposer_and_round(tmp_path, png_fil
     }
 
 
+ANY_TICK = ["--min-rationales", "1", "--min-items", "1"]
+
+
 def test_a_round_writes_rationale_rows_the_tuning_job_reads(tmp_path, png_file, monkeypatch):
-    settings = Settings(data_dir=tmp_path)
+    settings = Settings(data_dir=tmp_path, tune_args=ANY_TICK)
     runner = RoundRunner(settings, Counters(), StateStore(tmp_path), FakeLabelStudio())
     monkeypatch.setattr(
         "ml_backend.rounds.lsclient.iter_tasks",
@@ -88,6 +91,44 @@ def test_a_round_writes_rationale_rows_the_tuning_job_reads(tmp_path, png_file, 
     (row,) = seen["rows"]
     assert row["id"] == "cat-1" and row["text"] == "It purrs" and row["source"] == "annotator"
     assert StateStore(tmp_path).load(7).rounds[-1]["rationales"] == 1
+
+
+def test_a_round_waits_below_the_minimum_and_says_why(tmp_path, png_file, monkeypatch):
+    runner = RoundRunner(
+        Settings(data_dir=tmp_path), Counters(), StateStore(tmp_path), FakeLabelStudio()
+    )
+    monkeypatch.setattr(
+        "ml_backend.rounds.lsclient.iter_tasks",
+        lambda client, project: iter([task(1, "cat-1", [tick(["It purrs"])], png_file)]),
+    )
+    monkeypatch.setattr(runner, "tune", lambda *a: pytest.fail("a waiting round must not tune"))
+    assert runner.run(7, "test") is False
+    record = StateStore(tmp_path).load(7).rounds[-1]
+    assert record["skipped"] and "1 distinct over 1 items" in record["waiting"]
+    live = runner.status()
+    assert live["state"] == "waiting" and "from 8 over 4 items" in live["note"]
+
+
+def test_a_round_that_changed_nothing_says_so_with_its_figures(tmp_path, png_file, monkeypatch):
+    from illume.tunejob import NothingChanged
+
+    settings = Settings(data_dir=tmp_path, tune_args=ANY_TICK)
+    runner = RoundRunner(settings, Counters(), StateStore(tmp_path), FakeLabelStudio())
+    monkeypatch.setattr(
+        "ml_backend.rounds.lsclient.iter_tasks",
+        lambda client, project: iter([task(1, "cat-1", [tick(["It purrs"])], png_file)]),
+    )
+    metrics = {"select_by": "nll", "dev_start": -2.0, "dev_scores": [-2.5, -2.4]}
+    why = NothingChanged({**metrics, "changed_nothing": "this round changed nothing: ..."})
+    monkeypatch.setattr(runner, "tune", lambda *a: (None, why))
+    assert runner.run(7, "test") is False
+    record = StateStore(tmp_path).load(7).rounds[-1]
+    assert record["unchanged"] and record["dev_scores"] == [-2.5, -2.4]
+    assert "changed nothing" in record["note"] and "the base model keeps serving" in record["note"]
+    assert runner.status()["state"] == "unchanged"
+    from ml_backend.progress import round_rows
+
+    assert round_rows([record])[0]["outcome"] == "changed nothing"
 
 
 def test_a_round_with_bad_tune_args_fails_clearly(tmp_path, png_file, monkeypatch):
