@@ -373,6 +373,30 @@ def print_table(report: dict) -> None:
         print(json.dumps(r))
 
 
+def rejudge(report: dict, items_path: str, critic: str = "annotator") -> dict:
+    """The held-out table again, every stored candidate judged by the critic as it is now
+    (the run's own verdicts came from the critic of its commit)."""
+    items = {it.id: it for it in load_items(items_path)[0]}
+    judge = make_critic(CriticConfig(kind=critic))
+    fake = argparse.Namespace(**{**report["config"], "items": items_path})
+    bench = Bench.__new__(Bench)
+    bench.by_id, bench.rouge, bench.args = items, RougeCritic(), fake
+    stats = {}
+    for arm, rows in report["heldout_items"].items():
+        judged = []
+        for row in rows:
+            item = items[str(row["id"])]
+            cands = [{**c, "fitting": judge.judge(item, c["text"])[0]} for c in row["candidates"]]
+            judged.append({"id": row["id"], "candidates": cands})
+        stats[arm] = per_item(bench, judged)
+    table = {}
+    for k, st in stats.items():
+        table[k] = figures(st)
+        if k != "r0":
+            table[k]["ci_vs_r0"] = {key: paired_ci(stats["r0"], st, key) for key in KEYS}
+    return {**report, "table": table}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--items", required=True)
@@ -392,10 +416,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-full-gt", dest="full_gt", action="store_false")
     ap.add_argument("--print", dest="print_only", help="print the table of a report JSON")
+    ap.add_argument(
+        "--rejudge", action="store_true", help="with --print: judge again with today's critic"
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.print_only:
-        print_table(json.loads(Path(args.print_only).read_text()))
+        report = json.loads(Path(args.print_only).read_text())
+        print_table(rejudge(report, args.items, args.critic) if args.rejudge else report)
         return 0
     report = run(args)
     if args.json:
