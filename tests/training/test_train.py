@@ -52,6 +52,8 @@ def job(tmp_path, image_dir, tiny_lm_dir):
         "2",
         "--min-rationales-per-epoch",  # every epoch: these tests count the steps
         "0",
+        "--steps",  # passes, not the default step budget: these tests count the steps
+        "0",
     ]
     return args, env, tmp_path
 
