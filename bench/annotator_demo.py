@@ -1,4 +1,4 @@
-"""The demo project worked round after round by a careful annotator (issue 14, "Done when" 4).
+"""The demo project worked round after round by a careful annotator.
 
 Against the real demo stack (Label Studio + the ILLUME backend + the embedded
 model), in a throwaway folder under runs/ (deleted at the end unless --keep):
@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         final = final_offer(client, project, critics, facts, labels)
         photos = results[-1]["groups"].get("photos", {}) if results else {}
         out = {
-            "what": "demo project worked by a careful annotator (issue 14, Done when 4)",
+            "what": "demo project worked by a careful annotator",
             "command": shlex.join(["python", "bench/annotator_demo.py", *(argv or sys.argv[1:])]),
             "settings": {
                 "rounds": args.rounds,

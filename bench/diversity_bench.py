@@ -1,5 +1,5 @@
 """Distinct candidates per item before and after a round tuned on two near-identical
-rationales (issue 11 item 5), with the old and the new top-up, with and without the
+rationales, with the old and the new top-up, with and without the
 tuning job's collapse guard.
 
     illume data easy-vqa-x --out data/easy-vqa-x-small --max-train 20 --max-val 20 --max-test 5
@@ -9,7 +9,7 @@ tuning job's collapse guard.
 (From the repository root; in a git worktree set PYTHONPATH=. so that its code is imported.)
 
 The round: the embedded model (real weights) is tuned on "it is a cat" and "it's a cat"
-for the demo cat photo (what issue 11 saw collapse the sampler), once with the guard off
+for the demo cat photo (where a tuned model once collapsed the sampler), once with the guard off
 (`--noguard-args`) and once with it on (`--guard-args`). Then a handful of
 unresolved items (a new task on the same cat photo, three other demo photos, two
 easy-vqa-x val items) are sampled by the base model and by each tuned version, with
@@ -40,7 +40,7 @@ DEMO_PROBES = ("demo-chelsea-eyes", "demo-coffee", "demo-astronaut")
 
 
 def old_top_up(config):
-    """The sampler's top-up before issue 11: two rounds at the top two temperatures."""
+    """The sampler's earlier top-up: two rounds at the top two temperatures."""
     return replace(config, top_up_rounds=2, top_up_temperatures=(0.6, 0.9), top_up_prompts=())
 
 

@@ -1,4 +1,4 @@
-"""Issue 13's goals against the loop reports: measured value, goal, met or missed.
+"""The loop's goals against the loop reports: measured value, goal, met or missed.
 
 Reads the committed loop reports (report.json of `illume loop`), writes every
 figure it compares to one JSON and prints the markdown tables of docs/results/goals.md:

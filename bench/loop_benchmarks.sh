@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The loop benchmarks of issue 13 (docs/results/goals.md): shapes-x with the annotator critic,
+# The loop benchmarks (docs/results/goals.md): shapes-x with the annotator critic,
 # sft and sft+dpo side by side, and easy-vqa-x with the facts critic. At most two
 # loops run at once; the sft+dpo run starts from the sft run's round 0 (zero-shot
 # sampling and its verdicts do not depend on the objective) and borrows its full-gt row.

@@ -1,7 +1,7 @@
 """Load time of the progress page (GET /) for a project of 1,000 small tasks.
 
 Starts its own Label Studio (SQLite, temp dir) and a backend without a model
-(ILLUME_NO_MODEL=1: the page only reads Label Studio), imports N tasks that
+(without a model: the page only reads Label Studio), imports N tasks that
 look as the backend leaves them (25 candidates with temperatures and prompts
 in task data, a prediction) with an annotation on every third one, and times
 GET /?project=ID: cold (`fresh=1`, every task read through the SDK page by
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,8 +24,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from ml_backend import server  # noqa: E402
 from ml_backend.demo.ls_server import LabelStudioServer, free_port, wait_http  # noqa: E402
-from ml_backend.server import gunicorn_argv  # noqa: E402
 
 TEMPERATURES = (0.01, 0.1, 0.3, 0.6, 0.9)
 
@@ -111,18 +110,10 @@ def main() -> int:
                 "LABEL_STUDIO_URL": ls.url,
                 "LABEL_STUDIO_API_KEY": ls.token,
                 "ILLUME_BACKEND_DIR": str(Path(tmp) / "backend"),
-                "ILLUME_NO_MODEL": "1",
                 "PYTHONPATH": str(REPO),
             }
             log = open(Path(tmp) / "backend.log", "wb")  # noqa: SIM115
-            argv = gunicorn_argv("127.0.0.1", port)
-            backend = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", *argv[1:]],
-                cwd=REPO,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+            backend = server.start(port, env, log, app=server.NO_MODEL_APP)
             url = f"http://127.0.0.1:{port}"
             wait_http(url + "/health", 60, backend)
             cold = [get(f"{url}/?project={project}&fresh=1") for _ in range(args.repeat)]

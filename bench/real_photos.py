@@ -11,7 +11,7 @@ ranking is measured on the same candidates:
     python bench/real_photos.py table --json docs/results/real-photos.json
 
 Variants of the embedded model: `prefix` (image prefix only: the model before
-issue 14), `context` (text context from the image only, no prefix), `both`.
+the first probe), `context` (text context from the image only, no prefix), `both`.
 The rouge critic (coco ROUGE-L, fitting >= 0.7) scores against the items'
 references. "raw" keeps every candidate in log-probability order (what the
 backend showed before); "ranked" is `illume.rank` (filter, then score).

@@ -48,9 +48,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ml_backend import lsclient  # noqa: E402
+from ml_backend import lsclient, server  # noqa: E402
 from ml_backend.demo.ls_server import LabelStudioServer, free_port, wait_http  # noqa: E402
-from ml_backend.server import gunicorn_argv  # noqa: E402
 
 VERSION = "zero-shot"
 TEMPERATURES = (0.01, 0.1, 0.3, 0.6, 0.9)
@@ -226,14 +225,7 @@ def main() -> int:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         log = open(tmp / "backend.log", "wb")  # noqa: SIM115 (closed with the process)
-        argv = gunicorn_argv("127.0.0.1", port)
-        backend = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", *argv[1:]],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        backend = server.start(port, env, log)
         procs.append(backend)
         wait_http(url + "/health", 120, backend)
         started = time.monotonic()

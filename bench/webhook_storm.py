@@ -16,14 +16,13 @@ import os
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 import urllib.request
 from pathlib import Path
 
-from ml_backend.server import gunicorn_argv
+from ml_backend import server
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -91,14 +90,7 @@ def main() -> int:
             "ILLUME_TRAIN_EVERY": "10",
             "ILLUME_ROUND_DEBOUNCE_S": "2",
         }
-        argv = gunicorn_argv("127.0.0.1", port)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", *argv[1:]],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = server.start(port, env, subprocess.DEVNULL)
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 180

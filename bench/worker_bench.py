@@ -9,7 +9,7 @@ in `--workers` (default 1 2), side by side on the same machine:
    threads (OMP_NUM_THREADS=1, MKL_NUM_THREADS=1), wait until every one has
    loaded the model and registered with RQ;
 3. /setup queues the scan; the workers split the tasks in batches of
-   `--batch` (ILLUME_BATCH_TASKS);
+   `--batch` (ILLUME_BATCH_ITEMS);
 4. after every task has candidates (or `--timeout`), tasks/s is read from the
    tasks' own `candidates_generated_at` stamps: (n - 1) / (last - first), so
    model loading and queueing are outside the timer for every N alike.
@@ -39,10 +39,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ml_backend import lsclient  # noqa: E402
+from ml_backend import lsclient, server  # noqa: E402
 from ml_backend.demo.ls_server import LabelStudioServer, free_port, wait_http  # noqa: E402
 from ml_backend.demo.redis_server import RedisServer, redis_server_bin  # noqa: E402
-from ml_backend.server import gunicorn_argv  # noqa: E402
 
 ONE_CORE = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
 
@@ -195,19 +194,13 @@ def main() -> int:
             "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT": str(args.data.resolve()),
             "ILLUME_REDIS_URL": redis.url,
             "ILLUME_VERSIONS": str(tmp / "versions"),
-            "ILLUME_BATCH_TASKS": str(args.batch),
+            "ILLUME_BATCH_ITEMS": str(args.batch),
             "ILLUME_TRAIN_EVERY": "0",
         }
         port = free_port()
         web_url = f"http://127.0.0.1:{port}"
         with open(tmp / "web.log", "wb") as log:
-            web = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", *gunicorn_argv("127.0.0.1", port)[1:]],
-                cwd=REPO,
-                env={**env, "ILLUME_BACKEND_DIR": str(tmp / "web")},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+            web = server.start(port, {**env, "ILLUME_BACKEND_DIR": str(tmp / "web")}, log)
         procs.append(web)
         wait_http(web_url + "/health", 120, web)
         for i, n in enumerate(args.workers):

@@ -5,19 +5,19 @@ these instead of building a `Sampler` or starting the tuning job themselves,
 so a stage can change inside without its callers noticing. Records go in and
 come out; nothing here knows of Label Studio or of files it was not asked to write.
 
-    results = sample(items, SampleConfig(), model)    # or sampler(model, config) to keep one
+    results = list(sampler(model, SampleConfig()).sample(items))
     rows = critique(items, results)                   # RougeCritic by default
     version = tune(items, rationales, "versions/", base=None)
 
 Stage 4, the coco-caption metrics, belongs to the benchmark kit
-(`illume_bench.evaluate.evaluate`): the product never scores against references.
+(`illume_bench.evaluate.evaluate`): neither the backend nor the tuning job uses it.
 """
 
 from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
@@ -38,13 +38,6 @@ def sampler(model: VisionLanguageModel, config: SampleConfig | None = None) -> S
     """Stage 1's worker, for callers that sample again and again with one model
     (`.sample(items)` streams `SampledItem`s; `.reseed(seed)`, `.config`)."""
     return Sampler(model, config)
-
-
-def sample(
-    items: Sequence[Item], config: SampleConfig, model: VisionLanguageModel
-) -> list[SampledItem]:
-    """Stage 1: candidate rationales for each item (an item that fails carries its error)."""
-    return list(sampler(model, config).sample(list(items)))
 
 
 def greedy_rationales(

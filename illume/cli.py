@@ -39,7 +39,6 @@ def _model_args(p: argparse.ArgumentParser) -> None:
 
     ModelChoice.add_arguments(p)
     p.add_argument("--model-version", help="a tuned version folder to load (adapters)")
-    p.add_argument("--seed", type=int, default=0)
 
 
 def _load_model(args: argparse.Namespace):
@@ -57,26 +56,40 @@ def _items_arg(p: argparse.ArgumentParser, required: bool = True) -> None:
 
 
 def _read_items(args: argparse.Namespace):
-    items, errors = load_items(args.items, split=args.split)
+    """The items a command works on; UsageError when there are none (an empty file, a split
+    no item has, every item invalid): a run on nothing is a wrong call, not a success."""
+    if args.limit is not None and args.limit < 1:
+        raise UsageError(f"--limit must be at least 1, got {args.limit}")
+    items, errors = require_items(args.items, split=args.split)
     if args.limit:
         items = items[: args.limit]
     return items, errors
 
 
+def require_items(path: str, split: str | None = None):
+    """`load_items`, refusing a file with no usable item (one line saying why)."""
+    items, errors = load_items(path, split=split)
+    if not items:
+        what = f"no item of split {split!r}" if split else "no item"
+        why = f"; first error: {errors[0][0]}: {errors[0][1]}" if errors else ""
+        raise UsageError(f"{path}: {what}{why}")
+    return items, errors
+
+
+def positive(name: str, value: int | float | None, zero: bool = False) -> None:
+    """UsageError unless `value` is > 0 (>= 0 with `zero`); None passes (not given)."""
+    if value is not None and (value < 0 or (value == 0 and not zero)):
+        need = "0 or more" if zero else "more than 0"
+        raise UsageError(f"{name} must be {need}, got {value}")
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     from illume import api
+    from illume.configargs import from_args
     from illume.sample import SampleConfig
 
     items, errors = _read_items(args)
-    cfg = SampleConfig(
-        n_per_temperature=args.n,
-        temperatures=tuple(args.temperatures),
-        explanation_prompts=tuple(args.prompts),
-        batch_items=args.batch_items,
-        max_new_tokens=args.max_new_tokens,
-        seed=args.seed,
-    )
-    sampler = api.sampler(_load_model(args), cfg)
+    sampler = api.sampler(_load_model(args), from_args(SampleConfig, args))
     stats = {"ok": 0, "failed": len(errors), "candidates": 0}
 
     def rows():
@@ -146,7 +159,6 @@ def build_parser(plugins: Iterable[Callable] | None = None) -> argparse.Argument
     from illume.tune import TuneConfig
     from illume.tunejob import Launch, TuneJob
 
-    defaults = SampleConfig()
     ap = argparse.ArgumentParser(
         prog="illume", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -157,18 +169,7 @@ def build_parser(plugins: Iterable[Callable] | None = None) -> argparse.Argument
     _items_arg(p)
     _model_args(p)
     p.add_argument("--out", required=True, help="candidates JSONL to write")
-    p.add_argument(
-        "--n", type=int, default=defaults.n_per_temperature, help="samples per temperature"
-    )
-    p.add_argument("--temperatures", type=float, nargs="+", default=list(defaults.temperatures))
-    p.add_argument(
-        "--prompts",
-        nargs="+",
-        default=list(defaults.explanation_prompts),
-        help="explanation prompt(s)",
-    )
-    p.add_argument("--batch-items", type=int, default=defaults.batch_items)
-    p.add_argument("--max-new-tokens", type=int, default=defaults.max_new_tokens)
+    add_arguments(p.add_argument_group("sampling"), SampleConfig)
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser(
@@ -204,17 +205,46 @@ def registered_commands() -> list[Callable]:
     return [ep.load() for ep in entry_points(group=PLUGIN_GROUP)]
 
 
+class UsageError(ValueError):
+    """A wrong call (a value out of range, an empty input): one line on stderr, exit 2."""
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand. A wrong call ends in one line on stderr and exit 2, never a
+    traceback: commands raise ValueError (or FileNotFoundError) for what the caller can fix.
+    Anything else is a bug or a broken environment: one line too, exit 1, and `-v` shows
+    the traceback."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    where = f"illume {args.command}"
     try:
         return args.func(args)
     except (FileNotFoundError, ValueError) as e:
-        print(f"illume {args.command}: error: {e}", file=sys.stderr)
+        print(f"{where}: error: {_one_line(e)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"{where}: interrupted", file=sys.stderr)
+        return 130
+    except SystemExit as e:  # a command that exits with a message (a str code)
+        if isinstance(e.code, str):
+            print(f"{where}: error: {_one_line(e.code)}", file=sys.stderr)
+            return 2
+        raise
+    except Exception as e:
+        if args.verbose:
+            raise
+        print(
+            f"{where}: failed: {type(e).__name__}: {_one_line(e)} (-v shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _one_line(e: BaseException | str) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
 
 
 if __name__ == "__main__":

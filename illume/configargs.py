@@ -14,8 +14,11 @@ for a nested config. Metadata `"cli": False` keeps a field off the command
 line; `"exclude": (...)` on a nested field keeps some of its fields off;
 `"flag": "name"` gives a field the flag `--name` whatever the prefix (the
 critic's kind is `--critic` both in `illume critique` and in `illume loop`).
-Supported field types: str, int, float, bool, `T | None` and
-`tuple[T, ...]` of these, and nested dataclasses.
+Metadata `"min"` (inclusive) and `"above"` (exclusive) bound a number; `check_ranges`,
+called from a config's `__post_init__`, refuses a value outside them (a negative epoch
+count is a wrong call, not a run that does nothing).
+Supported field types: str, int, float, bool, `T | None` and `tuple[T, ...]` of these,
+and nested dataclasses.
 """
 
 from __future__ import annotations
@@ -190,3 +193,20 @@ def to_argv(config: Any, prefix: str = "", defaults: Any = None, exclude=()) -> 
         else:
             out += [flag, str(value)]
     return out
+
+
+def check_ranges(config: Any) -> None:
+    """ValueError naming the flag of the first number outside its metadata bounds
+    (`"min"`: at least, `"above"`: more than); tuples are checked element by element."""
+    for f in dataclasses.fields(config):
+        low, above = f.metadata.get("min"), f.metadata.get("above")
+        if low is None and above is None:
+            continue
+        value = getattr(config, f.name)
+        for v in value if isinstance(value, tuple) else (value,):
+            if v is None or isinstance(v, bool):
+                continue
+            if (low is not None and v < low) or (above is not None and v <= above):
+                need = f"at least {low}" if low is not None else f"more than {above}"
+                flag = "--" + f.metadata.get("flag", f.name).replace("_", "-")
+                raise ValueError(f"{flag} must be {need}, got {v}")

@@ -30,6 +30,9 @@ from urllib.parse import SplitResult, urljoin, urlsplit
 import httpx
 from PIL import Image
 
+from illume.envconfig import from_env
+from illume.settings import EngineSettings
+
 
 class ImageError(ValueError):
     """An image that cannot be opened; the message names the image and the cause."""
@@ -39,7 +42,6 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 HOSTS_ENV = "ILLUME_IMAGE_HOSTS"
-ROOTS_ENV = "ILLUME_IMAGE_ROOTS"
 PUBLIC = "public"
 """The ILLUME_IMAGE_HOSTS entry for "any public address" (the default)."""
 NOT_ALLOWED_PATH = "image path outside the allowed image folders (see ILLUME_IMAGE_ROOTS)"
@@ -107,11 +109,11 @@ class ImagePolicy:
         cls, roots: Iterable[str | Path] | None = None, env: Mapping[str, str] | None = None, **kw
     ) -> ImagePolicy:
         """Hosts from ILLUME_IMAGE_HOSTS; with `roots`, those plus ILLUME_IMAGE_ROOTS."""
-        env = os.environ if env is None else env
+        settings = from_env(EngineSettings, env)
         if roots is not None:
             listed = tuple(Path(r) for r in roots if str(r))
-            roots = listed + parse_roots(env.get(ROOTS_ENV))
-        return cls(roots=roots, hosts=parse_hosts(env.get(HOSTS_ENV)), **kw)
+            roots = listed + parse_roots(settings.image_roots)
+        return cls(roots=roots, hosts=parse_hosts(settings.image_hosts), **kw)
 
     # ---- local files ----------------------------------------------------------------------
 

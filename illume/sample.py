@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 import torch
 from tqdm import tqdm
 
+from illume.configargs import check_ranges
 from illume.images import ImageError, open_image
 from illume.items import Candidate, Item
 from illume.models.base import VisionLanguageModel
@@ -38,12 +39,17 @@ class SampleConfig:
 
     temperatures: tuple[float, ...] = field(
         default=(0.01, 0.1, 0.3, 0.6, 0.9),
-        metadata={"help": "one group of samples per temperature; 0 means greedy"},
+        metadata={"help": "one group of samples per temperature; 0 means greedy", "min": 0},
     )
-    n_per_temperature: int = field(default=5, metadata={"help": "samples per temperature"})
+    n_per_temperature: int = field(
+        default=5, metadata={"help": "samples per temperature", "min": 1}
+    )
     top_k_fraction: float = field(
         default=0.10,
-        metadata={"help": "top-k with k = this share of the vocabulary (paper: 5025 of 50k)"},
+        metadata={
+            "help": "top-k with k = this share of the vocabulary (paper: 5025 of 50k)",
+            "above": 0,
+        },
     )
     explanation_prompts: tuple[str, ...] = field(
         default=("because",),
@@ -53,25 +59,31 @@ class SampleConfig:
         default=("{question}",),
         metadata={"help": "question phrasings (ACT-X style); {question} is the item's own"},
     )
-    max_new_tokens: int = field(default=24, metadata={"help": "tokens drawn per candidate"})
+    max_new_tokens: int = field(
+        default=24, metadata={"help": "tokens drawn per candidate", "min": 1}
+    )
     min_new_tokens: int = field(
-        default=1, metadata={"help": "no stop token before this many tokens (no empty ones)"}
+        default=1,
+        metadata={"help": "no stop token before this many tokens (no empty ones)", "min": 0},
     )
     min_distinct: int = field(
         default=10,
         metadata={
             "help": "items with fewer distinct candidates (kept by the rank filter) get more "
-            "draws, up to top_up_rounds and top_up_budget"
+            "draws, up to top_up_rounds and top_up_budget",
+            "min": 0,
         },
     )
     top_up_rounds: int = field(
-        default=5, metadata={"help": "at most this many extra draws per batch (0: exactly n)"}
+        default=5,
+        metadata={"help": "at most this many extra draws per batch (0: exactly n)", "min": 0},
     )
     top_up_budget: int = field(
         default=150,
         metadata={
             "help": "at most this many extra samples per item over all top-up rounds "
-            "(6x the paper's 25: bounds the cost of an item the model cannot vary on)"
+            "(6x the paper's 25: bounds the cost of an item the model cannot vary on)",
+            "min": 0,
         },
     )
     top_up_temperatures: tuple[float, ...] = field(
@@ -79,7 +91,8 @@ class SampleConfig:
         metadata={
             "help": "the ladder the top-up climbs: its k-th round samples at the k-th and next "
             "of these (the last two once the ladder ends); a tuned, sharper model varies only "
-            "when hotter"
+            "when hotter",
+            "min": 0,
         },
     )
     top_up_prompts: tuple[str, ...] = field(
@@ -89,12 +102,15 @@ class SampleConfig:
             "not in explanation_prompts): tuning sharpens the tuned-on prompt most"
         },
     )
-    batch_items: int = field(default=8, metadata={"help": "items decoded together"})
+    batch_items: int = field(default=8, metadata={"help": "items decoded together", "min": 1})
     seed: int = field(default=0, metadata={"help": "seed of the sampler"})
     rank: bool = field(
         default=True,
         metadata={"help": "drop what can never be a rationale, order the rest (illume.rank)"},
     )
+
+    def __post_init__(self) -> None:
+        check_ranges(self)
 
     def prompts_for(self, item: Item) -> list[Prompt]:
         """One prompt per question and explanation prompt; the model renders each.
@@ -257,7 +273,7 @@ class Sampler:
 
         Round 0 repeats the item's own prompts hot; later rounds climb the ladder and add
         the other prompts, since after tuning on a few rationales the tuned-on prompt
-        repeats them at every ordinary temperature (issue 11).
+        repeats them at every ordinary temperature.
         """
         cfg = self.config
         ladder = cfg.top_up_temperatures or tuple(sorted(cfg.temperatures)[-2:])

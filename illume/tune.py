@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import torch
 from PIL import Image
 
+from illume.configargs import check_ranges
 from illume.images import open_image
 from illume.items import Item
 from illume.models.prompt import Prompt
@@ -45,8 +46,9 @@ STARTS = ("base", "previous")
 SELECTIONS = ("nll", "rouge")
 
 
-def _help(text: str) -> dict[str, str]:
-    return {"help": text}
+def _help(text: str, **bounds: float) -> dict[str, object]:
+    """Field metadata: the flag's help, and `min`/`above` bounds (configargs.check_ranges)."""
+    return {"help": text, **bounds}
 
 
 @dataclass
@@ -63,7 +65,8 @@ class TuneConfig:
         metadata=_help(
             "dev checkpoints: with a step budget (steps > 0), the budget is cut into this many "
             "equal parts and the dev measure is taken after each; with steps 0, passes over "
-            "X^E + X^A, each ending in a checkpoint. The best checkpoint is kept"
+            "X^E + X^A, each ending in a checkpoint. The best checkpoint is kept",
+            min=1,
         ),
     )
     steps: int = field(
@@ -72,14 +75,16 @@ class TuneConfig:
             "optimiser steps per round, whatever the size of X^E (0: `epochs` passes over "
             "X^E + X^A). A fixed budget neither starves a round of 6 ticks (2 steps) nor lets "
             "one with many over-fit; 120 steps of 16 is about 1,900 samples (the paper's "
-            "first VQA-X round saw about 13k on 8 GPUs); see docs/results/rounds-that-learn.md"
+            "first VQA-X round saw about 13k on 8 GPUs); see docs/results/rounds-that-learn.md",
+            min=0,
         ),
     )
     min_rationales_per_epoch: int = field(
         default=0,
         metadata=_help(
             "steps 0 only, collapse guard: with fewer rationales in X^E than this, a round runs "
-            "only epochs * n(X^E) / this epochs (at least 1); 0 (default): always all epochs"
+            "only epochs * n(X^E) / this epochs (at least 1); 0 (default): always all epochs",
+            min=0,
         ),
     )
     min_rationales: int = field(
@@ -87,11 +92,12 @@ class TuneConfig:
         metadata=_help(
             "a round tunes only once X^E holds this many distinct rationales (below it the "
             "round waits and says why): tuned on 1 to 6 ticks, the model copied their surface "
-            "onto every task"
+            "onto every task",
+            min=0,
         ),
     )
     min_items: int = field(
-        default=4, metadata=_help("... over at least this many distinct items (tasks)")
+        default=4, metadata=_help("... over at least this many distinct items (tasks)", min=0)
     )
     start_from: str = field(
         default="base",
@@ -115,34 +121,42 @@ class TuneConfig:
         default=0.02,
         metadata=_help(
             "the starting weights are kept (the round changes nothing) only when their dev "
-            "measure beats the best checkpoint's by more than this share of it"
+            "measure beats the best checkpoint's by more than this share of it",
+            min=0,
         ),
     )
     dev_share: float = field(
         default=0.2,
         metadata=_help(
             "select_by nll without dev items: this share of X^E's items (by image, at least "
-            "one when there are two or more) is held out as dev rationales, not tuned on"
+            "one when there are two or more) is held out as dev rationales, not tuned on",
+            min=0,
         ),
     )
     batch_size: int = field(
-        default=16, metadata=_help("global batch, split over the ranks under a launcher")
+        default=16, metadata=_help("global batch, split over the ranks under a launcher", min=1)
     )
-    lr: float = field(default=1e-3, metadata=_help("AdamW learning rate of the tuned weights"))
-    weight_decay: float = field(default=0.0, metadata=_help("AdamW weight decay"))
+    lr: float = field(
+        default=1e-3, metadata=_help("AdamW learning rate of the tuned weights", above=0)
+    )
+    weight_decay: float = field(default=0.0, metadata=_help("AdamW weight decay", min=0))
     vqa_ratio: float = field(
         default=10.0,
-        metadata=_help("|X^A| is about this times |X^E| (fewer if fewer items lack a rationale)"),
+        metadata=_help(
+            "|X^A| is about this times |X^E| (fewer if fewer items lack a rationale)", min=0
+        ),
     )
     explanation_prompt: str = field(
         default="because", metadata=_help("the words after the answer that ask for a rationale")
     )
     max_target_tokens: int = field(
-        default=32, metadata=_help("target tokens kept per example (rationale or answer)")
+        default=32, metadata=_help("target tokens kept per example (rationale or answer)", min=1)
     )
     val_items: int = field(
         default=64,
-        metadata=_help("dev items scored at each checkpoint (select_by: their NLL or ROUGE-L)"),
+        metadata=_help(
+            "dev items scored at each checkpoint (select_by: their NLL or ROUGE-L)", min=0
+        ),
     )
     train_split: str = field(
         default="train",
@@ -167,17 +181,19 @@ class TuneConfig:
         default=0.1,
         metadata=_help(
             "DPO's beta: how strongly the preference term holds the model near the reference, "
-            "the base version (0.1 as in the DPO paper and TRL)"
+            "the base version (0.1 as in the DPO paper and TRL)",
+            above=0,
         ),
     )
     dpo_weight: float = field(
-        default=1.0, metadata=_help("weight of the DPO term next to the sft loss in sft+dpo")
+        default=1.0, metadata=_help("weight of the DPO term next to the sft loss in sft+dpo", min=0)
     )
     dpo_batch_size: int = field(
-        default=8, metadata=_help("pairs per optimiser step (global; two sequences each)")
+        default=8, metadata=_help("pairs per optimiser step (global; two sequences each)", min=1)
     )
 
     def __post_init__(self) -> None:
+        check_ranges(self)
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective {self.objective!r} is not one of {OBJECTIVES}")
         if self.start_from not in STARTS:
@@ -316,7 +332,7 @@ def epochs_for(config: TuneConfig, n_exp: int) -> int:
 
     A handful of rationales, each weighted up by b (about 10), pull every sample toward
     themselves: tuned for 3 epochs on two near-identical ones, the sampler wrote little
-    else afterwards (issue 11). The guard scales the epochs with n(X^E) up to
+    else afterwards. The guard scales the epochs with n(X^E) up to
     `min_rationales_per_epoch`, so the first rounds nudge the model rather than
     overwrite its variety; later rounds, with more rationales, get every epoch.
     """

@@ -26,14 +26,13 @@ from pathlib import Path
 from typing import IO
 
 from illume.configargs import add_arguments, from_args, to_argv
+from illume.envconfig import from_env
 from illume.models import ModelChoice
+from illume.settings import EngineSettings
 from illume.tune import TuneConfig
 from illume.tuneprogress import ProgressCallback, ProgressTail, describe
 
 log = logging.getLogger(__name__)
-
-JOB_MODULE = "training.train"
-"""The tuning job's module; $ILLUME_TUNE_JOB names another (e.g. a wrapper of it)."""
 
 
 @dataclass
@@ -173,7 +172,7 @@ def job_command(
     """The child's full command line, generated from the dataclasses it parses back."""
     launch = launch or Launch()
     return [
-        *launch.prefix(os.environ.get("ILLUME_TUNE_JOB") or JOB_MODULE),
+        *launch.prefix(from_env(EngineSettings).tune_job),
         *to_argv(job),
         *to_argv(config),
         *model.to_args(),

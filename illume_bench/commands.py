@@ -16,8 +16,21 @@ import argparse
 import json
 from pathlib import Path
 
-from illume.cli import _items_arg, _load_model, _model_args, _read_items
-from illume.items import load_items, write_jsonl
+from illume.cli import (
+    UsageError,
+    _items_arg,
+    _load_model,
+    _model_args,
+    _read_items,
+    positive,
+    require_items,
+)
+from illume.items import write_jsonl
+
+
+def _lines(path: str):
+    with open(path, encoding="utf-8") as f:
+        yield from f
 
 
 def cmd_critique(args: argparse.Namespace) -> int:
@@ -25,6 +38,8 @@ def cmd_critique(args: argparse.Namespace) -> int:
     from illume_bench.critics import CriticConfig, make_critic
     from illume_bench.critics.files import critique_file, format_summary
 
+    if not any(line.strip() for line in _lines(args.candidates)):
+        raise UsageError(f"{args.candidates}: no candidate lines (write them with illume sample)")
     critic = make_critic(from_args(CriticConfig, args))
     summary = critique_file(args.candidates, args.items, args.out, critic)
     print(format_summary(summary))
@@ -36,8 +51,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from illume_bench.critics import CriticConfig
     from illume_bench.critics.semantic import SemanticCritic, calibrate_semantic
 
-    items, _ = load_items(args.items)
+    items, _ = require_items(args.items)
     chosen = [it for it in items if args.split in ("all", it.split)]
+    if not chosen:
+        raise UsageError(f"{args.items}: no item of split {args.split!r}")
     result = calibrate_semantic(chosen, SemanticCritic(from_args(CriticConfig, args)))
     result["items"], result["split"] = len(chosen), args.split
     print(json.dumps(result, indent=2))
@@ -47,9 +64,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from illume_bench.evaluate import evaluate_file, format_table
+    from illume_bench.evaluate import MetricsError, evaluate_file, format_table
 
-    result = evaluate_file(args.predictions, args.items, json_out=args.json)
+    require_items(args.items)
+    try:
+        result = evaluate_file(args.predictions, args.items, json_out=args.json)
+    except MetricsError as e:  # nothing to score, or Java missing: said in one line
+        raise UsageError(str(e)) from e
     print(format_table(result))
     return 0
 
@@ -84,11 +105,13 @@ def cmd_zeroshot(args: argparse.Namespace) -> int:
         for spec in args.models.split(",")
         if spec.strip()
     ]
+    if not models:
+        raise UsageError("--models names no model (comma-separated, e.g. embedded,hf:ID)")
     for choice in models:
-        _ = choice.family  # a typo fails before any model loads
+        choice.check()  # a typo or a missing folder fails before any model loads
     config = ZeroShotConfig(
         prompts=tuple(args.prompts),
-        sample=SampleConfig(n_per_temperature=args.n, seed=args.seed),
+        sample=SampleConfig(n_per_temperature=args.n_per_temperature, seed=args.seed),
         sample_items=args.sample_items,
     )
     print(write(args.out, compare(models, items, config)))
@@ -103,7 +126,9 @@ def cmd_loop(args: argparse.Namespace) -> int:
     from illume.models import ModelChoice
     from illume_bench.loop import LoopConfig, run_loop
 
+    require_items(args.items)
     config = replace(from_args(LoopConfig, args), model=ModelChoice.from_args(args))
+    config.model.check()
     report = run_loop(args.items, args.out, config)
     from illume_bench.report import (
         agreement_table,
@@ -124,6 +149,8 @@ def cmd_loop(args: argparse.Namespace) -> int:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
+    for flag in ("scenes", "max_train", "max_val", "max_test"):
+        positive("--" + flag.replace("_", "-"), getattr(args, flag), zero=flag != "scenes")
     if args.dataset == "shapes-x":
         from illume_bench.data.shapesx import cli_data
 
@@ -143,9 +170,21 @@ def cmd_data(args: argparse.Namespace) -> int:
     else:
         from illume_bench.data.vqax import import_vqax
 
-        items = import_vqax(args.json, args.image_root, args.split)
+        if not args.json or not args.image_root:
+            raise UsageError(
+                "vqa-x needs --json (the annotation file, e.g. vqaX_val.json) and --image-root "
+                "(the COCO image folder)"
+            )
+        warnings: list[str] = []
+        try:
+            items = import_vqax(args.json, args.image_root, args.split, warnings=warnings)
+        except json.JSONDecodeError as e:
+            raise UsageError(f"{args.json} is not JSON: {e}") from e
+        if not items:
+            first = f"; first: {warnings[0]}" if warnings else ""
+            raise UsageError(f"{args.json}: no VQA-X record could be read{first}")
         n = write_jsonl(args.out, (it.to_dict() for it in items))
-        print(f"VQA-X {args.split}: {n} items -> {args.out}")
+        print(f"VQA-X {args.split}: {n} items -> {args.out} ({len(warnings)} records skipped)")
     return 0
 
 
@@ -199,7 +238,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     _items_arg(p)
     p.add_argument("--out", required=True, help="folder for zeroshot.json/.md/.png")
     p.add_argument("--prompts", nargs="+", default=list(EXPLANATION_PROMPTS))
-    p.add_argument("--n", type=int, default=defaults.n_per_temperature, help="per temperature")
+    p.add_argument(
+        "--n-per-temperature",
+        type=int,
+        default=defaults.n_per_temperature,
+        help="samples per temperature",
+    )
     p.add_argument("--sample-items", type=int, default=50, help="items the jabber is drawn on")
     ModelChoice.add_device_arguments(p)
     p.add_argument("--seed", type=int, default=0)

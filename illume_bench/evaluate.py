@@ -266,6 +266,13 @@ def evaluate_file(
             missing.append(pid)
         else:
             predictions[pid] = text
+    if not predictions:  # a wrong pair of files, said before Java starts
+        if missing:
+            raise ItemError(
+                f"none of the {len(missing)} prediction ids of {predictions_path} is an item of "
+                f"{items_path} (first: {missing[0]!r})"
+            )
+        raise ItemError(f"{predictions_path}: no prediction with a 'text' to evaluate")
     refs = {pid: by_id[pid].explanations for pid in predictions}
     result: dict[str, Any] = dict(compute_metrics(predictions, refs, scorers=scorers))
     scored = [pid for pid in predictions if by_id[pid].explanations]

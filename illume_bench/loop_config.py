@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from illume.configargs import check_ranges
 from illume.models import ModelChoice
 from illume.sample import SampleConfig
 from illume.tune import TuneConfig
@@ -34,31 +35,39 @@ class LoopConfig:
     `--critic-`; the tuning job's explanation prompt is sampling's first one.
     """
 
-    rounds: int = field(default=3, metadata={"help": "tuning rounds after round 0"})
+    rounds: int = field(default=3, metadata={"help": "tuning rounds after round 0", "min": 0})
     saturation: float = field(
         default=0.05,
         metadata={"help": "stop when new fitting samples < this share of those collected"},
     )
     patience: int = field(
-        default=1, metadata={"help": "stop after this many rounds without a better dev ROUGE-L"}
+        default=1,
+        metadata={"help": "stop after this many rounds without a better dev ROUGE-L", "min": 1},
     )
-    train_limit: int | None = field(default=None, metadata={"help": "train items (seeded draw)"})
+    train_limit: int | None = field(
+        default=None, metadata={"help": "train items (seeded draw)", "min": 1}
+    )
     val_limit: int | None = field(
-        default=None, metadata={"help": "reported val items (seeded draw, disjoint from dev)"}
+        default=None,
+        metadata={"help": "reported val items (seeded draw, disjoint from dev)", "min": 1},
     )
     dev_limit: int = field(
         default=50,
         metadata={
             "help": "held-out items of the val split (at most half of it) that select the best "
-            "epoch and the best round, so the reported val and test scores choose nothing"
+            "epoch and the best round, so the reported val and test scores choose nothing",
+            "min": 0,
         },
     )
-    test_limit: int | None = field(default=None, metadata={"help": "test items (seeded draw)"})
+    test_limit: int | None = field(
+        default=None, metadata={"help": "test items (seeded draw)", "min": 1}
+    )
     resample_rounds: int = field(
         default=2,
         metadata={
             "help": "while nothing fits, sample again with the same model and more candidates "
-            "this many times before stopping"
+            "this many times before stopping",
+            "min": 0,
         },
     )
     agreement: tuple[str, ...] = field(
@@ -89,6 +98,9 @@ class LoopConfig:
     launch: Launch = field(
         default_factory=Launch, metadata={"help": "how the tuning job is launched"}
     )
+
+    def __post_init__(self) -> None:
+        check_ranges(self)
 
     def tune_config(self) -> TuneConfig:
         """The tuning job's settings: the loop's, with sampling's explanation prompt; its

@@ -122,7 +122,7 @@ class CandidateWriter:
         """`todo` in sampling batches; a small first one, so annotators can start on it."""
         start = 0
         while start < len(todo):
-            size = self.settings.batch_tasks
+            size = self.settings.sample.batch_items
             step = max(1, min(2, size) if first and start == 0 else size)
             yield todo[start : start + step]
             start += step

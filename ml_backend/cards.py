@@ -15,6 +15,40 @@ import yaml
 
 from illume.versions import version_round
 
+CITATION = """@article{brack2022illume,
+  title   = {{ILLUME}: Rationalizing Vision-Language Models by Interacting with their Jabber},
+  author  = {Brack, Manuel and Schramowski, Patrick and Deiseroth, Bj{\\"o}rn and
+             Kersting, Kristian},
+  journal = {arXiv preprint arXiv:2208.08241},
+  year    = {2022}
+}"""
+"""The ILLUME paper, which the method and this dataset's making follow."""
+
+SOFTWARE_LICENCE = "Apache-2.0"
+"""The licence of this software (LICENSE); a dataset's licence is its owners' choice."""
+
+
+def personal_data_section(emails: bool) -> str:
+    """What the card says about the people in the data: who annotated, how they are named."""
+    who = (
+        "**This export names annotators by their Label Studio e-mail address (personal "
+        "data).** It was made with `--annotator-emails`; do not publish it without the "
+        "annotators' consent, and prefer the default export for anything shared."
+        if emails
+        else "Annotators appear as stable pseudonyms (`annotator-<Label Studio user id>`): the "
+        "same person has the same id in every export of the project, and only someone with "
+        "access to that Label Studio can link an id to a person. No e-mail address or name "
+        "is in the data."
+    )
+    return (
+        "The rationales were ticked or typed by the project's annotators in Label Studio. "
+        + who
+        + " Typed rationales are free text: check them for personal information before "
+        "publishing. The images and questions come from the project's owners, who are "
+        "responsible for their rights and for any person shown in them.\n"
+    )
+
+
 LICENCE_PLACEHOLDER = (
     "No licence is set yet. Before publishing, choose one that the images, the "
     "questions and the annotators' agreements allow, and put it in the `license:` "
@@ -34,6 +68,8 @@ class Provenance:
     """The model family and its parts (`describe_model`)."""
     rounds: list[dict[str, Any]] = field(default_factory=list)
     """One dict per published version: version, round, and its metrics.json figures."""
+    annotator_emails: bool = False
+    """Whether the export names annotators by e-mail (`--annotator-emails`) or by pseudonym."""
 
 
 def describe_model(meta: dict[str, Any] | None, fallback: str) -> str:
@@ -179,7 +215,18 @@ def dataset_card(
         parts.append(
             "\nThe labeling interface:\n\n```xml\n" + info.label_config.strip() + "\n```\n"
         )
-    parts += ["\n## Licence\n", LICENCE_PLACEHOLDER + "\n"]
+    parts += [
+        "\n## Annotators and personal information\n",
+        personal_data_section(info.annotator_emails),
+        "\n## Licence\n",
+        LICENCE_PLACEHOLDER
+        + f" The software that made it (ILLUME for Label Studio) is {SOFTWARE_LICENCE}; "
+        "that licence does not cover the data.\n",
+        "\n## Citation\n",
+        "The method is ILLUME; if you use this dataset, please cite:\n\n```bibtex\n"
+        + CITATION
+        + "\n```\n",
+    ]
     return "\n".join(p.rstrip("\n") + "\n" for p in parts)
 
 

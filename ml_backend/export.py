@@ -22,11 +22,13 @@ repository of the same name.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +48,33 @@ log = logging.getLogger(__name__)
 FORMATS = ("jsonl", "vqax", "hf", "imagefolder")
 
 
+def pseudonym(who: Any) -> str | None:
+    """A stable pseudonymous annotator id: `annotator-<Label Studio user id>`, which only
+    someone with access to that Label Studio can link to a person; a name without an id
+    (an e-mail) becomes an unsalted hash of it, stable across exports."""
+    if who is None or who == "":
+        return None
+    if isinstance(who, int) or (isinstance(who, str) and who.isdigit()):
+        return f"annotator-{who}"
+    return "annotator-" + hashlib.sha256(str(who).strip().lower().encode()).hexdigest()[:12]
+
+
+def annotator_names(users: dict[int, str], emails: bool) -> Callable[[Any], Any]:
+    """How the export names an annotator: a pseudonym by default, the e-mail with `emails`."""
+    if not emails:
+        return pseudonym
+    return lambda who: users.get(who, who) if isinstance(who, int) else who
+
+
 def task_record(
-    task: dict[str, Any], users: dict[int, str], labels: Labels = DEFAULT_LABELS
+    task: dict[str, Any],
+    users: dict[int, str],
+    labels: Labels = DEFAULT_LABELS,
+    emails: bool = False,
 ) -> dict[str, Any]:
-    """One exported record: the item, what annotators found fitting and what they rejected."""
+    """One exported record: the item, what annotators found fitting and what they rejected.
+    Annotators are pseudonyms unless `emails` (their e-mail addresses from `users`)."""
+    name = annotator_names(users, emails)
     data = task.get("data") if isinstance(task.get("data"), dict) else {}
     sets = tasks.candidate_sets(data)
     phrasings = parse_phrasings(data.get("phrasings")) or []
@@ -58,9 +83,7 @@ def task_record(
     question = None if phrasings else data.get("question")
     fitting, rejected, annotations = [], [], []
     for fb in task_verdicts(task, labels):
-        who = (
-            users.get(fb.annotator, fb.annotator) if isinstance(fb.annotator, int) else fb.annotator
-        )
+        who = name(fb.annotator)
         shown = tasks.shown_at(sets, fb.created_at)
         version = shown.get("version")
         base = {"annotator": who, "annotation_id": fb.annotation_id}
@@ -148,16 +171,18 @@ def export_project(
     out: str | Path,
     resolver: ImageResolver | None = None,
     versions: Path | None = None,
+    emails: bool = False,
 ) -> dict[str, int]:
     """Write the project's dataset in `fmt` to `out`; return counts for the summary line.
 
     `versions` (the project's version folder) feeds the hf dataset card's rounds.
+    Annotators appear as pseudonyms (`pseudonym`); `emails` writes their e-mail addresses.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if fmt in ("hf", "imagefolder") and resolver is None:
         raise ValueError(f"the {fmt} format copies images: it needs an image resolver")
-    users = lsclient.user_emails(client)
+    users = lsclient.user_emails(client) if emails else {}
     config = ""
     try:
         config = lsclient.label_config(client, project)
@@ -165,7 +190,7 @@ def export_project(
     except lsclient.LabelStudioError as e:
         log.warning("%s; default control names", e)
         labels = DEFAULT_LABELS
-    records = [task_record(t, users, labels) for t in lsclient.iter_tasks(client, project)]
+    records = [task_record(t, users, labels, emails) for t in lsclient.iter_tasks(client, project)]
     out = Path(out)
     counts = {
         "tasks": len(records),
@@ -182,6 +207,7 @@ def export_project(
         counts["images_missing"] = write_imagefolder(out, records, resolver)
     else:
         info = provenance(client, project, versions, config)
+        info.annotator_emails = emails
         counts.update(
             hfexport.write_dataset(
                 out, records, lambda ref: _local_image(resolver, ref), _texts, info, counts
@@ -289,15 +315,17 @@ def publish(
 
 def run(args: argparse.Namespace, push=hfexport.push) -> int:
     """The export command; reads LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY from the environment."""
-    if args.push_to_hub and args.format != "hf":
-        print("error: --push-to-hub needs --format hf", file=sys.stderr)
-        return 2
+    if args.push_to_hub is not None and args.format != "hf":
+        return _fail("--push-to-hub needs --format hf")
+    if args.push_to_hub is not None and args.push_to_hub.count("/") != 1:
+        return _fail(f"--push-to-hub wants a repository as owner/name, got {args.push_to_hub!r}")
+    if args.project < 1:
+        return _fail(f"--project is a Label Studio project id (1 or more), got {args.project}")
     settings = Settings.from_env()
     try:
         client = lsclient.make_client(settings)
         if not lsclient.project_exists(client, args.project):
-            print(f"error: project {args.project} does not exist", file=sys.stderr)
-            return 2
+            return _fail(f"project {args.project} does not exist")
         resolver = ImageResolver(
             settings.label_studio_url,
             lambda: lsclient.auth_headers(client),
@@ -305,10 +333,11 @@ def run(args: argparse.Namespace, push=hfexport.push) -> int:
             settings.local_files_root,
         )
         versions = settings.project_versions(args.project)
-        counts = export_project(client, args.project, args.format, args.out, resolver, versions)
-    except lsclient.LabelStudioError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        counts = export_project(
+            client, args.project, args.format, args.out, resolver, versions, args.annotator_emails
+        )
+    except lsclient.LabelStudioError as e:  # no token, refused, unreachable
+        return _fail(str(e))
     print(
         f"project {args.project} -> {args.out} ({args.format}): "
         + ", ".join(f"{v} {k}" for k, v in counts.items())
@@ -316,6 +345,11 @@ def run(args: argparse.Namespace, push=hfexport.push) -> int:
     for line in publish(args, client, settings, counts, push):
         print(line)
     return 0
+
+
+def _fail(msg: str) -> int:
+    print(f"illume export: error: {msg}", file=sys.stderr)
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,7 @@ Choice is "none of these fits"), the TextArea for a typed rationale and
 the object both point at. A config that cannot be read, or lacks one of
 them, falls back to `DEFAULT_LABELS`, the names of label_config/rationales.xml.
 
-An annotation's ticks are its *verdicts* on the candidates; `AnnotatorCritic`
+An annotation's ticks are its *verdicts* on the candidates; `VerdictCritic`
 turns the verdicts of a project into ILLUME's critic (illume.critique.Critic),
 so a tuning round asks people what fits the same way the loop asks ROUGE-L.
 """
@@ -94,8 +94,8 @@ class Verdicts:
 def read_annotation(ann: dict[str, Any], labels: Labels = DEFAULT_LABELS) -> Verdicts:
     """The ticks and typed text of one annotation (regions of other controls ignored)."""
     who = ann.get("completed_by")
-    if isinstance(who, dict):
-        who = who.get("email") or who.get("id")
+    if isinstance(who, dict):  # the user id first: exports name people by it (pseudonyms)
+        who = who.get("id") or who.get("email")
     v = Verdicts(
         annotation_id=ann.get("id"),
         annotator=who,
@@ -183,7 +183,7 @@ def prediction(
     }
 
 
-class AnnotatorCritic:
+class VerdictCritic:
     """People as ILLUME's critic: implements illume.critique.Critic from annotations.
 
     A text scores 1.0 for an item when a submitted annotation of one of its

@@ -101,15 +101,10 @@ class ModelHost:
         try:
             from illume import api
             from illume.models import load_model
-            from illume.sample import SampleConfig
 
             model = load_model()
             self.model_loads += 1
-            cfg = SampleConfig(
-                n_per_temperature=self.settings.n_per_temperature,
-                max_new_tokens=self.settings.max_new_tokens,
-                batch_items=self.settings.batch_tasks,
-            )
+            cfg = self.settings.sample
             with self._lock:
                 self._model = model
                 self._sampler = api.sampler(model, cfg)

@@ -24,20 +24,36 @@ not calibrated, but monotone in what the model believes.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
+from illume.envconfig import from_env
+
 RULES = ("likely", "uncertain", "none")
-DEFAULT_RULE = "likely"
-ENV = "ILLUME_ORDER"
+
+
+@dataclass
+class OrderSettings:
+    """How predictions' scores order the tasks (read on every prediction, so a change of
+    the variable takes effect without a restart)."""
+
+    ENV_PREFIX = "ILLUME_"
+
+    order: str = field(
+        default="likely",
+        metadata={
+            "help": "what a prediction's score ranks tasks by: likely (a fitting candidate is "
+            "likely, annotate first), uncertain (the model is least sure) or none"
+        },
+    )
 
 
 def rule_from_env() -> str:
     """$ILLUME_ORDER (default `likely`); a ValueError names the allowed rules."""
-    rule = (os.environ.get(ENV) or DEFAULT_RULE).strip().lower()
+    rule = from_env(OrderSettings).order.strip().lower()
     if rule not in RULES:
-        raise ValueError(f"{ENV} must be one of {', '.join(RULES)}, got {rule!r}")
+        raise ValueError(f"ILLUME_ORDER must be one of {', '.join(RULES)}, got {rule!r}")
     return rule
 
 

@@ -10,7 +10,8 @@ in memory), the backend's own bookkeeping adds only the round history
   sampling temperature and per explanation prompt (the paper's question:
   which temperatures and prompts give fitting jabber);
 - distinct candidates per task, annotators and their tick rates;
-- where tasks carry reference rationales (`explanations` in task data), how
+- where tasks carry reference rationales (`explanations` in task data,
+  `ml_backend.tasks.REFERENCES`), how
   well the automatic ROUGE-L critic agrees with the annotators on the shown
   candidates (precision, recall, Cohen's kappa; the annotators' ticks are the
   truth).
@@ -153,7 +154,7 @@ def add_task(
         progress.resolved_by_version[_version(tasks.shown_at(sets, first.created_at))] += 1
     elif any(v.none_fits for v in verdicts):
         progress.none_fits += 1
-    refs = _references(data)
+    refs = tasks.references(data)
     for v in verdicts:
         shown = tasks.shown_at(sets, v.created_at)
         texts = [t for t in dict.fromkeys(shown["texts"]) if t]
@@ -207,7 +208,7 @@ def round_rows(rounds: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
                 "started": r.get("started") or "",
                 "seconds": took,
                 "rationales": r.get("rationales"),
-                "items": r.get("items"),
+                "n_items": r.get("items"),
                 "outcome": outcome,
                 "error": r.get("error") or "",
                 "note": r.get("note") or r.get("waiting") or "",
@@ -229,7 +230,7 @@ def compute(
     progress = ProjectProgress(project=project, title=title, rounds=round_rows(rounds))
     critic = None
     for task in task_stream:
-        if critic is None and _references(task.get("data") or {}):
+        if critic is None and tasks.references(task.get("data") or {}):
             critic = _rouge_critic()
         add_task(progress, task, labels, critic, names)
     progress.seconds = time.monotonic() - started
@@ -259,13 +260,6 @@ def _rouge_critic():
     from illume.critique import RougeCritic
 
     return RougeCritic()
-
-
-def _references(data: dict[str, Any]) -> list[str]:
-    refs = data.get("explanations") if isinstance(data, dict) else None
-    if isinstance(refs, str):
-        refs = [refs]
-    return [r.strip() for r in refs or [] if isinstance(r, str) and r.strip()]
 
 
 def _version(candidate_set: dict[str, Any]) -> str:

@@ -1,7 +1,7 @@
 """Tuning rounds of one project: rationales from Label Studio -> `illume tune` -> a new version.
 
 A round reads every task, lets the annotators' verdicts decide which
-candidates fit (`AnnotatorCritic`, the engine's Critic interface), writes the
+candidates fit (`VerdictCritic`, the engine's Critic interface), writes the
 items and the rationales for the tuning job, runs it in a child process and
 records the outcome in the project's state. A failed round publishes nothing:
 the previous version keeps serving. While the job runs, its progress records
@@ -31,7 +31,7 @@ from illume.tunejob import NothingChanged, parse_tune_args
 from illume.versions import latest_version, version_round
 from ml_backend import lsclient, tasks
 from ml_backend.config import Settings
-from ml_backend.labels import AnnotatorCritic, Labels, task_verdicts
+from ml_backend.labels import Labels, VerdictCritic, task_verdicts
 from ml_backend.state import Counters, StateStore
 
 log = logging.getLogger(__name__)
@@ -210,7 +210,7 @@ class RoundRunner:
         self, all_tasks: list[dict[str, Any]], labels: Labels
     ) -> tuple[list[Rationale], list[Item]]:
         """What the annotators accepted (deduplicated per item), and every usable item."""
-        critic = AnnotatorCritic()
+        critic = VerdictCritic()
         items: dict[str, Item] = {}
         offered: list[tuple[Item, list[tuple[str, str | None]]]] = []
         for task in all_tasks:

@@ -9,7 +9,7 @@ re-built here.
 
 Two queues:
 - `sample`: a project scan (which tasks lack candidates for the newest
-  version), and sampling batches of `batch_tasks` task ids each, so several
+  version), and sampling batches of `sample.batch_items` task ids each, so several
   workers split a project. Each task a scan puts into a batch is claimed in
   Redis for that batch's job (SET NX): two scans (or a scan and a /predict)
   never put the same task into two batches, so no task is sampled twice. A
@@ -117,7 +117,7 @@ class RedisQueues:
 
     def sample_batches(self, project: int, task_ids: list[int], front: bool = False) -> list[str]:
         """Claim the tasks nobody holds and queue them in batches; the new jobs' ids."""
-        size = max(1, self.settings.batch_tasks)
+        size = max(1, self.settings.sample.batch_items)
         jobs: list[str] = []
         batch: list[int] = []
         job_id = _sample_job_id(project)

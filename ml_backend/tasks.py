@@ -31,6 +31,20 @@ OWN_KEYS = frozenset(
 )
 """The only task-data keys the backend ever writes; every other key is Label Studio's."""
 
+REFERENCES = "explanations"
+"""Task-data key of an item's reference rationales (never shown): the key items files use,
+so `illume import` copies it unchanged and the progress page and critics read it."""
+
+
+def references(data: Any) -> list[str]:
+    """A task's reference rationales: a list of strings (or one string), blanks dropped."""
+    refs = data.get(REFERENCES) if isinstance(data, dict) else None
+    if isinstance(refs, str):
+        refs = [refs]
+    if not isinstance(refs, list):
+        return []
+    return [r.strip() for r in refs if isinstance(r, str) and r.strip()]
+
 
 class TaskError(ValueError):
     """A task the backend cannot use; the message is stored in `candidates_error`."""

@@ -63,7 +63,7 @@ def main() -> None:
             "",
             cat.data["question"],
             cat.data["answer"],
-            explanations=cat.data["reference_explanations"],
+            explanations=cat.data["explanations"],
         )
         env = {
             **os.environ,

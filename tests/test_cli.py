@@ -17,14 +17,18 @@ COMMANDS = [
     "export",
     "data",
     "magma-import",
+    "calibrate",
+    "worker",
+    "import",
 ]
 
 
 def _parser():
     """The full command line, with the backend's commands registered as the entry point does."""
-    from ml_backend.commands import register
+    from illume_bench.commands import register as bench
+    from ml_backend.commands import register as backend
 
-    return build_parser(plugins=[register])
+    return build_parser(plugins=[bench, backend])
 
 
 def test_help_for_every_command(capsys):
@@ -44,7 +48,7 @@ def test_sample_writes_candidates_and_per_item_errors(items_file, tmp_path, tiny
             str(items_file),
             "--out",
             str(out),
-            "--n",
+            "--n-per-temperature",
             "2",
             "--max-new-tokens",
             "5",

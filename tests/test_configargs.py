@@ -106,7 +106,7 @@ def test_a_field_can_name_its_own_flag_whatever_the_prefix():
     args = parser.parse_args(["--critic", "facts", "--critic-threshold", "0.6"])
     config = from_args(LoopConfig, args)
     assert config.critic.kind == "facts" and config.critic.threshold == 0.6
-    assert to_argv(config.critic, "critic-") == ["--critic", "facts", "--critic-threshold", "0.6"]
+    assert to_argv(config.critic, "critic-") == ["--critic-threshold", "0.6", "--critic", "facts"]
     plain = argparse.ArgumentParser()
     add_arguments(plain, CriticConfig)
     assert from_args(CriticConfig, plain.parse_args(["--critic", "annotator"])).kind == "annotator"

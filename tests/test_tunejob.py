@@ -6,7 +6,6 @@ import subprocess
 
 import pytest
 
-from illume import tunejob
 from illume.cli import main
 from illume.configargs import to_argv
 from illume.items import Item
@@ -26,7 +25,7 @@ from tests.test_configargs import _changed, _choices
 
 @pytest.fixture
 def fake_job(monkeypatch, tmp_path):
-    monkeypatch.setattr(tunejob, "JOB_MODULE", "tests.fake_tune_job")
+    monkeypatch.setenv("ILLUME_TUNE_JOB", "tests.fake_tune_job")
     echo = tmp_path / "echo.json"
     monkeypatch.setenv("FAKE_TUNE_ECHO", str(echo))
     return echo
@@ -173,7 +172,7 @@ def test_run_job_hands_each_progress_record_on(fake_job, tmp_path, monkeypatch):
 
 
 def test_a_failing_child_raises(monkeypatch, tmp_path):
-    monkeypatch.setattr(tunejob, "JOB_MODULE", "tests.no_such_module")
+    monkeypatch.setenv("ILLUME_TUNE_JOB", "tests.no_such_module")
     job = TuneJob(items="i", rationales="f", versions=str(tmp_path))
     with pytest.raises(subprocess.CalledProcessError):
         run_job(job, TuneConfig(), ModelChoice(), output=subprocess.DEVNULL)

@@ -6,18 +6,20 @@
 
 The choice comes from `--model` or $ILLUME_MODEL; device and precision
 options from the matching flags or $ILLUME_DTYPE, $ILLUME_DEVICE,
-$ILLUME_DEVICE_MAP and $ILLUME_PEFT.
+$ILLUME_DEVICE_MAP and $ILLUME_PEFT (all generated from `ModelChoice`'s fields).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import os
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
+from illume.configargs import add_arguments, from_args
+from illume.envconfig import from_env
 from illume.models.base import DecodeState, VisionLanguageModel
 
 __all__ = [
@@ -37,28 +39,58 @@ FAMILIES: dict[str, str] = {
 """The registry: family name (what `--model` starts with) -> "module:loader". A loader takes
 a `ModelChoice` and returns the model; a new family is one subpackage and one line here."""
 PEFT_METHODS = ("lora", "prompt", "adapters")
+DTYPES = ("float32", "bfloat16", "float16")
+NOT_DEVICE = ("model", "lm", "encoder", "image_prefix", "peft")
 
 
 @dataclass
 class ModelChoice:
-    """Which model to build and where it runs."""
+    """Which model to build and where it runs: `--model` and the other flags, or the
+    environment (ILLUME_MODEL, ...); both generated from these fields."""
 
-    model: str = "embedded"
-    """"embedded", "hf:<hub id or folder>" or "magma:<imported folder>"."""
-    lm: str | None = None
-    """Embedded family only: its language model (folder or hub id; default SmolLM2-135M)."""
-    encoder: str | None = None
-    """Embedded family only: "efficientnet-lite0" (default) or "tiny" (random, tests)."""
-    image_prefix: bool = True
-    """Embedded family only: False gives the text-only baseline."""
-    dtype: str | None = None
-    """float32, bfloat16 or float16; default bfloat16 on a GPU, float32 on the CPU."""
-    device: str | None = None
-    """cpu, cuda or cuda:N; default the first GPU if there is one."""
-    device_map: str | None = None
-    """HF family: "auto" spreads a model too large for one GPU over all of them (sampling)."""
-    peft: str = "lora"
-    """HF family: lora (default), prompt (prompt tuning) or adapters (bottleneck, decoder)."""
+    ENV_PREFIX = "ILLUME_"
+
+    model: str = field(
+        default="embedded",
+        metadata={"help": "embedded, hf:<hub id or folder> or magma:<imported folder>"},
+    )
+    lm: str | None = field(
+        default=None,
+        metadata={"help": "embedded family: its language model, a folder or hub id (SmolLM2)"},
+    )
+    encoder: str | None = field(
+        default=None,
+        metadata={"help": "embedded family: efficientnet-lite0 (unset) or tiny (random, tests)"},
+    )
+    image_prefix: bool = field(
+        default=True,
+        metadata={
+            "help": "embedded family: --no-image-prefix gives the text-only baseline",
+            "env": False,
+        },
+    )
+    dtype: str | None = field(
+        default=None,
+        metadata={
+            "help": "float32, bfloat16 or float16 (unset: bfloat16 on a GPU, float32 on the CPU)",
+            "choices": DTYPES,
+        },
+    )
+    device: str | None = field(
+        default=None, metadata={"help": "cpu, cuda or cuda:N (unset: a GPU if there is one)"}
+    )
+    device_map: str | None = field(
+        default=None,
+        metadata={"help": 'HF family: "auto" spreads a model too large for one GPU over all'},
+    )
+    peft: str = field(
+        default="lora",
+        metadata={
+            "help": "HF family: what ILLUME tunes: lora, prompt (prompt tuning) or adapters "
+            "(bottleneck, decoder)",
+            "choices": PEFT_METHODS,
+        },
+    )
 
     @property
     def family(self) -> str:
@@ -78,54 +110,38 @@ class ModelChoice:
 
     @classmethod
     def from_env(cls, **overrides) -> ModelChoice:
-        env = os.environ
-        choice = cls(
-            model=env.get("ILLUME_MODEL") or "embedded",
-            lm=env.get("ILLUME_LM") or None,
-            encoder=env.get("ILLUME_ENCODER") or None,
-            dtype=env.get("ILLUME_DTYPE") or None,
-            device=env.get("ILLUME_DEVICE") or None,
-            device_map=env.get("ILLUME_DEVICE_MAP") or None,
-            peft=env.get("ILLUME_PEFT") or "lora",
-        )
-        for key, value in overrides.items():
-            if value is not None:
-                setattr(choice, key, value)
-        return choice
+        """The environment's choice; `overrides` that are not None win."""
+        choice = from_env(cls)
+        return replace(choice, **{k: v for k, v in overrides.items() if v is not None})
 
     @staticmethod
-    def add_arguments(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--model",
-            help="embedded (default), hf:<hub id or folder>, magma:<folder> "
-            "(default: $ILLUME_MODEL)",
-        )
-        p.add_argument("--lm", help="embedded model's LM: folder or hub id (default: SmolLM2)")
-        p.add_argument("--encoder", help="embedded model's encoder: efficientnet-lite0 or tiny")
-        p.add_argument("--no-image-prefix", action="store_true", help="text-only baseline")
-        ModelChoice.add_device_arguments(p)
-        p.add_argument("--peft", choices=PEFT_METHODS, help="HF models: what to tune (lora)")
+    def add_arguments(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+        """Every field as a flag, its default the environment's (`from_args` reads them)."""
+        add_arguments(p, ModelChoice, defaults=ModelChoice.from_env())
 
     @staticmethod
-    def add_device_arguments(p: argparse.ArgumentParser) -> None:
-        """Where and in what precision a model runs (also for commands that load several)."""
-        p.add_argument("--dtype", choices=["float32", "bfloat16", "float16"])
-        p.add_argument("--device", help="cpu, cuda or cuda:N (default: a GPU if there is one)")
-        p.add_argument("--device-map", help='"auto": spread a large HF model over the GPUs')
+    def add_device_arguments(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+        """Where and in what precision a model runs (for commands that load several)."""
+        add_arguments(p, ModelChoice, defaults=ModelChoice.from_env(), exclude=NOT_DEVICE)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ModelChoice:
-        choice = cls.from_env(
-            model=args.model,
-            lm=args.lm,
-            encoder=args.encoder,
-            dtype=args.dtype,
-            device=args.device,
-            device_map=args.device_map,
-            peft=args.peft,
-        )
-        choice.image_prefix = not args.no_image_prefix
-        return choice
+        return from_args(cls, args, base=cls.from_env())
+
+    def check(self) -> None:
+        """Fail before anything loads, with ValueError in one line, on a family, device or
+        model folder that is not there (`--device gpu`, `--device cuda` on a CPU build of
+        torch, `hf:./nosuchdir`, a MAGMA folder never imported)."""
+        family = self.family
+        if self.device is not None:
+            check_device(self.device)
+        ref = self.reference
+        if family == "magma" and not Path(ref).is_dir():
+            raise ValueError(f"no MAGMA folder {ref}: make one with `illume magma-import`")
+        if family == "hf" and looks_like_path(ref) and not Path(ref).expanduser().exists():
+            raise ValueError(
+                f"no model folder {ref} (a folder path; a hub id has the form owner/name)"
+            )
 
     def resolved_device(self) -> str:
         import torch
@@ -148,6 +164,41 @@ class ModelChoice:
         return out
 
 
+DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
+
+
+def check_device(device: str) -> None:
+    """ValueError naming why `device` cannot be used here (no GPU, a CPU build of torch)."""
+    if not DEVICE.match(device):
+        raise ValueError(f"--device {device!r}: use cpu, cuda or cuda:N")
+    if not device.startswith("cuda"):
+        return
+    import torch
+
+    if torch.version.cuda is None:
+        raise ValueError(
+            f"--device {device}: this torch ({torch.__version__}) is a CPU build; install the "
+            "CUDA build (make install-gpu, docs/guide/gpu.md) or use --device cpu"
+        )
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    index = int(device.split(":")[1]) if ":" in device else 0
+    if index >= count:
+        raise ValueError(
+            f"--device {device}: {count} GPU(s) visible to torch "
+            "(check the driver with nvidia-smi, and CUDA_VISIBLE_DEVICES)"
+        )
+
+
+def looks_like_path(reference: str) -> bool:
+    """Whether an hf: reference names a folder rather than a hub id (owner/name or name)."""
+    return (
+        reference.startswith((".", "/", "~"))
+        or reference.count("/") > 1
+        or "\\" in reference
+        or Path(reference).exists()
+    )
+
+
 def family_loader(family: str) -> Callable[[ModelChoice], VisionLanguageModel]:
     """The loader registered for a family; its module is imported only now (torch, transformers)."""
     module, name = FAMILIES[family].split(":")
@@ -159,6 +210,7 @@ def load_model(
 ) -> VisionLanguageModel:
     """Build the chosen model (default: $ILLUME_MODEL, else the embedded one) and load a version."""
     choice = choice or ModelChoice.from_env()
+    choice.check()
     model = family_loader(choice.family)(choice)
     if version:
         model.load_version(version)

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import shutil
 import tempfile
 from pathlib import Path
+
+from illume.envconfig import from_env
+from illume.settings import EngineSettings
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +28,7 @@ SMOLLM2_NAME = "smollm2-135m-instruct"
 
 def cache_dir() -> Path:
     """The cache folder: $ILLUME_CACHE, else ~/.cache/illume."""
-    root = os.environ.get("ILLUME_CACHE") or Path.home() / ".cache" / "illume"
-    path = Path(root)
+    path = from_env(EngineSettings).cache or Path.home() / ".cache" / "illume"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -285,14 +285,3 @@ def build_easy_vqa_x(
 
     write_jsonl(out_dir / "items.jsonl", (r for s in ("train", "val", "test") for r in rows[s]))
     return {split: len(split_rows) for split, split_rows in rows.items()}
-
-
-def import_easy_vqa(
-    out_dir: str | Path,
-    seed: int = 0,
-    max_train: int | None = None,
-    max_val: int | None = None,
-    max_test: int | None = None,
-) -> dict[str, int]:
-    """easy-vqa as plain items (with facts, without reference explanations)."""
-    return build_easy_vqa_x(out_dir, seed, max_train, max_val, max_test, with_explanations=False)

@@ -16,15 +16,15 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+from ml_backend import server
 from ml_backend.demo.ls_server import REPO, LabelStudioServer, ensure_installed, wait_http
-from ml_backend.server import gunicorn_argv
+from ml_backend.import_items import prepare
+from ml_backend.project_setup import import_project
 from ml_backend.testing.fit_counts import describe, fit_summary
 
 log = logging.getLogger("illume.demo")
@@ -51,31 +51,12 @@ def source_items(root: Path, easy_vqa: int, photos: int | None = None) -> list:
 
 
 def prepare_files(root: Path, easy_vqa: int, photos: int | None = None) -> list[dict]:
-    """Copy the images under the local-files root; return task rows for import."""
-    rows = []
-    (root / "demo").mkdir(parents=True, exist_ok=True)
-    for item in source_items(root, easy_vqa, photos):
-        src = Path(item.image)
-        if src.is_relative_to(root):  # built in place (easy-vqa-x)
-            rows.append(task_row(item, str(src.relative_to(root))))
-            continue
-        if not (root / "demo" / src.name).exists():
-            shutil.copy(src, root / "demo" / src.name)
-        rows.append(task_row(item, f"demo/{src.name}"))
-    return rows
-
-
-def task_row(item, rel: str) -> dict:
-    """Task data per label_config/README.md; references kept for later critique."""
-    return {
-        "image": f"/data/local-files/?d={rel}",
-        "question": item.question,
-        "answer": item.answer,
-        "item_id": item.id,
-        "candidates": [],
-        "reference_explanations": item.explanations,
-        "split": item.split,
-    }
+    """Task rows for import, as `illume import --copy-images demo` makes them: the photos
+    copied under the local-files root, the easy-vqa-x images used where they were built."""
+    prepared = prepare(source_items(root, easy_vqa, photos), root, copy_to="demo")
+    if prepared.refused:
+        raise RuntimeError(f"demo items refused: {prepared.refused}")
+    return prepared.rows
 
 
 def start_backend(
@@ -83,58 +64,33 @@ def start_backend(
 ) -> subprocess.Popen:
     """The backend under gunicorn in its own process group; `extra_env`: ILLUME_* settings."""
     env = {
-        **os.environ,
         **(extra_env or {}),
-        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p),
         "LABEL_STUDIO_URL": ls.url,
         "LABEL_STUDIO_API_KEY": ls.token,
         "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT": str(ls.local_files_root),
         "ILLUME_BACKEND_DIR": str(data_dir / "backend"),
     }
     logf = open(data_dir / "backend.log", "ab")  # noqa: SIM115 (lives with the process)
-    argv = gunicorn_argv("127.0.0.1", port)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", *argv[1:]],
-        cwd=REPO,
-        env=env,
-        stdout=logf,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    proc = server.start(port, env, logf, new_session=True)
     wait_http(f"http://127.0.0.1:{port}/health", 60, proc)
     return proc
 
 
 def ensure_project(client, ls: LabelStudioServer, rows: list[dict], backend_url: str) -> int:
-    """The demo project (created once), its image storage, tasks and backend connection."""
-    config = (REPO / "label_config" / "rationales.xml").read_text()
-    existing = [p for p in client.projects.list() if p.title == PROJECT_TITLE]
-    if existing:
-        project = existing[0].id
-        if existing[0].label_config != config:  # the interface changed since the last run
-            client.projects.update(id=project, label_config=config)
-    else:
-        project = client.projects.create(
-            title=PROJECT_TITLE,
-            label_config=config,
-            description="Tick every rationale that explains why the answer fits the image.",
-        ).id
-    # Label Studio serves local files only below a storage folder (not the root itself).
-    have = {s.path for s in client.import_storage.local.list(project=project)}
-    for folder in sorted({r["image"].split("?d=", 1)[1].split("/", 1)[0] for r in rows}):
-        path = str(ls.local_files_root / folder)
-        if path not in have:
-            client.import_storage.local.create(
-                project=project, path=path, use_blob_urls=False, title=folder
-            )
-    if not any(True for _ in client.tasks.list(project=project, page_size=1)):
-        client.projects.import_tasks(id=project, request=rows)
-    backends = list(client.ml.list(project=project))
-    if not any(b.url == backend_url for b in backends):
-        for b in backends:
-            client.ml.delete(id=b.id)
-        client.ml.create(url=backend_url, project=project, title="ILLUME", is_interactive=False)
-    return project
+    """The demo project through `illume import`'s code: created once (by title), its
+    interface kept current, a storage per image folder, new tasks only, this backend alone."""
+    folders = {r["image"].split("?d=", 1)[1].split("/", 1)[0] for r in rows}
+    return import_project(
+        client,
+        rows,
+        title=PROJECT_TITLE,
+        config=(REPO / "label_config" / "rationales.xml").read_text(),
+        set_config=True,
+        document_root=ls.local_files_root,
+        folders=folders,
+        backend_url=backend_url,
+        replace_backends=True,
+    ).project
 
 
 def wait_for_candidates(

@@ -20,7 +20,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from illume.envconfig import from_env
 from ml_backend.demo.ls_server import free_port
+from ml_backend.demo.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +33,9 @@ RUN_AS_WHEN_ROOT = "postgres"
 
 def pg_bin_dir() -> Path | None:
     """$ILLUME_PG_BIN, else the newest /usr/lib/postgresql/<major>/bin with initdb (None: none)."""
-    if os.environ.get("ILLUME_PG_BIN"):
-        return Path(os.environ["ILLUME_PG_BIN"])
+    configured = from_env(ServiceSettings).pg_bin
+    if configured:
+        return configured
     majors = sorted(
         (p for p in PG_ROOT.glob("*/bin") if (p / "initdb").exists()),
         key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,

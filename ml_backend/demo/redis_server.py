@@ -9,7 +9,6 @@ and deletes the folder.
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -18,12 +17,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from illume.envconfig import from_env
 from ml_backend.demo.ls_server import free_port
+from ml_backend.demo.settings import ServiceSettings
 
 
 def redis_server_bin() -> str | None:
     """$ILLUME_REDIS_SERVER, else redis-server on PATH (None: not installed)."""
-    return os.environ.get("ILLUME_REDIS_SERVER") or shutil.which("redis-server")
+    return from_env(ServiceSettings).redis_server or shutil.which("redis-server")
 
 
 @dataclass

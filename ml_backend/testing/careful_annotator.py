@@ -3,7 +3,7 @@
 bench/annotator_demo.py drives the real demo stack round after round; the
 pieces here are the part without servers, so they are tested on their own:
 judging a task's candidates with a critic from `illume_bench.critics` against the
-task's `reference_explanations` (and the item's facts, which the task data
+task's references (`explanations`) (and the item's facts, which the task data
 lacks), the annotation that ticks what fits, and the per-group counts of a
 round.
 
@@ -22,6 +22,7 @@ from typing import Any
 from illume.critique import Critic
 from illume.items import Item
 from ml_backend.labels import DEFAULT_LABELS, Labels, is_resolved
+from ml_backend.tasks import references
 from ml_backend.testing.fit_counts import group_of
 
 
@@ -29,7 +30,7 @@ def task_item(data: dict[str, Any], facts: dict[str, dict[str, str]] | None = No
     """The item a task shows, as a critic judges it: references from the task data, facts
     (colour, shape: what the simulated annotator checks) looked up by `item_id`."""
     item_id = str(data.get("item_id", ""))
-    refs = [r for r in data.get("reference_explanations") or [] if isinstance(r, str)]
+    refs = references(data)
     return Item(
         id=item_id,
         image="",

@@ -1,7 +1,7 @@
 """What the demo's candidates offer: per group of tasks, how many have a fitting one.
 
 A candidate fits when the automatic critic (coco ROUGE-L >= 0.7 against the
-task's `reference_explanations`) says so; the same measure as
+task's references (`explanations`)) says so; the same measure as
 bench/real_photos.py and `illume zeroshot`, read here from the tasks as Label
 Studio holds them, so the demo's printout says what an annotator is offered.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from illume.critique import RougeCritic
 from illume.items import Item
+from ml_backend.tasks import references
 
 
 def group_of(data: dict) -> str:
@@ -23,7 +24,7 @@ def fit_summary(task_datas: list[dict]) -> dict[str, dict]:
     best: dict[str, list[float]] = {}
     for data in task_datas:
         texts = [c.get("value", "") for c in data.get("candidates") or [] if isinstance(c, dict)]
-        refs = [r for r in data.get("reference_explanations") or [] if isinstance(r, str)]
+        refs = references(data)
         if not texts or not refs:
             continue
         item = Item(

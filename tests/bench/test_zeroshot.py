@@ -45,7 +45,7 @@ def test_zeroshot_compares_two_families(items_file, tmp_path, tiny_lm_dir, monke
             "--prompts",
             "because",
             "since",
-            "--n",
+            "--n-per-temperature",
             "1",
         ]
     )

@@ -42,6 +42,7 @@ try {
     annotated: await text('.annotated'),
     resolved: await text('.resolved'),
     none_fits: await text('.none-fits'),
+    rounds: await rows('rounds'),
     versions: await rows('versions'),
     annotators: await rows('annotators'),
     agreement: await rows('agreement'),

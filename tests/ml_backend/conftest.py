@@ -11,16 +11,15 @@ a wrapper the failed-round test can tell to fail).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from ml_backend import server
 from ml_backend.demo.ls_server import (
     LS_VENV,
     LabelStudioServer,
@@ -29,7 +28,6 @@ from ml_backend.demo.ls_server import (
     wait_http,
 )
 from ml_backend.demo.postgres import PostgresCluster, pg_bin_dir
-from ml_backend.server import gunicorn_argv
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_IMAGES = REPO / "illume_bench" / "data" / "demo" / "images"
@@ -152,8 +150,6 @@ def start_backend(
     control = data_dir / "fake-tune-control"
     port = free_port()
     env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
         "LABEL_STUDIO_URL": label_studio.url,
         "LABEL_STUDIO_API_KEY": label_studio.token,
         "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT": str(local_root),
@@ -171,16 +167,8 @@ def start_backend(
     env.setdefault(
         "ILLUME_TUNE_ARGS", "--steps 0 --epochs 1 --batch-size 4 --min-rationales 1 --min-items 1"
     )
-    argv = gunicorn_argv("127.0.0.1", port)
     logf = open(data_dir / "backend.log", "wb")  # noqa: SIM115 (closed after the process)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", *argv[1:]],
-        cwd=REPO,
-        env=env,
-        stdout=logf,
-        stderr=subprocess.STDOUT,
-        start_new_session=new_session,
-    )
+    proc = server.start(port, env, logf, new_session=new_session)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(url + "/health", 60, proc)

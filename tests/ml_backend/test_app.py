@@ -6,6 +6,7 @@ import base64
 import json
 import logging
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -192,9 +193,8 @@ def test_setup_adopts_the_token_but_never_the_url_by_default(tmp_path, caplog):
 def test_a_url_from_the_environment_is_never_replaced(tmp_path, monkeypatch):
     monkeypatch.setenv("LABEL_STUDIO_URL", "http://127.0.0.1:8081/")
     monkeypatch.setenv("ILLUME_ADOPT_SETUP_URL", "1")
-    monkeypatch.setenv("ILLUME_NO_MODEL", "1")
     monkeypatch.setenv("ILLUME_BACKEND_DIR", str(tmp_path))
-    settings = Settings.from_env()
+    settings = replace(Settings.from_env(), load_model=False)
     client = create_app(IllumeModel(settings).start()).test_client()
     client.post("/setup", json=setup_body("http://127.0.0.1:9/env"))
     assert settings.label_studio_url == "http://127.0.0.1:8081"
@@ -204,9 +204,8 @@ def test_the_operator_may_let_the_first_setup_name_the_url(tmp_path, monkeypatch
     monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
     monkeypatch.delenv("LABEL_STUDIO_HOST", raising=False)
     monkeypatch.setenv("ILLUME_ADOPT_SETUP_URL", "yes")
-    monkeypatch.setenv("ILLUME_NO_MODEL", "1")
     monkeypatch.setenv("ILLUME_BACKEND_DIR", str(tmp_path))
-    settings = Settings.from_env()
+    settings = replace(Settings.from_env(), load_model=False)
     client = create_app(IllumeModel(settings).start()).test_client()
     client.post("/setup", json=setup_body("http://127.0.0.1:9/first/"))
     client.post("/setup", json=setup_body("http://127.0.0.1:9/second"))

@@ -16,7 +16,7 @@ def task(tid, item_id, question, answer, candidates, refs, annotations=(), versi
             "question": question,
             "answer": answer,
             "candidates": [{"value": c} for c in candidates],
-            "reference_explanations": refs,
+            "explanations": refs,
             "candidates_version": version,
         },
         "annotations": list(annotations),

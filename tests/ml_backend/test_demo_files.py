@@ -9,7 +9,7 @@ def test_prepare_files_takes_the_first_photos_and_the_shapes(tmp_path):
     for row in rows:
         rel = row["image"].split("?d=", 1)[1]
         assert (tmp_path / rel).is_file(), rel
-        assert row["reference_explanations"] and row["candidates"] == []
+        assert row["explanations"] and row["candidates"] == []
     assert rows[0]["image"].startswith("/data/local-files/?d=demo/")
     assert rows[2]["image"].startswith("/data/local-files/?d=easy-vqa-x/")
     facts = {it.id: it.facts for it in source_items(tmp_path, 2, 2)}

@@ -138,7 +138,7 @@ def test_hf_export_loads_back_with_its_card_adapters_and_push(project, capsys):
     fit = {f["text"]: f for f in row["fitting"]}
     assert fit["he is moving fast"]["phrasing"] == PHRASINGS[1]
     assert fit["he is moving fast"]["model_version"] == "v0001" and fit["typed one"]["round"] == 1
-    assert fit["typed one"]["annotator"] == "ann@example.org"
+    assert fit["typed one"]["annotator"] == "annotator-1"  # a pseudonym, not the e-mail
     assert fit["typed one"]["annotation_id"] == 11 and fit["typed one"]["source"] == "typed"
     assert {r["text"] for r in row["rejected"]} == {"his legs are in the air"}
     val = ds["val"][0]
@@ -158,6 +158,8 @@ def test_hf_export_loads_back_with_its_card_adapters_and_push(project, capsys):
     for text in ("ACT-X pilot", "embedded (lm=SmolLM2-135M, encoder=tiny)", "| v0001 | 1 | 3 |"):
         assert text in card, text
     assert '<Text name="phrasings"' in card and "## Licence" in card
+    assert "## Annotators and personal information" in card and "stable pseudonyms" in card
+    assert "@article{brack2022illume" in card and "Apache-2.0" in card
 
     model = project / "hf-model"
     assert (model / "adapters.safetensors").read_bytes() == b"weights"
@@ -187,6 +189,40 @@ def test_imagefolder_and_jsonl_still_work(project):
     assert export.main(["--project", "7", "--out", str(jsonl)]) == 0
     rows = [json.loads(x) for x in jsonl.read_text().splitlines()]
     assert rows[0]["fitting"][0]["phrasing"] == PHRASINGS[1] and len(rows) == 4
+
+
+def _all_text(path: Path) -> str:
+    """Every text the export wrote: files as text, Parquet rows as JSON (images left out)."""
+    import pyarrow.parquet as pq
+
+    if path.is_file():
+        return path.read_text()
+    parts = []
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        if f.suffix == ".parquet":
+            rows = pq.read_table(f).drop_columns(["image"]).to_pylist()
+            parts.append(json.dumps(rows, default=str))
+        elif f.suffix in (".jsonl", ".json", ".md"):
+            parts.append(f.read_text())
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "vqax", "hf", "imagefolder"])
+def test_the_default_export_holds_no_email_address(project, fmt):
+    """What a team publishes by default (and --push-to-hub uploads) names nobody by e-mail."""
+    out = project / f"out-{fmt}"
+    assert export.main(["--project", "7", "--format", fmt, "--out", str(out)]) == 0
+    text = _all_text(out)
+    assert "annotator-1" in text or fmt == "vqax"  # vqax has no annotator field
+    assert "@" not in text.replace("@article{brack2022illume", "")
+
+
+def test_emails_only_with_the_flag_and_the_card_says_so(project):
+    out = project / "hf-emails"
+    argv = ["--project", "7", "--format", "hf", "--out", str(out), "--annotator-emails"]
+    assert export.main(argv) == 0
+    assert "ann@example.org" in _all_text(out)
+    assert "names annotators by their Label Studio e-mail" in (out / "README.md").read_text()
 
 
 def test_candidates_written_into_task_data_keep_their_phrasing():

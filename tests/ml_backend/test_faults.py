@@ -1,4 +1,4 @@
-"""Faults against real processes (issue 11, item 7): a real Label Studio, the backend
+"""Faults against real processes: a real Label Studio, the backend
 under gunicorn in a process group of its own, the real tuning job on the tiny model.
 
 "kill -9 of the backend" kills the whole group with SIGKILL (gunicorn's master,

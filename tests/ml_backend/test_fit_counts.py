@@ -11,7 +11,7 @@ def task(item_id: str, candidates: list[str], refs: list[str]) -> dict:
         "question": "what animal is this?",
         "answer": "cat",
         "candidates": [{"value": c} for c in candidates],
-        "reference_explanations": refs,
+        "explanations": refs,
     }
 
 

@@ -182,7 +182,7 @@ def test_full_loop(db, request, tmp_path):
     for key in ("item-1", "item-2", "item-3"):
         data = after[key]["data"]
         assert data["candidates_version"] == "v0001", key
-        assert len(data["candidates"]) >= 10, key  # the sampler's top-up (issue 11 item 5)
+        assert len(data["candidates"]) >= 10, key  # the sampler's top-up
         assert data["candidate_rounds"][-1]["version"] == "zero-shot"
         assert any(p["model_version"] == "v0001" for p in after[key]["predictions"])
     rows = (

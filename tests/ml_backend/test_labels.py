@@ -8,8 +8,8 @@ from illume.critique import Critic
 from illume.items import Item
 from ml_backend.labels import (
     DEFAULT_LABELS,
-    AnnotatorCritic,
     Labels,
+    VerdictCritic,
     prediction,
     read_annotation,
     task_verdicts,
@@ -60,7 +60,7 @@ def test_verdicts_read_only_the_configs_controls():
 
 
 def test_annotator_critic_is_an_engine_critic():
-    critic = AnnotatorCritic()
+    critic = VerdictCritic()
     assert isinstance(critic, Critic)
     task = {"annotations": [{"result": [{"type": "choices", "value": {"choices": ["It purrs"]}}]}]}
     critic.add("cat", task_verdicts(task))

@@ -143,6 +143,9 @@ def test_the_page_behind_basic_auth_and_health_apart(tmp_path, monkeypatch):
     html = page.get_data(as_text=True)
     assert "Project 7: cats" in html and "1 (33.3%)" in html and html.count("<svg") == 4
     assert "66.7%" in html  # bob's tick rate and the critic's recall
+    # the rounds table: 2 rationales over 3 items (a row key named `items` once printed
+    # `<built-in method items of dict ...>`: Jinja found the dict's method first)
+    assert "<td>2</td><td>3</td>" in html and "built-in method" not in html
     client.get("/", headers=auth)
     assert calls == [[7]]  # the reload came from the cache
     assert client.get("/health", headers=auth).get_json()["status"] == "UP"

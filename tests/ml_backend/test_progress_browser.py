@@ -10,11 +10,12 @@ import json
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
+from illume.envconfig import from_env
 from ml_backend import lsclient
+from ml_backend.demo.settings import TestSwitches
 from tests.ml_backend.test_browser import BROWSER_DIR, CHROMIUM, require_browser
 from tests.ml_backend.test_integration import (
     make_project,
@@ -29,7 +30,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 def test_progress_page_shows_the_projects_figures(ls_client, label_studio, backend, tmp_path):
     node = require_browser()
     project = make_project(ls_client, label_studio, "illume progress")
-    ls_client.ml.create(url=backend.url, project=project, title="illume", is_interactive=False)
+    ml = ls_client.ml.create(url=backend.url, project=project, title="illume", is_interactive=False)
     first, second, *_ = sorted(wait_for_candidates(ls_client, project), key=lambda t: t["id"])
     # references on the first task: its first candidate, so the critic accepts exactly it
     shown = [c["value"] for c in first["data"]["candidates"]]
@@ -43,23 +44,7 @@ def test_progress_page_shows_the_projects_figures(ls_client, label_studio, backe
     )
 
     shot = tmp_path / "progress.png"
-    env = {
-        **os.environ,
-        "URL": f"{backend.url}/?project={project}&fresh=1",
-        "PROJECT": str(project),
-        "SCREENSHOT": str(shot),
-        "CHROMIUM": CHROMIUM,
-    }
-    proc = subprocess.run(
-        [node, "progress_page.mjs"],
-        cwd=BROWSER_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    page = json.loads(proc.stdout.strip().splitlines()[-1])
+    page = read_page(node, backend.url, project, shot)
     assert page["status"] == 200 and page["plots"] >= 3
     assert (page["tasks"], page["annotated"], page["none_fits"]) == ("4", "2", "1")
     assert page["resolved"] == "1 (25.0%)"
@@ -74,5 +59,33 @@ def test_progress_page_shows_the_projects_figures(ls_client, label_studio, backe
     assert agreement[:5] == [str(len(shown)), "1", "0", "0", str(len(shown) - 1)]
     assert agreement[5:] == ["100.0%", "100.0%", "1.00"]
     assert shot.stat().st_size > 20_000
-    if os.environ.get("ILLUME_SCREENSHOT_DIR"):
-        shutil.copy(shot, Path(os.environ["ILLUME_SCREENSHOT_DIR"]) / "progress.png")
+    assert page["rounds"] == []
+    # after a round, its row: the rationales and the items it was tuned on, as numbers
+    ls_client.ml.train(id=ml.id)
+    wait_for(lambda: backend.get("/status")["counters"]["rounds_ok"] >= 1, 180, "a round")
+    (round_row,) = read_page(node, backend.url, project, tmp_path / "after.png")["rounds"]
+    assert round_row[6] == "1" and round_row[7].isdigit(), round_row
+    keep = from_env(TestSwitches).screenshot_dir
+    if keep:
+        shutil.copy(shot, keep / "progress.png")
+
+
+def read_page(node: str, url: str, project: int, shot) -> dict:
+    """The progress page as Chromium shows it: its figures and tables, and a screenshot."""
+    env = {
+        **os.environ,
+        "URL": f"{url}/?project={project}&fresh=1",
+        "PROJECT": str(project),
+        "SCREENSHOT": str(shot),
+        "CHROMIUM": CHROMIUM,
+    }
+    proc = subprocess.run(
+        [node, "progress_page.mjs"],
+        cwd=BROWSER_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])

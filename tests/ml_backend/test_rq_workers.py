@@ -79,7 +79,7 @@ def test_two_workers_a_killed_one_and_a_new_version(
     env = {
         "ILLUME_REDIS_URL": redis_server.url,
         "ILLUME_VERSIONS": str(versions),
-        "ILLUME_BATCH_TASKS": str(BATCH),
+        "ILLUME_BATCH_ITEMS": str(BATCH),
         "ILLUME_SAMPLE_TIMEOUT_S": str(TIMEOUT_S),
         "ILLUME_RQ_GRACE_S": "2",
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from redis import Redis
 
+from illume.sample import SampleConfig
 from ml_backend.config import Settings
 from ml_backend.rqueue import RedisQueues
 
@@ -13,7 +14,9 @@ from ml_backend.rqueue import RedisQueues
 def queues(redis_server):
     conn = Redis.from_url(redis_server.url)
     conn.flushdb()
-    settings = Settings(redis_url=redis_server.url, batch_tasks=3, load_model=False)
+    settings = Settings(
+        redis_url=redis_server.url, sample=SampleConfig(batch_items=3), load_model=False
+    )
     yield RedisQueues(settings, conn)
     conn.flushdb()
 

@@ -76,7 +76,7 @@ def test_a_killed_pass_resumes_without_resampling(
 ):
     n = 24
     project = make_tasks(ls_client, label_studio, "illume kill", n)
-    env = {"ILLUME_LM": str(tiny_lm_dir), "ILLUME_ENCODER": "tiny", "ILLUME_BATCH_TASKS": "1"}
+    env = {"ILLUME_LM": str(tiny_lm_dir), "ILLUME_ENCODER": "tiny", "ILLUME_BATCH_ITEMS": "1"}
     backend, logf = start_backend(label_studio, local_root, tmp_path, env)
     ls_client.ml.create(url=backend.url, project=project, title="illume", is_interactive=False)
     wait_for(

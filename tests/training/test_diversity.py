@@ -1,6 +1,5 @@
 """After a round tuned on two near-identical rationales, the sampler's top-up still gives
-every unresolved item at least 10 distinct candidates that pass the rank filter
-(issue 11 item 5).
+every unresolved item at least 10 distinct candidates that pass the rank filter.
 
 The tiny model here writes words: its output layer scores 3,000 English word tokens
 (random rows) and nothing else (zero rows), so its jabber is word salad that

@@ -47,8 +47,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    """Run an import from parsed options and print its report; 1 when it cannot be done."""
+    """Run an import from parsed options and print its report: 2 for a wrong call (no such
+    checkpoint, --out in the way), 1 when the checkpoint does not fit (the report says why)."""
+    from pathlib import Path
+
     from illume.models.magma.importer import MagmaImportError, import_checkpoint
+
+    if not Path(args.checkpoint).is_file():
+        print(f"illume magma-import: error: no checkpoint file {args.checkpoint}", file=sys.stderr)
+        return 2
 
     try:
         report = import_checkpoint(
@@ -67,8 +74,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     except FileExistsError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        print(f"illume magma-import: error: {e}", file=sys.stderr)
+        return 2
     print(report.summary())
     print(f"use it with: --model magma:{report.out}")
     return 0
