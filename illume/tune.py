@@ -172,8 +172,8 @@ class TuneConfig:
         metadata={
             "help": "sft: cross-entropy on X^E + X^A (the paper; the default); dpo: the "
             "preference term on (fitting, rejected) pairs alone; sft+dpo: both. dpo and sft+dpo "
-            "are experimental: sft+dpo raised shapes-x test fact errors 12.5% -> 41.7% (sft: "
-            "8.3%, docs/results/goals.md)",
+            "are experimental: sft+dpo raised shapes-x test fact errors 12.5%% -> 41.7%% (sft: "
+            "8.3%%, docs/results/goals.md)",
             "choices": OBJECTIVES,
         },
     )
