@@ -72,6 +72,7 @@ def test_a_few_steps_move_held_out_candidates_toward_the_pattern(tmp_path):
     before = _share(model, held_out)
     result = trainer.fit(AdamWEngine(model, config.lr), model, exp, vqa, b, [], config)
     after = _share(model, held_out)
+    print(f"share of held-out candidates with {PATTERN!r}: {before:.2f} -> {after:.2f}")
     assert result.steps_run == STEPS
     assert before == 0.0
     assert after >= before + MIN_SHARE, (before, after)
