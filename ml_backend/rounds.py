@@ -50,6 +50,8 @@ PROGRESS_KEYS = (
     "tokens_per_s",
     "world_size",
     "val_rouge",
+    "dev_score",
+    "select_by",
     "dpo_loss",
     "reward_accuracy",
 )

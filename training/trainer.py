@@ -303,7 +303,17 @@ def fit(
         if result.select_by == "rouge":
             result.val_rouge.append(score)
         if report:
-            report({"event": "epoch", **where, "epoch": check + 1, "val_rouge": score})
+            figure = {"val_rouge": score} if result.select_by == "rouge" else {}
+            report(
+                {
+                    "event": "epoch",
+                    **where,
+                    "epoch": check + 1,
+                    "dev_score": score,
+                    "select_by": result.select_by,
+                    **figure,
+                }
+            )
         log.info(
             "checkpoint %d: dev %s %.4f (best %.4f)", check + 1, result.select_by, score, best_score
         )

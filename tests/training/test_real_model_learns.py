@@ -55,7 +55,7 @@ def _items(tmp_path, n: int, offset: int) -> list[Item]:
 
 def _share(model, items) -> float:
     config = SampleConfig(n_per_temperature=2, top_up_rounds=0, rank=False, max_new_tokens=16)
-    rows = api.sample(items, config, model)
+    rows = list(api.sampler(model, config).sample(items, progress=False))
     texts = [c.text.lower() for r in rows for c in r.candidates]
     return sum(PATTERN in t for t in texts) / max(1, len(texts))
 

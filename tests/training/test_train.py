@@ -94,7 +94,9 @@ def test_one_rank_publishes_a_complete_version(job):
     assert [r["loss"] for r in steps] == pytest.approx(metrics["losses"])
     assert all(math.isfinite(r["loss"]) and r["tokens_per_s"] > 0 for r in steps)
     assert steps[-1]["global_step"] == steps[-1]["total_steps"] == 4
-    assert [r["val_rouge"] for r in records if r["event"] == "epoch"] == metrics["val_rouge"]
+    checks = [r for r in records if r["event"] == "epoch"]
+    assert [r["dev_score"] for r in checks] == metrics["dev_scores"]  # minus the dev NLL
+    assert metrics["select_by"] == "nll" and len(checks) == 2
 
 
 def test_failed_job_publishes_nothing(job, tmp_path):
