@@ -214,7 +214,7 @@ class RoundRunner:
         """What the annotators accepted (deduplicated per item), and every usable item."""
         critic = VerdictCritic()
         items: dict[str, Item] = {}
-        offered: list[tuple[Item, list[tuple[str, str | None]]]] = []
+        offered: list[tuple[Item, dict[str, Any], list[tuple[str, str | None]]]] = []
         for task in all_tasks:
             try:
                 item = tasks.task_item(task, self.ls.resolver.resolve)
@@ -224,15 +224,26 @@ class RoundRunner:
                 continue
             items.setdefault(item.id, item)
             critic.add(item.id, task_verdicts(task, labels))
-            offered.append((item, tasks.offered_texts(task, labels)))
-        accepted = []
-        for item, texts in offered:
+            offered.append((item, task, tasks.offered_texts(task, labels)))
+        accepted: list[Rationale] = []
+        for item, task, texts in offered:
             scores = critic.score(item, [text for text, _ in texts])
-            accepted += [
-                Rationale(item.id, text, "annotator", version_round(version), version)
-                for (text, version), score in zip(texts, scores, strict=True)
-                if critic.fitting(score)
-            ]
+            sets = tasks.candidate_sets(task_data(task))
+            for (text, version), score in zip(texts, scores, strict=True):
+                if not critic.fitting(score):
+                    continue
+                meta = tasks.candidate_meta(sets, text, version) if version else {}
+                accepted.append(
+                    Rationale(
+                        item.id,
+                        text,
+                        "annotator",
+                        version_round(version),
+                        version,
+                        question=meta.get("phrasing"),
+                        explanation=meta.get("explanation"),
+                    )
+                )
         return unique_rationales(accepted), list(items.values())
 
     def rejected(self, all_tasks: list[dict[str, Any]], project: int) -> list[tuple[str, str]]:
@@ -289,6 +300,10 @@ class RoundRunner:
             why = f"exited {e.returncode}" if isinstance(e, subprocess.CalledProcessError) else e
             tail = (work / "tune.log").read_text(errors="replace").strip().splitlines()[-3:]
             return None, f"the tuning job {why}: {' | '.join(tail)[-500:]}"
+
+
+def task_data(task: dict[str, Any]) -> dict[str, Any]:
+    return task.get("data") if isinstance(task.get("data"), dict) else {}
 
 
 def _describe(live: dict[str, Any]) -> str:

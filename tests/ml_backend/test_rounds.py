@@ -45,7 +45,8 @@ def task(tid, item_id, annotations, image):
     data = {"item_id": item_id, "image": image, "question": "q?", "answer": "cat"}
     data = with_candidates(data, [{"text": "old one"}], "zero-shot")
     data["candidates_generated_at"] = "2030-01-01T00:00:00+00:00"
-    data = with_candidates(data, [{"text": "It purrs"}, {"text": "it barks"}], "v0002")
+    offered = [{"text": "It purrs", "explanation": "since"}, {"text": "it barks"}]
+    data = with_candidates(data, offered, "v0002")
     data["candidates_generated_at"] = "2030-01-02T00:00:00+00:00"
     return {"id": tid, "data": data, "annotations": annotations}
 
@@ -68,6 +69,8 @@ def test_rationales_come_from_verdicts_with_proposer_and_round(tmp_path, png_fil
         ("cat-1", "old one"): ("annotator", "zero-shot", 0),
         ("cat-1", "it has whiskers"): ("annotator", None, 0),
     }
+    # tuned under the explanation prompt it was sampled with ("since")
+    assert {r.text: r.explanation for r in rationales}["It purrs"] == "since"
 
 
 ANY_TICK = ["--min-rationales", "1", "--min-items", "1"]
