@@ -50,7 +50,7 @@ def main() -> None:
         ),
         "new top-up": sample,
     }
-    base = TuneConfig(epochs=3, batch_size=2, lr=3e-2, vqa_ratio=0)
+    base = TuneConfig(steps=0, epochs=3, batch_size=2, lr=3e-2, vqa_ratio=0)
     rounds = {
         "base": None,
         "tuned, no guard": replace(base, min_rationales_per_epoch=0),

@@ -37,7 +37,7 @@ def main() -> None:
         build_easy_vqa_x(data, max_train=args.train, max_val=32, max_test=32)
     config = LoopConfig(
         rounds=1,
-        tune=TuneConfig(epochs=1, batch_size=32, val_items=16),
+        tune=TuneConfig(steps=0, epochs=1, batch_size=32, val_items=16),
         saturation=0.0,
         sample=SampleConfig(batch_items=32, explanation_prompts=("because",)),
     )

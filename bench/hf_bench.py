@@ -72,7 +72,7 @@ def bench_tuning(model, items, steps: int, batch: int) -> dict:
     from training.trainer import train
 
     explained = [(it, it.explanations[0]) for it in items if it.explanations]
-    config = TuneConfig(epochs=1, batch_size=batch, val_items=0, vqa_ratio=10.0)
+    config = TuneConfig(steps=0, epochs=1, batch_size=batch, val_items=0, vqa_ratio=10.0)
     exp, vqa, b = build_examples(explained, items, config)
     examples = (exp + vqa) * (1 + steps * batch // max(1, len(exp + vqa)))
     exp, vqa = [e for e in examples if e.kind == "exp"], [e for e in examples if e.kind == "vqa"]

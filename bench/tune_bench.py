@@ -154,7 +154,7 @@ def main() -> None:
             f"{args.items} not found: build it first with "
             "`illume data easy-vqa-x --out data/easy-vqa-x` (or pass --items)"
         )
-    config = TuneConfig(epochs=1, batch_size=args.batch_size, val_items=0)
+    config = TuneConfig(steps=0, epochs=1, batch_size=args.batch_size, val_items=0)
     if args.method:
         run = run_ours if args.method == "ours" else run_hf_lora
         out = run(args, config)

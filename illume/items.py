@@ -119,6 +119,8 @@ class Candidate:
     fitting: bool | None = None
     phrasing: str | None = None
     """The question phrasing the prompt asked (see Item.questions)."""
+    explanation: str | None = None
+    """The explanation prompt it was drawn under ("because", a top-up's "since", ...)."""
     rank: float | None = None
     """How likely it fits before any critic saw it, 0..1 (illume.rank.score)."""
 
@@ -137,6 +139,7 @@ class Candidate:
             score=raw.get("score"),
             fitting=raw.get("fitting"),
             phrasing=raw.get("phrasing"),
+            explanation=raw.get("explanation"),
             rank=raw.get("rank"),
         )
 

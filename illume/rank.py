@@ -43,7 +43,12 @@ PROMPT_ECHO = re.compile(r"(?:^|\s)(?:Q|A|Context):")
 SHOUTING = re.compile(r"\b[A-Z]{3,}(?:\s+[A-Z]{3,})+\b")
 """Two or more capitalised words in a row ("ANSI ENTIRE PRINTABLE"): a heading or a code, not
 a sentence an annotator would tick."""
-MIN_CONTENT_WORDS = 3
+NEGATION = frozenset(["no", "not", "none", "nothing", "neither", "nor", "without"])
+MIN_CONTENT_WORDS = 2
+"""Two, one of them beyond the question and answer (else it restates them): "the circle is
+red" and "it is round with no corners" are correct rationales; at three, 8% of easy-vqa-x's
+and 5% of shapes-x's reference wordings were dropped before anyone saw them
+(bench/rank_references.py, docs/results/rank-references.json)."""
 MAX_LOGPROB_GAP = 2.5
 """Nats per token a shown candidate may lie below the item's most likely one. On the demo
 photos the sensible candidates lie within 2.5 nats of the best (-1 to -3.5 for SmolLM2) and
@@ -60,7 +65,6 @@ DANGLING = frozenset(  # words a finished sentence does not end on
         "and",
         "or",
         "in",
-        "on",
         "at",
         "for",
         "that",
@@ -90,8 +94,8 @@ def restates_answer(text: str, answer: str) -> bool:
 def reject(item: Item, text: str, min_content: int = MIN_CONTENT_WORDS) -> str | None:
     """Why `text` can never be a rationale for `item`, or None when it might be one.
 
-    `min_content` distinct content words are asked for: three to show a candidate (a
-    shorter one rarely fits), one to judge a person's tick ("it has whiskers" is fine)."""
+    `min_content` distinct content words are asked for: two to show a candidate ("the
+    circle is red"), one to judge a person's tick ("it has whiskers" is fine)."""
     if _other_script(text):
         return "text in another script"
     if PROMPT_ECHO.search(text):
@@ -103,8 +107,9 @@ def reject(item: Item, text: str, min_content: int = MIN_CONTENT_WORDS) -> str |
         return "restates the answer"
     if set(content) <= answer | set(words(item.question)):
         return "restates the question"
-    if len(set(content)) < min_content:
-        return "fewer than three content words"
+    negated = bool(NEGATION & set(toks))  # "there are no triangles at all" says enough
+    if len(set(content)) < (min(min_content, 1) if negated else min_content):
+        return f"fewer than {min_content} content words"
     letters = sum(ch.isalpha() for ch in text)
     if letters < 0.7 * len(text.replace(" ", "")) or "http" in text or "@" in text:
         return "not a sentence"
@@ -133,11 +138,18 @@ def _other_script(text: str) -> bool:
 
 
 def _repeats(toks: list[str], content: list[str]) -> bool:
-    """A bigram said twice, or a content word said three times."""
-    bigrams = Counter(zip(toks, toks[1:], strict=False))
-    if bigrams and max(bigrams.values()) > 1:
+    """Jabber that loops: a phrase said twice in a row ("soft fur and soft fur and"), the
+    same four words twice anywhere, or a content word five times. A scene's list repeats
+    less ("a large blue triangle, a big yellow triangle and a large blue square" is a
+    correct rationale, and so is a list of six pieces that names "gray" four times)."""
+    for n in (2, 3, 4):
+        for i in range(len(toks) - 2 * n + 1):
+            if toks[i : i + n] == toks[i + n : i + 2 * n]:
+                return True
+    grams = Counter(zip(toks, toks[1:], toks[2:], toks[3:], strict=False))
+    if grams and max(grams.values()) > 1:
         return True
-    return bool(content) and max(Counter(content).values()) > 2
+    return bool(content) and max(Counter(content).values()) > 4
 
 
 def context_of(prompt: str) -> str:

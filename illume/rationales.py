@@ -13,7 +13,7 @@ rationale counts once wherever it comes from.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from illume.versions import BASE_VERSION
@@ -58,6 +58,9 @@ class Rationale:
     `version` is the model version that proposed the text (None for one an
     annotator typed or a reference), `round` the round it was accepted in
     (the loop's round, or the proposing version's number in Label Studio).
+    `question` and `explanation` are the question phrasing and the explanation
+    prompt it was sampled with ("since", an ACT-X phrasing): tuning asks for it
+    under the same prompt (None: the item's question, the tuning default prompt).
     """
 
     item_id: str
@@ -65,6 +68,8 @@ class Rationale:
     source: str = "critic"
     round: int = 0
     version: str | None = BASE_VERSION
+    question: str | None = None
+    explanation: str | None = None
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -78,6 +83,8 @@ class Rationale:
             "source": self.source,
             "round": self.round,
             "version": self.version,
+            **({"question": self.question} if self.question else {}),
+            **({"explanation": self.explanation} if self.explanation else {}),
         }
 
     @classmethod
@@ -88,6 +95,8 @@ class Rationale:
             source=row.get("source", "critic"),
             round=int(row.get("round", 0)),
             version=row.get("version"),
+            question=row.get("question"),
+            explanation=row.get("explanation"),
         )
 
 
@@ -98,4 +107,4 @@ def unique_rationales(rationales: Iterable[Rationale]) -> list[Rationale]:
 
 
 def _stripped(r: Rationale) -> Rationale:
-    return Rationale(r.item_id, r.text.strip(), r.source, r.round, r.version)
+    return replace(r, text=r.text.strip())

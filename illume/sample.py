@@ -321,6 +321,7 @@ class Sampler:
                         round(lp, 4),
                         self.model.version,
                         phrasing=prompt.question,
+                        explanation=prompt.explanation,
                     )
                 )
         for owner in set(owners):

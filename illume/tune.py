@@ -1,8 +1,11 @@
 """Stage 3 of ILLUME: what the adapters are tuned on, and the loss.
 
-X^E holds every (item, fitting rationale) found so far; X^A holds VQA-only
-samples (question -> answer) from items without a fitting rationale, about
-ten times as many, to keep the model answering questions. The loss is
+X^E holds every (item, fitting rationale) found so far, each under the question
+phrasing and explanation prompt it was sampled with; X^A holds VQA-only samples
+(question -> answer) drawn at random from the whole training pool minus X^E's
+items, about ten times as many, to keep the model answering questions (when
+the pool is smaller, X^A is all of it and the job records the shortfall). The
+loss is
 
     L = L_vqa + b * L_exp,   b = n(X^A) / n(X^E)
 
@@ -10,9 +13,17 @@ where both parts are next-token cross-entropy over the target tokens only
 (image prefix and prompt positions carry no loss), summed over a batch and
 divided by its number of target tokens.
 
+A round runs a fixed budget of optimiser steps (`steps`), checks the dev
+measure (`select_by`) at `epochs` evenly spaced checkpoints and keeps the best;
+the starting weights are kept only when they beat every checkpoint by more
+than `keep_margin`, and then the round changed nothing. A round waits (does not
+tune) until X^E has `min_rationales` distinct rationales over `min_items` items.
+
 `objective` adds preference tuning (DPO, illume/dpo.py) on (fitting,
 rejected) pairs of the same item: `sft` is the paper's loss above, `dpo` the
-preference term alone, `sft+dpo` their sum L + dpo_weight * L_dpo.
+preference term alone, `sft+dpo` their sum L + dpo_weight * L_dpo. `dpo` and
+`sft+dpo` are experimental: on shapes-x, sft+dpo raised the test fact-error
+rate from 12.5% (zero-shot; 8.3% after sft) to 41.7% (docs/results/goals.md).
 """
 
 from __future__ import annotations
@@ -31,6 +42,8 @@ from illume.models.prompt import Prompt
 from illume.rationales import unique
 
 OBJECTIVES = ("sft", "dpo", "sft+dpo")
+STARTS = ("base", "previous")
+SELECTIONS = ("nll", "rouge")
 
 
 def _help(text: str, **bounds: float) -> dict[str, object]:
@@ -48,14 +61,75 @@ class TuneConfig:
     """
 
     epochs: int = field(
-        default=3, metadata=_help("passes over X^E + X^A; the best on val is kept", min=1)
+        default=3,
+        metadata=_help(
+            "dev checkpoints: with a step budget (steps > 0), the budget is cut into this many "
+            "equal parts and the dev measure is taken after each; with steps 0, passes over "
+            "X^E + X^A, each ending in a checkpoint. The best checkpoint is kept",
+            min=1,
+        ),
+    )
+    steps: int = field(
+        default=120,
+        metadata=_help(
+            "optimiser steps per round, whatever the size of X^E (0: `epochs` passes over "
+            "X^E + X^A). A fixed budget neither starves a round of 6 ticks (2 steps) nor lets "
+            "one with many over-fit; 120 steps of 16 is about 1,900 samples (the paper's "
+            "first VQA-X round saw about 13k on 8 GPUs); see docs/results/rounds-that-learn.md",
+            min=0,
+        ),
     )
     min_rationales_per_epoch: int = field(
         default=0,
         metadata=_help(
-            "collapse guard: with fewer rationales in X^E than this, a round runs only "
-            "epochs * n(X^E) / this epochs (at least 1); 0 (default: it did not keep more "
-            "variety in docs/results/diversity.md): always all epochs",
+            "steps 0 only, collapse guard: with fewer rationales in X^E than this, a round runs "
+            "only epochs * n(X^E) / this epochs (at least 1); 0 (default): always all epochs",
+            min=0,
+        ),
+    )
+    min_rationales: int = field(
+        default=8,
+        metadata=_help(
+            "a round tunes only once X^E holds this many distinct rationales (below it the "
+            "round waits and says why): tuned on 1 to 6 ticks, the model copied their surface "
+            "onto every task",
+            min=0,
+        ),
+    )
+    min_items: int = field(
+        default=4, metadata=_help("... over at least this many distinct items (tasks)", min=0)
+    )
+    start_from: str = field(
+        default="base",
+        metadata={
+            "help": "base: every round tunes the base weights on all rationales so far (the "
+            "paper); previous: it goes on from the latest version",
+            "choices": STARTS,
+        },
+    )
+    select_by: str = field(
+        default="nll",
+        metadata={
+            "help": "the dev measure that picks the checkpoint: nll, the mean token NLL of "
+            "dev rationales (the dev split's explanations; without one, the rationales of a "
+            "held-out dev_share of X^E's items), what the sampler's candidates follow; rouge, "
+            "greedy ROUGE-L against the dev split's references",
+            "choices": SELECTIONS,
+        },
+    )
+    keep_margin: float = field(
+        default=0.02,
+        metadata=_help(
+            "the starting weights are kept (the round changes nothing) only when their dev "
+            "measure beats the best checkpoint's by more than this share of it",
+            min=0,
+        ),
+    )
+    dev_share: float = field(
+        default=0.2,
+        metadata=_help(
+            "select_by nll without dev items: this share of X^E's items (by image, at least "
+            "one when there are two or more) is held out as dev rationales, not tuned on",
             min=0,
         ),
     )
@@ -81,19 +155,25 @@ class TuneConfig:
     val_items: int = field(
         default=64,
         metadata=_help(
-            "validation items scored after each epoch (greedy rationales, ROUGE-L)", min=0
+            "dev items scored at each checkpoint (select_by: their NLL or ROUGE-L)", min=0
         ),
     )
     train_split: str = field(
-        default="train", metadata=_help("items of this split feed X^A ('all': every item)")
+        default="train",
+        metadata=_help(
+            "items of this split (or these, comma-separated) are the pool X^A is drawn from "
+            "('all': every item)"
+        ),
     )
     val_split: str = field(default="val", metadata=_help("items of this split validate epochs"))
     seed: int = field(default=0, metadata=_help("seed of the X^A draw and of the trainer"))
     objective: str = field(
         default="sft",
         metadata={
-            "help": "sft: cross-entropy on X^E + X^A (the paper); dpo: the preference term on "
-            "(fitting, rejected) pairs alone; sft+dpo: both",
+            "help": "sft: cross-entropy on X^E + X^A (the paper; the default); dpo: the "
+            "preference term on (fitting, rejected) pairs alone; sft+dpo: both. dpo and sft+dpo "
+            "are experimental: sft+dpo raised shapes-x test fact errors 12.5%% -> 41.7%% (sft: "
+            "8.3%%, docs/results/goals.md)",
             "choices": OBJECTIVES,
         },
     )
@@ -116,6 +196,14 @@ class TuneConfig:
         check_ranges(self)
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective {self.objective!r} is not one of {OBJECTIVES}")
+        if self.start_from not in STARTS:
+            raise ValueError(f"start_from {self.start_from!r} is not one of {STARTS}")
+        if self.select_by not in SELECTIONS:
+            raise ValueError(f"select_by {self.select_by!r} is not one of {SELECTIONS}")
+
+    def in_pool(self, item: Item) -> bool:
+        """Whether X^A may draw this item (its split is one of `train_split`'s)."""
+        return self.train_split == "all" or item.split in self.train_split.split(",")
 
     @property
     def uses_sft(self) -> bool:
@@ -137,24 +225,42 @@ class Example:
     kind: str  # "exp" or "vqa"
 
 
-def dedupe_rationales(explained: Iterable[tuple[Item, str]]) -> list[tuple[Item, str]]:
+Explained = tuple[Item, str] | tuple[Item, str, Prompt | None]
+"""(item, rationale) or (item, rationale, the prompt it was sampled with; None: the item's
+question under `explanation_prompt`)."""
+
+
+def dedupe_rationales(explained: Iterable[Explained]) -> list[Explained]:
     """X^E without repeats of the same rationale (by `rationale_key`) for an item."""
-    kept = unique(explained, text=lambda pair: pair[1], item=lambda pair: pair[0].id)
-    return [(item, text.strip()) for item, text in kept]
+    kept = unique(explained, text=lambda row: row[1], item=lambda row: row[0].id)
+    return [(row[0], row[1].strip(), *row[2:]) for row in kept]
+
+
+def explanation_prompt(item: Item, config: TuneConfig, sampled: Prompt | None = None) -> Prompt:
+    """The prompt a rationale is tuned under: the phrasing and explanation prompt it was
+    sampled with (a top-up's "since", an ACT-X phrasing), else the item's question under
+    `explanation_prompt`. The answer is always the item's own."""
+    if sampled is None:
+        return Prompt(item.question, item.answer, config.explanation_prompt)
+    return Prompt(sampled.question or item.question, item.answer, sampled.explanation)
 
 
 def build_examples(
-    explained: list[tuple[Item, str]], items: list[Item], config: TuneConfig
+    explained: list[Explained], items: list[Item], config: TuneConfig
 ) -> tuple[list[Example], list[Example], float]:
-    """X^E and X^A as examples, and the weight b = n(X^A) / n(X^E)."""
+    """X^E and X^A as examples, and the weight b = n(X^A) / n(X^E).
+
+    X^A is a seeded random subset of `items` (the pool: the whole training split, or
+    every task) minus the items that have a rationale, `vqa_ratio` times n(X^E) of them,
+    or the whole pool when it is smaller (`xa_shortfall` says by how much).
+    """
     rng = random.Random(config.seed)
     explained = dedupe_rationales(explained)
-    explain = config.explanation_prompt
     exp = [
-        Example(item, Prompt(item.question, item.answer, explain), " " + text, "exp")
-        for item, text in explained
+        Example(row[0], explanation_prompt(row[0], config, _sampled(row)), " " + row[1], "exp")
+        for row in explained
     ]
-    with_rationale = {item.id for item, _ in explained}
+    with_rationale = {row[0].id for row in explained}
     pool = [it for it in items if it.id not in with_rationale]
     n_vqa = min(len(pool), round(config.vqa_ratio * len(exp)))
     vqa = [
@@ -162,6 +268,63 @@ def build_examples(
     ]
     b = len(vqa) / len(exp) if exp and vqa else 1.0
     return exp, vqa, b
+
+
+def _sampled(row: Explained) -> Prompt | None:
+    return row[2] if len(row) > 2 else None
+
+
+def xa_shortfall(config: TuneConfig, n_exp: int, n_vqa: int) -> dict | None:
+    """What a round records when the pool held fewer items than vqa_ratio * n(X^E)."""
+    wanted = round(config.vqa_ratio * n_exp)
+    if n_vqa >= wanted:
+        return None
+    return {
+        "wanted": wanted,
+        "drawn": n_vqa,
+        "note": f"X^A pool too small: {n_vqa} VQA samples instead of {wanted} "
+        f"({config.vqa_ratio:g} x {n_exp} rationales); b = {n_vqa / n_exp if n_exp else 0:.2f}",
+    }
+
+
+def waiting_reason(rationales: Iterable[tuple[str, str]], config: TuneConfig) -> str | None:
+    """Why a round must not tune yet on these (item id, text) rationales, or None.
+
+    Counted as distinct rationales (`rationale_key`, per item) over distinct items:
+    six ticks of two near-identical sentences are not eight rationales.
+    """
+    kept = unique(rationales, text=lambda r: r[1], item=lambda r: r[0])
+    n_items = len({item_id for item_id, _ in kept})
+    if len(kept) >= config.min_rationales and n_items >= config.min_items:
+        return None
+    return (
+        f"waiting for rationales: {len(kept)} distinct over {n_items} items so far; a round "
+        f"tunes from {config.min_rationales} over {config.min_items} items "
+        "(min_rationales, min_items)"
+    )
+
+
+def split_dev(explained: list[Explained], config: TuneConfig) -> tuple[list, list]:
+    """(tuned on, dev) parts of X^E when no dev items exist: a seeded `dev_share` of the
+    items with a rationale, by image, is held out for the NLL selection (none of one item)."""
+    images = sorted({row[0].image for row in explained})
+    if config.select_by != "nll" or config.dev_share <= 0 or len(images) < 2:
+        return explained, []
+    n_dev = max(1, round(config.dev_share * len(images)))
+    dev_images = set(random.Random(config.seed + 1).sample(images, n_dev))
+    return (
+        [row for row in explained if row[0].image not in dev_images],
+        [row for row in explained if row[0].image in dev_images],
+    )
+
+
+def dev_examples(items: list[Item], config: TuneConfig) -> list[Example]:
+    """The dev items' reference explanations as examples (their NLL selects checkpoints)."""
+    return [
+        Example(it, explanation_prompt(it, config), " " + e.strip(), "exp")
+        for it in items
+        for e in it.explanations[:1]
+    ]
 
 
 def epochs_for(config: TuneConfig, n_exp: int) -> int:

@@ -179,21 +179,37 @@ def job_command(
     ]
 
 
-def write_result(path: str | Path, version: Path, metrics: dict) -> None:
-    """The child's answer: the published version (written last, atomically)."""
+class NothingChanged(RuntimeError):
+    """The round ran, but its dev selection kept the starting weights: no version is
+    published and the one serving stays. `metrics` holds the figures (dev_start,
+    dev_scores, changed_nothing: the sentence to show)."""
+
+    def __init__(self, metrics: dict):
+        super().__init__(metrics.get("changed_nothing", "this round changed nothing"))
+        self.metrics = metrics
+
+
+def write_result(path: str | Path, version: Path | None, metrics: dict) -> None:
+    """The child's answer: the published version, or None when the round changed nothing
+    (written last, atomically)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"version": str(version), "metrics": metrics}, indent=2))
+    body = {"version": str(version) if version else None, "metrics": metrics}
+    tmp.write_text(json.dumps(body, indent=2))
     tmp.replace(path)
 
 
 def read_result(path: str | Path) -> Path:
-    """The version the child published; RuntimeError when it published none."""
+    """The version the child published; NothingChanged when the dev selection kept the
+    starting weights, RuntimeError when it published none for any other reason."""
     path = Path(path)
     if not path.exists():
         raise RuntimeError(f"the tuning job finished without publishing a version ({path})")
-    return Path(json.loads(path.read_text())["version"])
+    body = json.loads(path.read_text())
+    if body.get("version") is None:
+        raise NothingChanged(body.get("metrics", {}))
+    return Path(body["version"])
 
 
 def child_env() -> dict[str, str]:

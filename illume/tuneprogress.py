@@ -10,7 +10,8 @@ nothing: a line without its newline yet is left for the next read.
 A record (`event` "step"): epoch, epochs, step, steps (per epoch), global_step,
 total_steps, loss, tokens_per_s, world_size, time (Unix seconds); with
 preference pairs also dpo_loss and reward_accuracy. After each epoch's
-validation: `event` "epoch" with epoch, epochs, val_rouge, world_size, time.
+checkpoint: `event` "epoch" with epoch, epochs, dev_score and select_by (val_rouge too
+when selecting by ROUGE-L), world_size, time.
 """
 
 from __future__ import annotations
@@ -80,7 +81,9 @@ def describe(record: dict[str, Any]) -> str:
     """One log line for a record: what a person watching a round wants to read."""
     epoch = f"epoch {record.get('epoch')}/{record.get('epochs')}"
     if record.get("event") == "epoch":
-        return f"{epoch} done, val ROUGE-L {record.get('val_rouge', float('nan')):.4f}"
+        if "val_rouge" in record or "dev_score" not in record:
+            return f"{epoch} done, val ROUGE-L {record.get('val_rouge', float('nan')):.4f}"
+        return f"{epoch} done, dev {record.get('select_by')} score {record['dev_score']:.4f}"
     return (
         f"{epoch} step {record.get('step')}/{record.get('steps')} "
         f"({record.get('global_step')}/{record.get('total_steps')}) "

@@ -42,10 +42,11 @@ from illume.items import Item, load_items, read_jsonl, write_jsonl
 from illume.pairs import build_pairs, rejected_candidates
 from illume.rationales import Rationale, unique_rationales
 from illume.sample import SampleConfig
-from illume.tunejob import TuneJob
+from illume.tune import waiting_reason
+from illume.tunejob import NothingChanged, TuneJob
 from illume.versions import BASE_VERSION
 from illume_bench.critics import make_critic
-from illume_bench.loop_config import DEV_SPLIT, LoopConfig
+from illume_bench.loop_config import DEV_SPLIT, POOL_SPLIT, LoopConfig
 from illume_bench.round_stats import critic_agreement, diversity, fact_rate_of, score_split
 
 log = logging.getLogger(__name__)
@@ -75,17 +76,24 @@ class Run:
         by_split = {s: [it for it in items if it.split == s] for s in ("train", "val", "test")}
         dev = draw(by_split["val"], min(config.dev_limit, len(by_split["val"]) // 2), seed + 1)
         dev_ids = {it.id for it in dev}
+        sampled = draw(by_split["train"], config.train_limit, seed)
+        sampled_ids = {it.id for it in sampled}
         self.splits: dict[str, list[Item]] = {
-            "train": draw(by_split["train"], config.train_limit, seed),
+            "train": sampled,
             "val": draw(
                 [it for it in by_split["val"] if it.id not in dev_ids], config.val_limit, seed
             ),
             "test": draw(by_split["test"], config.test_limit, seed),
             DEV_SPLIT: [replace(it, split=DEV_SPLIT) for it in dev],
         }
+        # X^A is drawn from the whole train split (the paper), not only the sampled items
+        pool = [
+            replace(it, split=POOL_SPLIT) for it in by_split["train"] if it.id not in sampled_ids
+        ]
         self.items_file = self.out / "items.jsonl"
         if not self.items_file.exists():
-            write_jsonl(self.items_file, (it.to_dict() for s in self.splits.values() for it in s))
+            rows = [it.to_dict() for s in self.splits.values() for it in s]
+            write_jsonl(self.items_file, rows + [it.to_dict() for it in pool])
         self.critic = critic or make_critic(config.critic)
 
     def round_dir(self, r: int) -> Path:
@@ -111,7 +119,15 @@ class Run:
                 continue
             for row in read_jsonl(path):
                 found += [
-                    Rationale(str(row["id"]), c["text"], "critic", r, c.get("model_version"))
+                    Rationale(
+                        str(row["id"]),
+                        c["text"],
+                        "critic",
+                        r,
+                        c.get("model_version"),
+                        question=c.get("phrasing"),
+                        explanation=c.get("explanation"),
+                    )
                     for c in row.get("candidates", [])
                     if c.get("fitting")
                 ]
@@ -131,13 +147,24 @@ def critic_pairs(run: Run, upto: int, fitting: list[Rationale]) -> list[dict]:
 
 
 def tune_version(
-    run: Run, name: str, rationales: list[dict], extra: dict, pairs: list[dict] | None = None
+    run: Run,
+    name: str,
+    rationales: list[dict],
+    extra: dict,
+    pairs: list[dict] | None = None,
+    base: Path | None = None,
 ) -> Path:
-    """Run the tuning job (DeepSpeed, a child process) unless this version already exists."""
+    """Run the tuning job (DeepSpeed, a child process) unless this version already exists.
+
+    Raises `NothingChanged` (remembered in the run folder, so a resumed run does not tune
+    again) when the dev selection kept the starting weights."""
     root = run.out / "versions" / name
     done = _find_version(root, extra)
     if done:
         return done
+    unchanged = root / f"unchanged-{extra['round']:02d}.json"
+    if unchanged.exists():
+        raise NothingChanged(json.loads(unchanged.read_text()))
     fb_path = run.out / "rationales" / f"{name}-{extra['round']:02d}.jsonl"
     write_jsonl(fb_path, rationales)
     if pairs is not None:
@@ -150,8 +177,15 @@ def tune_version(
         versions=str(root),
         metrics_extra=json.dumps(extra),
     )
+    if base is not None:
+        job = replace(job, base=str(base))
     log.info("tuning %s round %d on %d rationales", name, extra["round"], len(rationales))
-    return api.run_tune_job(job, cfg.tune_config(), cfg.model, cfg.launch)
+    try:
+        return api.run_tune_job(job, cfg.tune_config(), cfg.model, cfg.launch)
+    except NothingChanged as e:
+        root.mkdir(parents=True, exist_ok=True)
+        unchanged.write_text(json.dumps(e.metrics, indent=2))
+        raise
 
 
 def _find_version(root: Path, extra: dict) -> Path | None:
@@ -237,11 +271,26 @@ def run_round(run: Run, model, r: int, scorers) -> dict:
     before = run.rationales(r - 1) if r else []
     record: dict = {"round": r, "version": BASE_VERSION, "tuned": False}
     sampling = cfg.sample
-    if r and before:
+    wait = waiting_reason(((f.item_id, f.text) for f in before), cfg.tune) if before else None
+    unchanged = None
+    if r and before and not wait:
         pairs = critic_pairs(run, r - 1, before) if cfg.tune.uses_dpo else None
-        version = tune_version(run, "illume", tuning_rows(before), {"round": r}, pairs)
-        model.load_version(version)
-        record.update(version=version.name, tuned=True)
+        previous_version = _serving(run, r)
+        start = previous_version if cfg.tune.start_from == "previous" else None
+        try:
+            version = tune_version(run, "illume", tuning_rows(before), {"round": r}, pairs, start)
+        except NothingChanged as e:
+            unchanged, version = e, previous_version
+        if version is None:
+            model.reset_version()
+        else:
+            model.load_version(version)
+        record.update(version=version.name if version else BASE_VERSION, tuned=unchanged is None)
+        if unchanged is not None:
+            record["note"] = str(unchanged)
+            record["changed_nothing"] = {
+                k: unchanged.metrics.get(k) for k in ("dev_start", "dev_scores", "select_by")
+            }
         if "same-gt" in cfg.baselines:
             same_gt = tuning_rows(same_gt_rationales(before, items))
             same = tune_version(run, "same-gt", same_gt, {"round": r})
@@ -252,6 +301,16 @@ def run_round(run: Run, model, r: int, scorers) -> dict:
             model.load_version(version)
         record["val"] = score_split(model, run.splits["val"], scorers, rd / "val.json", prompt)
         record["dev"] = score_split(model, run.splits[DEV_SPLIT], scorers, rd / "dev.json", prompt)
+    elif r and wait:  # too few rationales: the model stays, the round samples again
+        version = _serving(run, r)
+        if version is None:
+            model.reset_version()
+        else:
+            model.load_version(version)
+        record["version"] = version.name if version else BASE_VERSION
+        previous = json.loads((run.round_dir(r - 1) / "round.json").read_text())
+        record["val"], record["dev"] = previous["val"], previous.get("dev", {})
+        record["note"] = wait
     elif r:
         model.reset_version()
         streak = _empty_streak(r, run)
@@ -290,6 +349,15 @@ def run_round(run: Run, model, r: int, scorers) -> dict:
         )
     (rd / "round.json").write_text(json.dumps(record, indent=2))
     return record
+
+
+def _serving(run: Run, r: int) -> Path | None:
+    """The version the round before r left serving (None: the base weights)."""
+    if r <= 1:
+        return None
+    f = run.round_dir(r - 1) / "round.json"
+    name = json.loads(f.read_text()).get("version", BASE_VERSION) if f.exists() else BASE_VERSION
+    return None if name == BASE_VERSION else run.out / "versions" / "illume" / name
 
 
 def stop_reason(rounds: list[dict], config: LoopConfig) -> str | None:

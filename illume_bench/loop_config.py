@@ -16,10 +16,14 @@ from illume_bench.critics.config import CriticConfig
 DEV_SPLIT = "dev"
 """The items file's name for the held-out val slice that selects epochs and rounds."""
 
+POOL_SPLIT = "pool"
+"""The items file's name for the train items the loop does not sample: X^A draws from
+them and from the sampled ones, as the paper draws from the whole training set."""
+
 
 def _loop_tune_defaults() -> TuneConfig:
-    """The loop's tuning at a CPU-friendly size: fewer epochs, fewer validation items."""
-    return TuneConfig(epochs=2, val_items=16)
+    """The loop's tuning: the engine's defaults, X^A from the whole train split."""
+    return TuneConfig(train_split=f"train,{POOL_SPLIT}", val_items=50)
 
 
 @dataclass
@@ -48,7 +52,7 @@ class LoopConfig:
         metadata={"help": "reported val items (seeded draw, disjoint from dev)", "min": 1},
     )
     dev_limit: int = field(
-        default=16,
+        default=50,
         metadata={
             "help": "held-out items of the val split (at most half of it) that select the best "
             "epoch and the best round, so the reported val and test scores choose nothing",

@@ -245,6 +245,7 @@ class CandidateWriter:
                     "prompt": c.prompt,  # the progress page counts ticks per explanation prompt
                     "model_version": version,
                     **({"phrasing": c.phrasing} if item.phrasings else {}),
+                    **({"explanation": c.explanation} if c.explanation else {}),
                 }
                 for c in ranked
             ]

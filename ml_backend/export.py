@@ -96,6 +96,7 @@ def task_record(
                     "model_version": proposer,
                     "round": version_round(proposer),
                     "phrasing": _phrasing(sets, text, proposer, question),
+                    "explanation": _explanation(sets, text, proposer),
                     **base,
                 }
             )
@@ -118,6 +119,7 @@ def task_record(
                         "model_version": version,
                         "round": version_round(version),
                         "phrasing": _phrasing(sets, text, version, question),
+                        "explanation": _explanation(sets, text, version),
                         **base,
                     }
                 )
@@ -149,6 +151,12 @@ def task_record(
 def _phrasing(sets: list[dict[str, Any]], text: str, version: str | None, question: Any):
     """The question phrasing that produced a candidate: recorded with it, else `question`."""
     return tasks.candidate_meta(sets, text, version).get("phrasing") or question
+
+
+def _explanation(sets: list[dict[str, Any]], text: str, version: str | None) -> str | None:
+    """The explanation prompt ("because", a top-up's "since") a candidate was sampled under,
+    as recorded with it (None for candidates made before it was recorded)."""
+    return tasks.candidate_meta(sets, text, version).get("explanation")
 
 
 def provenance(client, project: int, versions: Path | None, label_config: str = "") -> Provenance:

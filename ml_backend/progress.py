@@ -195,6 +195,10 @@ def round_rows(rounds: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     for i, r in enumerate(rounds, 1):
         took = _seconds_between(r.get("started"), r.get("finished"))
         outcome = "published" if r.get("ok") else ("skipped" if r.get("skipped") else "failed")
+        if r.get("unchanged"):
+            outcome = "changed nothing"
+        elif r.get("waiting"):
+            outcome = "waiting"
         rows.append(
             {
                 "round": i,
@@ -207,6 +211,7 @@ def round_rows(rounds: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
                 "n_items": r.get("items"),
                 "outcome": outcome,
                 "error": r.get("error") or "",
+                "note": r.get("note") or r.get("waiting") or "",
             }
         )
     return rows

@@ -26,7 +26,8 @@ from illume.images import ImageError, open_image
 from illume.items import Item
 from illume.pairs import Pair, build_pairs
 from illume.rationales import Rationale, unique_rationales
-from illume.tunejob import parse_tune_args
+from illume.tune import waiting_reason
+from illume.tunejob import NothingChanged, parse_tune_args
 from illume.versions import latest_version, version_round
 from ml_backend import lsclient, tasks
 from ml_backend.config import Settings
@@ -49,6 +50,8 @@ PROGRESS_KEYS = (
     "tokens_per_s",
     "world_size",
     "val_rouge",
+    "dev_score",
+    "select_by",
     "dpo_loss",
     "reward_accuracy",
 )
@@ -123,21 +126,34 @@ class RoundRunner:
         record: dict[str, Any] = {"reason": reason, "started": tasks.now_iso(), "ok": False}
         all_tasks = list(lsclient.iter_tasks(self.ls.client, project))
         rationales, items = self.rationales(all_tasks, self.ls.labels(project))
-        if not rationales:
-            log.info("project %s: round skipped (%s): no fitting rationales yet", project, reason)
+        try:
+            config, _ = parse_tune_args(self.settings.tune_args)
+        except ValueError:
+            config = None  # tune() reports it as the round's error
+        wait = "no fitting rationales yet" if not rationales else None
+        if config is not None and wait is None:
+            wait = waiting_reason(((r.item_id, r.text) for r in rationales), config)
+        if wait:
+            log.info("project %s: round skipped (%s): %s", project, reason, wait)
             self.counters.rounds_skipped += 1
-            record.update(skipped=True, error="no fitting rationales yet")
+            record.update(skipped=True, error=wait, waiting=wait, rationales=len(rationales))
+            with self._lock:
+                self.current = None
+            self._set(project=project, state="waiting", note=wait, finished=tasks.now_iso())
             state.rounds.append(record)
             self.store.save(project, state)
             return False
         versions = self.settings.project_versions(project)
-        base = latest_version(versions)
+        serving = latest_version(versions)
+        # the paper: every round tunes the base weights on all rationales so far
+        base = serving if config is not None and config.start_from == "previous" else None
         work = self.settings.project_dir(project) / "rounds" / f"round-{len(state.rounds) + 1:04d}"
         record.update(
             rationales=len(rationales), items=len(items), base=base.name if base else None
         )
         with self._lock:
             self.current = None
+        self._status_file.unlink(missing_ok=True)
         self._set(project=project, state="tuning", started=record["started"])
         self._set(rationales=len(rationales), items=len(items))
         self._logged = 0.0
@@ -153,6 +169,8 @@ class RoundRunner:
             ((r.item_id, r.text) for r in rationales), self.rejected(all_tasks, project)
         )
         new, error = self.tune(items, rationales, versions, base, work, pairs)
+        if isinstance(error, NothingChanged):
+            return self._unchanged(project, state, record, error, serving)
         self._set(state="done" if new is not None else "failed", finished=tasks.now_iso())
         live = self.status() or {}
         if "step" in live:  # what the round got through, kept in its history
@@ -176,13 +194,27 @@ class RoundRunner:
         self.store.save(project, state)
         return record["ok"]
 
+    def _unchanged(self, project, state, record, why: NothingChanged, serving) -> bool:
+        """The dev selection kept the starting weights: nothing published, and /status,
+        the progress page and the round's record say so, with the figures."""
+        figures = {k: why.metrics.get(k) for k in ("select_by", "dev_start", "dev_scores")}
+        keep = serving.name if serving else "the base model"
+        note = f"{why} ({keep} keeps serving)"
+        self._set(state="unchanged", note=note, finished=tasks.now_iso(), **figures)
+        record.update(unchanged=True, note=note, finished=tasks.now_iso(), **figures)
+        self.counters.rounds_skipped += 1
+        log.info("project %s: %s", project, note)
+        state.rounds.append(record)
+        self.store.save(project, state)
+        return False
+
     def rationales(
         self, all_tasks: list[dict[str, Any]], labels: Labels
     ) -> tuple[list[Rationale], list[Item]]:
         """What the annotators accepted (deduplicated per item), and every usable item."""
         critic = VerdictCritic()
         items: dict[str, Item] = {}
-        offered: list[tuple[Item, list[tuple[str, str | None]]]] = []
+        offered: list[tuple[Item, dict[str, Any], list[tuple[str, str | None]]]] = []
         for task in all_tasks:
             try:
                 item = tasks.task_item(task, self.ls.resolver.resolve)
@@ -192,15 +224,26 @@ class RoundRunner:
                 continue
             items.setdefault(item.id, item)
             critic.add(item.id, task_verdicts(task, labels))
-            offered.append((item, tasks.offered_texts(task, labels)))
-        accepted = []
-        for item, texts in offered:
+            offered.append((item, task, tasks.offered_texts(task, labels)))
+        accepted: list[Rationale] = []
+        for item, task, texts in offered:
             scores = critic.score(item, [text for text, _ in texts])
-            accepted += [
-                Rationale(item.id, text, "annotator", version_round(version), version)
-                for (text, version), score in zip(texts, scores, strict=True)
-                if critic.fitting(score)
-            ]
+            sets = tasks.candidate_sets(task_data(task))
+            for (text, version), score in zip(texts, scores, strict=True):
+                if not critic.fitting(score):
+                    continue
+                meta = tasks.candidate_meta(sets, text, version) if version else {}
+                accepted.append(
+                    Rationale(
+                        item.id,
+                        text,
+                        "annotator",
+                        version_round(version),
+                        version,
+                        question=meta.get("phrasing"),
+                        explanation=meta.get("explanation"),
+                    )
+                )
         return unique_rationales(accepted), list(items.values())
 
     def rejected(self, all_tasks: list[dict[str, Any]], project: int) -> list[tuple[str, str]]:
@@ -220,10 +263,11 @@ class RoundRunner:
         base: Path | None,
         work: Path,
         pairs: list[Pair] | None = None,
-    ) -> tuple[Path | None, str | None]:
+    ) -> tuple[Path | None, str | NothingChanged | None]:
         """The engine's tuning job in a child process: a crash there cannot hurt the serving model.
 
-        Returns the new version, or None and why. ILLUME_TUNE_ARGS holds `illume tune`
+        Returns the new version, or None and why (a `NothingChanged` when the job's dev
+        selection kept the starting weights). ILLUME_TUNE_ARGS holds `illume tune`
         flags (any TuneConfig field; --nproc, --launcher, --hostfile, ...: tunejob.Launch);
         with `--objective sft+dpo` (or dpo) the (ticked, unticked) pairs of the same item go
         to the job too. Its progress records reach `progress` while it runs.
@@ -250,10 +294,16 @@ class RoundRunner:
                     on_progress=self.progress,
                 )
                 return new, None
+        except NothingChanged as e:
+            return None, e
         except (subprocess.CalledProcessError, RuntimeError) as e:
             why = f"exited {e.returncode}" if isinstance(e, subprocess.CalledProcessError) else e
             tail = (work / "tune.log").read_text(errors="replace").strip().splitlines()[-3:]
             return None, f"the tuning job {why}: {' | '.join(tail)[-500:]}"
+
+
+def task_data(task: dict[str, Any]) -> dict[str, Any]:
+    return task.get("data") if isinstance(task.get("data"), dict) else {}
 
 
 def _describe(live: dict[str, Any]) -> str:

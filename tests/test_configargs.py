@@ -75,7 +75,7 @@ def test_a_field_without_default_is_required():
 
 def test_nested_configs_take_prefixes_and_the_parents_defaults():
     defaults = from_args(LoopConfig, _parser(LoopConfig).parse_args([]))
-    assert defaults.tune == LoopConfig().tune and defaults.tune.epochs == 2  # the loop's own
+    assert defaults.tune == LoopConfig().tune and defaults.tune.train_split == "train,pool"
     config = dataclasses.replace(
         LoopConfig(),
         train_limit=5,

@@ -14,7 +14,7 @@ CAT = Item("c", "cat.jpg", "what animal is this?", "cat")
         ("it is a cat", "restates the answer"),
         ("it's a cat, and a cat is a cat", "restates the answer"),
         ("the animal is a cat", "restates the question"),
-        ("it has whiskers", "fewer than three content words"),
+        ("it has whiskers", "fewer than 2 content words"),
         ("это кошка с усами и хвостом", "text in another script"),
         ("it is equal to 5 * 5 = 25 = 625 + 1", "not a sentence"),
         ("it has whiskers, soft fur and the", "not a sentence"),
@@ -31,6 +31,26 @@ def test_reject_names_why(text, why):
 
 def test_a_rationale_passes():
     assert reject(CAT, "it has whiskers, pointed ears and striped fur") is None
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "text"),
+    [
+        ("what color is the shape?", "red", "the circle is red"),
+        ("what color is the shape?", "red", "there is a red circle in the image"),
+        ("what shape is this?", "circle", "it is round with no corners"),
+        ("is there a large yellow circle?", "no", "there are no circles at all"),
+        ("is it cold outside?", "yes", "he is bundled in a dark winter coat and has gloves on"),
+        (
+            "how many gray circles are there?",
+            "2",
+            "the picture shows a large yellow square, a tiny gray circle, a small yellow "
+            "round shape, a large yellow round shape and a large gray circle",
+        ),
+    ],
+)
+def test_a_correct_short_or_listing_rationale_is_never_dropped(question, answer, text):
+    assert reject(Item("x", "x.png", question, answer), text) is None
 
 
 def _cand(text, logprob=-1.0, context="a photo of a tabby cat; mostly brown and grey."):
@@ -51,7 +71,7 @@ def test_score_prefers_grounded_and_likelier_text():
 
 
 def test_rank_drops_rejects_and_sorts_with_scores():
-    cands = [_cand("it is a cat"), _cand("it has four legs and a long tail"), _cand("brown tabby")]
+    cands = [_cand("it is a cat"), _cand("it has four legs and a long tail"), _cand("tabby")]
     cands.append(_cand("its brown and grey fur has tabby stripes"))
     ranked = rank_candidates(CAT, cands)
     assert [c.text for c in ranked] == [

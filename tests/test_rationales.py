@@ -35,3 +35,11 @@ def test_base_version_is_round_zero():
     assert Rationale("a", "t").version == BASE_VERSION
     assert version_round(BASE_VERSION) == 0 and version_round(None) == 0
     assert version_round("v0012") == 12
+
+
+def test_a_rationale_keeps_the_prompt_it_was_sampled_with_through_its_row():
+    r = Rationale("i1", "it is round", question="which shape?", explanation="since")
+    row = r.to_row()
+    assert row["question"] == "which shape?" and row["explanation"] == "since"
+    assert Rationale.from_row(row) == r
+    assert "question" not in Rationale("i1", "x").to_row()  # old rows stay as they were

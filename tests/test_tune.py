@@ -106,7 +106,55 @@ def test_loss_sums_match_plain_cross_entropy(tiny_model):
 
 
 def test_the_collapse_guard_runs_fewer_epochs_on_a_tiny_x_e():
-    config = TuneConfig(epochs=3, min_rationales_per_epoch=16)
+    config = TuneConfig(steps=0, epochs=3, min_rationales_per_epoch=16)
     assert [epochs_for(config, n) for n in (1, 2, 10, 11, 16, 500)] == [1, 1, 1, 2, 3, 3]
     assert epochs_for(config, 0) == 3  # dpo alone: no X^E to guard
-    assert epochs_for(TuneConfig(epochs=3, min_rationales_per_epoch=0), 2) == 3  # off
+    assert epochs_for(TuneConfig(steps=0, epochs=3, min_rationales_per_epoch=0), 2) == 3  # off
+
+
+def test_a_rationale_is_tuned_under_the_prompt_it_was_sampled_with():
+    from illume.models.prompt import Prompt
+
+    items = _items(3)
+    sampled = Prompt("which shape is this?", "ignored", "since")
+    exp, _, _ = build_examples(
+        [(items[0], "it is round", sampled), (items[1], "no corners", None)], items, TuneConfig()
+    )
+    assert exp[0].prompt.plain() == "Q: which shape is this? A: circle, since"
+    assert exp[1].prompt.plain() == "Q: what is shape 1? A: circle, because"
+
+
+def test_x_a_shortfall_is_recorded_and_the_pool_takes_several_splits():
+    from dataclasses import replace
+
+    from illume.tune import xa_shortfall
+
+    assert xa_shortfall(TuneConfig(vqa_ratio=10), 2, 20) is None
+    short = xa_shortfall(TuneConfig(vqa_ratio=10), 3, 4)
+    assert short["wanted"] == 30 and short["drawn"] == 4 and "b = 1.33" in short["note"]
+    config = TuneConfig(train_split="train,pool")
+    item = _items(1)[0]
+    assert config.in_pool(item) and config.in_pool(replace(item, split="pool"))
+    assert not config.in_pool(replace(item, split="dev"))
+
+
+def test_a_round_waits_for_enough_distinct_rationales_over_enough_items():
+    from illume.tune import waiting_reason
+
+    config = TuneConfig(min_rationales=3, min_items=2)
+    same = [("a", "it is red"), ("a", "It is  red"), ("b", "it is red")]
+    assert "2 distinct over 2 items" in waiting_reason(same, config)
+    assert waiting_reason([*same, ("b", "the shape is red")], config) is None
+    one_item = [("a", "x y"), ("a", "x z"), ("a", "y z")]
+    assert "over 1 items" in waiting_reason(one_item, config)
+
+
+def test_dev_rationales_are_held_out_by_image():
+    from illume.tune import split_dev
+
+    items = [Item(f"i{k}", f"img{k // 2}.png", "q?", "a") for k in range(10)]
+    explained = [(it, "text") for it in items]
+    train, dev = split_dev(explained, TuneConfig(dev_share=0.2))
+    assert len(dev) == 2 and len(train) == 8  # one of five images, both of its items
+    assert not {r[0].image for r in train} & {r[0].image for r in dev}
+    assert split_dev(explained, TuneConfig(select_by="rouge")) == (explained, [])

@@ -18,6 +18,7 @@ from illume.tunejob import (
     parse_tune_args,
     read_result,
     run_job,
+    write_result,
 )
 from tests.test_configargs import _changed, _choices
 
@@ -190,3 +191,13 @@ def test_tune_args_of_a_caller_parse_to_the_same_settings():
     assert parse_tune_args(to_argv(_every_field_changed()))[0] == _every_field_changed()
     with pytest.raises(ValueError, match="--no-such-flag"):
         parse_tune_args(["--no-such-flag"])
+
+
+def test_a_round_that_changed_nothing_is_no_failure_and_carries_its_figures(tmp_path):
+    from illume.tunejob import NothingChanged
+
+    metrics = {"dev_start": -2.0, "dev_scores": [-2.5], "changed_nothing": "this round changed"}
+    write_result(tmp_path / "r.json", None, metrics)
+    with pytest.raises(NothingChanged) as caught:
+        read_result(tmp_path / "r.json")
+    assert caught.value.metrics["dev_scores"] == [-2.5] and "changed" in str(caught.value)

@@ -5,15 +5,20 @@
     torchrun --nproc_per_node 2 -m training.train ... (CPU ranks)
     deepspeed --hostfile HOSTFILE --module training.train ...  (several nodes)
 
-FEEDBACK is JSONL of {"id": item id, "text": fitting rationale}: the whole
-X^E so far. With --objective dpo or sft+dpo, --pairs PAIRS is JSONL of
+RATIONALES is JSONL of {"id": item id, "text": fitting rationale, and
+optionally "question"/"explanation": the phrasing and explanation prompt it
+was sampled with, which it is tuned under}: the whole X^E so far. X^A is drawn
+from the items of --train-split (the whole pool, not only the sampled items).
+With --objective dpo or sft+dpo, --pairs PAIRS is JSONL of
 {"id", "chosen", "rejected"}: a fitting and a rejected rationale of the same
 item (illume.pairs); the base version is the DPO reference. With
 --progress FILE rank 0 appends a JSON record per step and per epoch there
 (epoch, step, loss, tokens/s: illume.tuneprogress). On success
 rank 0 publishes the next version under DIR atomically, prints its path
 and, with --result FILE, writes it there as JSON (what a parent reads); on
-any failure nothing is published and the exit code is not 0. Every flag
+any failure nothing is published and the exit code is not 0. When the starting
+weights win the dev selection, nothing is published either, the exit code is 0
+and the result file says {"version": null, "changed_nothing": true, ...}. Every flag
 comes from a dataclass (illume.tunejob.TuneJob, illume.tune.TuneConfig,
 illume.models.ModelChoice): `--help` lists them.
 """
@@ -31,16 +36,26 @@ from illume.configargs import add_arguments, from_args
 from illume.dpo import PairExamples, pair_examples
 from illume.items import Item, load_items, read_jsonl
 from illume.models import ModelChoice
+from illume.models.prompt import Prompt
 from illume.pairs import read_pairs
-from illume.tune import TuneConfig, build_examples
+from illume.tune import (
+    Example,
+    TuneConfig,
+    build_examples,
+    dev_examples,
+    explanation_prompt,
+    split_dev,
+    xa_shortfall,
+)
 from illume.tunejob import TuneJob, write_result
 from illume.tuneprogress import ProgressWriter
 
 log = logging.getLogger("illume.tune")
 
 
-def read_rationales(path: str, items: dict[str, Item]) -> list[tuple[Item, str]]:
-    """(item, rationale) pairs for known items; unknown ids are reported, not fatal."""
+def read_rationales(path: str, items: dict[str, Item]) -> list[tuple[Item, str, Prompt | None]]:
+    """(item, rationale, the prompt it was sampled with or None) for known items; unknown
+    ids are reported, not fatal."""
     pairs, unknown = [], 0
     for row in read_jsonl(path):
         item = items.get(str(row.get("id")))
@@ -48,7 +63,14 @@ def read_rationales(path: str, items: dict[str, Item]) -> list[tuple[Item, str]]
         if item is None or not isinstance(text, str):
             unknown += 1
             continue
-        pairs.append((item, text))
+        sampled = None
+        if row.get("explanation") or row.get("question"):
+            sampled = Prompt(
+                row.get("question") or item.question,
+                item.answer,
+                row.get("explanation") or "because",
+            )
+        pairs.append((item, text, sampled))
     if unknown:
         log.warning("%d rationale lines skipped (unknown item id or no text)", unknown)
     return pairs
@@ -68,6 +90,16 @@ def load_pairs(job: TuneJob, config: TuneConfig, items: dict[str, Item]) -> list
             raise ValueError("objective dpo but no (fitting, rejected) pairs: nothing to tune on")
         log.warning("objective sft+dpo without pairs: this round tunes sft only")
     return pair_examples(pairs, config)
+
+
+def changed_nothing_note(result, config: TuneConfig) -> str:
+    """The sentence /status, the progress page and the loop report show."""
+    best = max(result.dev_scores) if result.dev_scores else float("nan")
+    return (
+        f"this round changed nothing: the starting weights' dev {result.select_by} "
+        f"({result.dev_start:.4f}) beat the best of {result.epochs_run} checkpoints "
+        f"({best:.4f}) by more than {100 * config.keep_margin:g}% (higher is better)"
+    )
 
 
 def _rank() -> int:
@@ -102,10 +134,20 @@ def run(args: argparse.Namespace) -> int:
     if not explained and config.uses_sft:
         raise ValueError("no fitting rationales in the rationales file: nothing to tune on")
     pairs = load_pairs(job, config, by_id)
-    split = config.train_split
-    pool = items if split == "all" else [it for it in items if it.split == split]
+    pool = [it for it in items if config.in_pool(it)]
     val = [it for it in items if it.split == config.val_split and it.explanations]
+    val = val[: config.val_items]
+    dev = dev_examples(val, config)
+    if not dev and config.select_by == "nll":  # no dev items (the backend): hold some out
+        explained, held = split_dev(explained, config)
+        dev = [
+            Example(row[0], explanation_prompt(row[0], config, row[2]), " " + row[1].strip(), "exp")
+            for row in held
+        ]
     exp, vqa, b = build_examples(explained, pool, config)
+    short = xa_shortfall(config, len(exp), len(vqa)) if config.uses_sft else None
+    if short:
+        log.warning("%s", short["note"])
     if not config.uses_sft:  # dpo alone: the manifest lists only what the model is tuned on
         exp, vqa = [], []
 
@@ -118,11 +160,12 @@ def run(args: argparse.Namespace) -> int:
             exp,
             vqa,
             b,
-            val[: config.val_items],
+            val,
             config,
             job.ds_config,
             pairs=pairs,
             on_step=writer,
+            dev=dev,
         )
     finally:
         if writer:
@@ -134,13 +177,34 @@ def run(args: argparse.Namespace) -> int:
             "n_exp": len(exp),
             "n_vqa": len(vqa),
             "b": b,
+            "pool": len(pool),
+            "xa_short": short,
+            "n_dev": len(dev),
             "n_pairs": len(pairs),
             "world_size": dist.get_world_size(),
             "config": dataclasses.asdict(config),
             **dataclasses.asdict(result),
             **json.loads(job.metrics_extra),
         }
-        manifest = [{"kind": ex.kind, "id": ex.item.id, "text": ex.target.strip()} for ex in exp]
+        if not result.changed:
+            metrics["changed_nothing"] = changed_nothing_note(result, config)
+            log.info("%s: nothing published", metrics["changed_nothing"])
+            if job.result:
+                write_result(job.result, None, metrics)
+            print("unchanged")
+            dist.barrier()
+            dist.destroy_process_group()
+            return 0
+        manifest = [
+            {
+                "kind": ex.kind,
+                "id": ex.item.id,
+                "text": ex.target.strip(),
+                "question": ex.prompt.question,
+                "explanation": ex.prompt.explanation,
+            }
+            for ex in exp
+        ]
         manifest += [{"kind": "vqa", "id": ex.item.id} for ex in vqa]
         manifest += [
             {

@@ -41,6 +41,7 @@ from illume.tune import (
     epochs_for,
     load_images,
     loss_sums,
+    target_ids,
 )
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,17 @@ class TuneResult:
     reward_accuracy: list[float] = field(default_factory=list)
     """Per step: share of the step's pairs whose chosen text gained more than the rejected."""
     best_epoch: int = -1
+    """The kept checkpoint (0-based); -1: the starting weights won, the round changed nothing."""
     epochs_run: int = 0
-    """Fewer than configured when X^E is tiny (illume.tune.epochs_for, the collapse guard)."""
+    """Checkpoints taken (steps 0: passes; fewer than configured when X^E is tiny)."""
+    steps_run: int = 0
+    select_by: str = "rouge"
+    dev_start: float = 0.0
+    """The dev measure of the starting weights (select_by nll: minus the mean token NLL)."""
+    dev_scores: list[float] = field(default_factory=list)
+    """The dev measure at each checkpoint (higher is better)."""
+    changed: bool = True
+    """False when the starting weights beat every checkpoint by more than keep_margin."""
     tokens_per_s: float = 0.0
     step_seconds: float = 0.0
     """Summed wall time of the optimiser steps (batch building included, setup not)."""
@@ -123,6 +133,37 @@ def val_rouge(model, items: list[Item], config: TuneConfig) -> float:
     return sum(scores) / len(scores)
 
 
+def dev_nll(model, dev: list[Example], config: TuneConfig, batch: int = 16) -> float:
+    """Mean target-token NLL of the dev rationales under their prompts (no sampling: cheap,
+    and what the sampler's candidates follow: lower NLL, likelier to be drawn)."""
+    model.eval()
+    images = load_images(dev)
+    total, count = 0.0, 0
+    with torch.no_grad():
+        for k in range(0, len(dev), batch):
+            part = dev[k : k + batch]
+            targets = target_ids(model.tokenizer, part, config)
+            nll, _ = model.target_nll(
+                [images[ex.item.image] for ex in part], [ex.prompt for ex in part], targets
+            )
+            total += float(nll.sum())
+            count += sum(len(t) for t in targets)
+    return total / max(1, count)
+
+
+def dev_score(model, val_items: list[Item], dev: list[Example], config: TuneConfig) -> float:
+    """The checkpoint measure, higher is better: minus dev NLL, or greedy dev ROUGE-L."""
+    if config.select_by == "nll" and dev:
+        return -dev_nll(model, dev, config)
+    return val_rouge(model, val_items, config)
+
+
+def keeps_start(start: float, best: float, config: TuneConfig) -> bool:
+    """Whether the starting weights win: better than the best checkpoint by more than
+    `keep_margin` of its size (so noise alone cannot undo a round)."""
+    return start > best + config.keep_margin * abs(best)
+
+
 def train(
     model,
     exp: list[Example],
@@ -134,6 +175,7 @@ def train(
     progress: bool = True,
     pairs: list[PairExamples] | None = None,
     on_step: Callable[[dict], None] | None = None,
+    dev: list[Example] | None = None,
 ) -> TuneResult:
     """Tune the model's adapters on X^E + X^A (and/or the pairs, by `config.objective`) on the
     DeepSpeed engine; leave the best epoch's weights in the model. `on_step` (rank 0 only)
@@ -147,7 +189,9 @@ def train(
         model_parameters=model.trainable_parameters(),
         config=ds_config(ds_config_path, config, world),
     )
-    return fit(engine, model, exp, vqa, b, val_items, config, pairs, rank, world, progress, on_step)
+    return fit(
+        engine, model, exp, vqa, b, val_items, config, pairs, rank, world, progress, on_step, dev
+    )
 
 
 def fit(
@@ -163,11 +207,13 @@ def fit(
     world: int = 1,
     progress: bool = True,
     on_step: Callable[[dict], None] | None = None,
+    dev: list[Example] | None = None,
 ) -> TuneResult:
-    """The epochs on any engine with `train()`, `backward(loss)` and `step()` (DeepSpeed's, or a
-    plain optimiser in tests). After each epoch the greedy val ROUGE-L is taken; the weights
-    of the best epoch (ties: the later one), or the starting ones if no epoch beat them,
-    are what the model holds at the end."""
+    """The steps on any engine with `train()`, `backward(loss)` and `step()` (DeepSpeed's, or a
+    plain optimiser in tests). A budget of `config.steps` steps (0: `epochs` passes) runs
+    over reshuffled passes; at each checkpoint the dev measure is taken (`dev_score`).
+    The model ends holding the best checkpoint (ties: the later one), or the starting
+    weights when they beat it by more than `keep_margin` (`changed` is then False)."""
     sft = exp + vqa if config.uses_sft else []
     pairs = list(pairs or []) if config.uses_dpo else []
     if not sft and not pairs:
@@ -175,10 +221,11 @@ def fit(
     images = load_images(sft + [ex for pair in pairs for ex in pair])
     # the reference (the base version) is what the model holds before the first step
     ref = reference_logps(model, pairs, images, config, rank, world) if pairs else None
-    result = TuneResult()
-    best_state, best_score = model.trainable_state(), val_rouge(model, val_items, config)
+    result = TuneResult(select_by=config.select_by if dev else "rouge")
+    start_state = model.trainable_state()
+    result.dev_start = dev_score(model, val_items, dev or [], config)
     log.info(
-        "rank %d/%d: objective %s |X^E|=%d |X^A|=%d pairs=%d b=%.2f val R-L before %.4f",
+        "rank %d/%d: objective %s |X^E|=%d |X^A|=%d pairs=%d b=%.2f dev %s before %.4f",
         rank,
         world,
         config.objective,
@@ -186,67 +233,103 @@ def fit(
         len(vqa),
         len(pairs),
         b,
-        best_score,
+        result.select_by,
+        result.dev_start,
     )
     pair_batch = min(config.dpo_batch_size, len(pairs)) or 1
     # the last, shorter batch is kept: with a handful of rationales, dropping it can drop them all
     n_batches = (-(-len(sft) // config.batch_size) if sft else len(pairs) // pair_batch) or 1
+    passes = epochs_for(config, len(exp)) if config.uses_sft else config.epochs
+    total = config.steps if config.steps > 0 else passes * n_batches
+    n_checks = max(1, min(config.epochs if config.steps > 0 else passes, total))
+    checks = {round((k + 1) * total / n_checks) for k in range(n_checks)}
+    result.epochs_run, result.steps_run = len(checks), total
+    per_check = -(-total // len(checks))
+    where = {"epochs": len(checks), "steps": per_check, "world_size": world}
     tokens, seconds = 0, 0.0
     report = on_step if rank == 0 else None
-    result.epochs_run = epochs_for(config, len(exp)) if config.uses_sft else config.epochs
-    where = {"epochs": result.epochs_run, "steps": n_batches, "world_size": world}
-    for epoch in range(result.epochs_run):
-        rng = random.Random(config.seed + epoch)
-        order = rng.sample(sft, len(sft))
-        pair_order = rng.sample(range(len(pairs)), len(pairs))
-        bar = tqdm(range(n_batches), desc=f"epoch {epoch + 1}", disable=not progress or rank)
-        engine.train()
-        for step in bar:
-            batch_ex = order[step * config.batch_size : (step + 1) * config.batch_size]
-            k = step % (len(pairs) // pair_batch or 1)  # pairs cycle when X^E + X^A is longer
-            batch_pairs = pair_order[k * pair_batch : (k + 1) * pair_batch]
-            start = time.perf_counter()
-            out = _train_step(
-                engine, model, batch_ex, pairs, batch_pairs, ref, images, b, rank, world, config
-            )
-            seconds += time.perf_counter() - start
-            loss, dpo, accuracy, n_tokens = out
-            tokens += n_tokens
-            result.losses.append(loss)
-            if pairs:
-                result.dpo_losses.append(dpo)
-                result.reward_accuracy.append(accuracy)
-            bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{tokens / seconds:.0f}")
-            log.info(
-                "epoch %d step %d/%d loss %.4f%s tokens/s %.0f",
-                epoch + 1,
-                step + 1,
-                n_batches,
-                loss,
-                f" dpo {dpo:.4f} acc {accuracy:.2f}" if pairs else "",
-                tokens / seconds,
-            )
-            if report:
-                report(
-                    {
-                        "event": "step",
-                        **where,
-                        "epoch": epoch + 1,
-                        "step": step + 1,
-                        "global_step": epoch * n_batches + step + 1,
-                        "total_steps": result.epochs_run * n_batches,
-                        "loss": loss,
-                        "tokens_per_s": tokens / seconds,
-                        **({"dpo_loss": dpo, "reward_accuracy": accuracy} if pairs else {}),
-                    }
-                )
-        score = val_rouge(model, val_items, config)
-        result.val_rouge.append(score)
+    best_state, best_score, check, since = None, float("-inf"), 0, 0
+    bar = tqdm(range(total), desc="tuning", disable=not progress or rank)
+    order: list[Example] = []
+    pair_order: list[int] = []
+    engine.train()
+    for g in bar:
+        pass_no, step = divmod(g, n_batches)
+        if step == 0:  # a new pass over X^E + X^A, reshuffled
+            rng = random.Random(config.seed + pass_no)
+            order = rng.sample(sft, len(sft))
+            pair_order = rng.sample(range(len(pairs)), len(pairs))
+        batch_ex = order[step * config.batch_size : (step + 1) * config.batch_size]
+        k = step % (len(pairs) // pair_batch or 1)  # pairs cycle when X^E + X^A is longer
+        batch_pairs = pair_order[k * pair_batch : (k + 1) * pair_batch]
+        t0 = time.perf_counter()
+        out = _train_step(
+            engine, model, batch_ex, pairs, batch_pairs, ref, images, b, rank, world, config
+        )
+        seconds += time.perf_counter() - t0
+        loss, dpo, accuracy, n_tokens = out
+        tokens += n_tokens
+        result.losses.append(loss)
+        if pairs:
+            result.dpo_losses.append(dpo)
+            result.reward_accuracy.append(accuracy)
+        bar.set_postfix(loss=f"{loss:.3f}", tok_s=f"{tokens / seconds:.0f}")
+        log.info(
+            "step %d/%d loss %.4f%s tokens/s %.0f",
+            g + 1,
+            total,
+            loss,
+            f" dpo {dpo:.4f} acc {accuracy:.2f}" if pairs else "",
+            tokens / seconds,
+        )
         if report:
-            report({"event": "epoch", **where, "epoch": epoch + 1, "val_rouge": score})
-        log.info("epoch %d: val ROUGE-L %.4f (best %.4f)", epoch + 1, score, best_score)
+            report(
+                {
+                    "event": "step",
+                    **where,
+                    "epoch": check + 1,
+                    "step": g + 1 - since,
+                    "global_step": g + 1,
+                    "total_steps": total,
+                    "loss": loss,
+                    "tokens_per_s": tokens / seconds,
+                    **({"dpo_loss": dpo, "reward_accuracy": accuracy} if pairs else {}),
+                }
+            )
+        if g + 1 not in checks:
+            continue
+        score = dev_score(model, val_items, dev or [], config)
+        result.dev_scores.append(score)
+        if result.select_by == "rouge":
+            result.val_rouge.append(score)
+        if report:
+            figure = {"val_rouge": score} if result.select_by == "rouge" else {}
+            report(
+                {
+                    "event": "epoch",
+                    **where,
+                    "epoch": check + 1,
+                    "dev_score": score,
+                    "select_by": result.select_by,
+                    **figure,
+                }
+            )
+        log.info(
+            "checkpoint %d: dev %s %.4f (best %.4f)", check + 1, result.select_by, score, best_score
+        )
         if score >= best_score:
-            best_score, best_state, result.best_epoch = score, model.trainable_state(), epoch
+            best_score, best_state, result.best_epoch = score, model.trainable_state(), check
+        check, since = check + 1, g + 1
+        engine.train()
+    if best_state is None or keeps_start(result.dev_start, best_score, config):
+        best_state, result.best_epoch, result.changed = start_state, -1, False
+        log.info(
+            "the starting weights win (dev %.4f vs best checkpoint %.4f, margin %.0f%%): "
+            "this round changed nothing",
+            result.dev_start,
+            best_score,
+            100 * config.keep_margin,
+        )
     model.load_trainable_state(best_state)
     result.tokens_per_s = tokens / seconds if seconds else 0.0
     result.step_seconds = seconds

@@ -37,16 +37,18 @@ from illume.rank import reject
 from illume_bench.critics.config import CriticConfig
 from illume_bench.critics.scene_support import solve
 from illume_bench.critics.scene_support import supporting as scene_supporting
+from illume_bench.critics.shape_properties import judge_shape
 from illume_bench.fact_errors import NEGATIONS, named_facts, true_values, wrong_facts
 
 _STOP_TEXT = """a an the is are was were be been being am it its this that these those there here
     of in on at to for with by from and or but as so than then which what who whom whose
     where when why how do does did has have had i you he she we they them him his her
     their our my your me us one some any all very just also because since if
-    only image picture photo shown shows show"""
+    only image picture photo shown shows show shape color colour"""
 STOPWORDS = frozenset(_STOP_TEXT.split()) | NEGATIONS
 """Words that carry no evidence. "image"/"picture"/"shows" are here because every
-rationale may say them: "the image shows red" restates the answer "red"."""
+rationale may say them: "the image shows red" restates the answer "red"; "shape"/"colour"
+likewise: "the shape is blue" restates "what colour is the triangle? blue"."""
 
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -68,6 +70,15 @@ MIN_EVIDENCE = 2
 (photos). One lets through "it's a generic cat fur" and "while the other towers appear
 so tall"; two still accepts 19 of the 43 demo references judged against their items'
 others (bench/human_ceiling.py): strict, the safe side for a benchmark."""
+
+
+def asked_shape(item: Item) -> str | None:
+    """The true shape when the item asks which shape its one shape is (easy-vqa-x), else None."""
+    shape = (item.facts or {}).get("shape")
+    named = named_facts(item.answer)
+    if not shape or len(named) != 1 or named[0][1] != "shape" or named[0][2] != shape:
+        return None
+    return shape if "shape" in item.question.lower() else None
 
 
 def truth_known(item: Item) -> bool:
@@ -111,6 +122,9 @@ class SimulatedAnnotator:
             if not support:
                 return False, "names no fact that supports the answer about the objects asked"
             return True, "names " + ", ".join(sorted(support))
+        shape = asked_shape(item)
+        if shape is not None:  # "what shape is it?": its properties explain, its name does not
+            return judge_shape(text, shape)
         support = self.supporting(item, text)
         if support is None:
             return False, "nothing to judge by (no facts, no references)"

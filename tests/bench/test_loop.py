@@ -59,7 +59,15 @@ def tiny_env(tiny_lm_dir, monkeypatch):
 def _config(rounds):
     return LoopConfig(
         rounds=rounds,
-        tune=TuneConfig(epochs=1, batch_size=4, vqa_ratio=1.0, val_items=16),
+        tune=TuneConfig(
+            steps=0,
+            epochs=1,
+            batch_size=4,
+            vqa_ratio=1.0,
+            val_items=16,
+            min_rationales=1,
+            min_items=1,
+        ),
         baselines=("same-gt",),
         sample=SampleConfig(n_per_temperature=2, max_new_tokens=4),
     )

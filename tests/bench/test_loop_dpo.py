@@ -43,7 +43,16 @@ def test_a_tiny_loop_tunes_with_sft_plus_dpo(loop_items, tmp_path, tiny_env):  #
     out = tmp_path / "run"
     config = LoopConfig(
         rounds=1,
-        tune=TuneConfig(epochs=1, batch_size=4, vqa_ratio=1.0, val_items=4, objective="sft+dpo"),
+        tune=TuneConfig(
+            steps=0,
+            epochs=1,
+            batch_size=4,
+            vqa_ratio=1.0,
+            val_items=4,
+            objective="sft+dpo",
+            min_rationales=1,
+            min_items=1,
+        ),
         sample=SampleConfig(n_per_temperature=2, max_new_tokens=4),
     )
     report = run_loop(loop_items, out, config, EveryOtherItemCritic())

@@ -164,7 +164,9 @@ def start_backend(
     }
     # the real `illume tune` behind a wrapper that the failed-round test can make fail
     env["ILLUME_TUNE_JOB"] = "tests.ml_backend.tune_wrapper"
-    env.setdefault("ILLUME_TUNE_ARGS", "--epochs 1 --batch-size 4")
+    env.setdefault(
+        "ILLUME_TUNE_ARGS", "--steps 0 --epochs 1 --batch-size 4 --min-rationales 1 --min-items 1"
+    )
     logf = open(data_dir / "backend.log", "wb")  # noqa: SIM115 (closed after the process)
     proc = server.start(port, env, logf, new_session=new_session)
     url = f"http://127.0.0.1:{port}"

@@ -45,7 +45,8 @@ def task(tid, item_id, annotations, image):
     data = {"item_id": item_id, "image": image, "question": "q?", "answer": "cat"}
     data = with_candidates(data, [{"text": "old one"}], "zero-shot")
     data["candidates_generated_at"] = "2030-01-01T00:00:00+00:00"
-    data = with_candidates(data, [{"text": "It purrs"}, {"text": "it barks"}], "v0002")
+    offered = [{"text": "It purrs", "explanation": "since"}, {"text": "it barks"}]
+    data = with_candidates(data, offered, "v0002")
     data["candidates_generated_at"] = "2030-01-02T00:00:00+00:00"
     return {"id": tid, "data": data, "annotations": annotations}
 
@@ -68,10 +69,15 @@ def test_rationales_come_from_verdicts_with_proposer_and_round(tmp_path, png_fil
         ("cat-1", "old one"): ("annotator", "zero-shot", 0),
         ("cat-1", "it has whiskers"): ("annotator", None, 0),
     }
+    # tuned under the explanation prompt it was sampled with ("since")
+    assert {r.text: r.explanation for r in rationales}["It purrs"] == "since"
+
+
+ANY_TICK = ["--min-rationales", "1", "--min-items", "1"]
 
 
 def test_a_round_writes_rationale_rows_the_tuning_job_reads(tmp_path, png_file, monkeypatch):
-    settings = Settings(data_dir=tmp_path)
+    settings = Settings(data_dir=tmp_path, tune_args=ANY_TICK)
     runner = RoundRunner(settings, Counters(), StateStore(tmp_path), FakeLabelStudio())
     monkeypatch.setattr(
         "ml_backend.rounds.lsclient.iter_tasks",
@@ -88,6 +94,44 @@ def test_a_round_writes_rationale_rows_the_tuning_job_reads(tmp_path, png_file, 
     (row,) = seen["rows"]
     assert row["id"] == "cat-1" and row["text"] == "It purrs" and row["source"] == "annotator"
     assert StateStore(tmp_path).load(7).rounds[-1]["rationales"] == 1
+
+
+def test_a_round_waits_below_the_minimum_and_says_why(tmp_path, png_file, monkeypatch):
+    runner = RoundRunner(
+        Settings(data_dir=tmp_path), Counters(), StateStore(tmp_path), FakeLabelStudio()
+    )
+    monkeypatch.setattr(
+        "ml_backend.rounds.lsclient.iter_tasks",
+        lambda client, project: iter([task(1, "cat-1", [tick(["It purrs"])], png_file)]),
+    )
+    monkeypatch.setattr(runner, "tune", lambda *a: pytest.fail("a waiting round must not tune"))
+    assert runner.run(7, "test") is False
+    record = StateStore(tmp_path).load(7).rounds[-1]
+    assert record["skipped"] and "1 distinct over 1 items" in record["waiting"]
+    live = runner.status()
+    assert live["state"] == "waiting" and "from 8 over 4 items" in live["note"]
+
+
+def test_a_round_that_changed_nothing_says_so_with_its_figures(tmp_path, png_file, monkeypatch):
+    from illume.tunejob import NothingChanged
+
+    settings = Settings(data_dir=tmp_path, tune_args=ANY_TICK)
+    runner = RoundRunner(settings, Counters(), StateStore(tmp_path), FakeLabelStudio())
+    monkeypatch.setattr(
+        "ml_backend.rounds.lsclient.iter_tasks",
+        lambda client, project: iter([task(1, "cat-1", [tick(["It purrs"])], png_file)]),
+    )
+    metrics = {"select_by": "nll", "dev_start": -2.0, "dev_scores": [-2.5, -2.4]}
+    why = NothingChanged({**metrics, "changed_nothing": "this round changed nothing: ..."})
+    monkeypatch.setattr(runner, "tune", lambda *a: (None, why))
+    assert runner.run(7, "test") is False
+    record = StateStore(tmp_path).load(7).rounds[-1]
+    assert record["unchanged"] and record["dev_scores"] == [-2.5, -2.4]
+    assert "changed nothing" in record["note"] and "the base model keeps serving" in record["note"]
+    assert runner.status()["state"] == "unchanged"
+    from ml_backend.progress import round_rows
+
+    assert round_rows([record])[0]["outcome"] == "changed nothing"
 
 
 def test_a_round_with_bad_tune_args_fails_clearly(tmp_path, png_file, monkeypatch):
@@ -131,7 +175,8 @@ def test_a_real_round_shows_its_progress_in_status_and_metrics(
 
     monkeypatch.setenv("ILLUME_LM", str(tiny_lm_dir))
     monkeypatch.setenv("ILLUME_ENCODER", "tiny")
-    tune_args = ["--epochs", "2", "--batch-size", "2", "--vqa-ratio", "1"]
+    tune_args = ["--steps", "0", "--epochs", "2", "--batch-size", "2", "--vqa-ratio", "1"]
+    tune_args += ["--min-rationales", "1", "--min-items", "1"]
     model = IllumeModel(Settings(data_dir=tmp_path, load_model=False, tune_args=tune_args))
     runner = model.jobs.rounds
     runner.ls = FakeLabelStudio()

@@ -45,7 +45,9 @@ def test_unresolved_items_keep_ten_distinct_candidates_after_a_round_on_two_rati
             lm=str(wordy_lm_dir), encoder="tiny", prefix_weights=None, image_context=False
         )
     )
-    config = TuneConfig(epochs=3, batch_size=2, lr=3e-2, vqa_ratio=0, min_rationales_per_epoch=0)
+    config = TuneConfig(
+        steps=0, epochs=3, batch_size=2, lr=3e-2, vqa_ratio=0, min_rationales_per_epoch=0
+    )
     tune_on_two(model, items, config)
 
     unresolved = items[1:]

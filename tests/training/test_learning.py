@@ -73,7 +73,9 @@ def _greedy_rouge(model, items) -> float:
 
 
 def test_a_few_steps_lower_the_targets_loss_and_move_greedy_output_toward_them(model, items):
-    config = TuneConfig(epochs=20, batch_size=4, lr=3e-2, vqa_ratio=0, min_rationales_per_epoch=0)
+    config = TuneConfig(
+        steps=0, epochs=20, batch_size=4, lr=3e-2, vqa_ratio=0, min_rationales_per_epoch=0
+    )
     exp, vqa, b = build_examples([(it, it.explanations[0]) for it in items], items, config)
     nll_before, rouge_before = _target_nll(model, exp, items, config), _greedy_rouge(model, items)
     result = trainer.fit(AdamWEngine(model, config.lr), model, exp, vqa, b, [], config)
@@ -86,7 +88,7 @@ def test_a_few_steps_lower_the_targets_loss_and_move_greedy_output_toward_them(m
 
 
 def test_dpo_steps_prefer_the_fitting_text_over_the_rejected_one(model, items):
-    config = TuneConfig(epochs=10, objective="dpo", lr=3e-2, dpo_batch_size=4)
+    config = TuneConfig(steps=0, epochs=10, objective="dpo", lr=3e-2, dpo_batch_size=4)
     rejected = ["it is blue", "the circle is small", "there is one shape", "the square is red"]
     pairs = pair_examples(
         [(it, Pair(it.id, it.explanations[0], r)) for it, r in zip(items, rejected, strict=True)],
@@ -114,7 +116,9 @@ def test_the_best_epoch_rule_keeps_the_better_weights(model, items, monkeypatch)
         return next(scores)
 
     monkeypatch.setattr(trainer, "val_rouge", scripted_val_rouge)
-    config = TuneConfig(epochs=3, batch_size=4, lr=3e-2, vqa_ratio=0, min_rationales_per_epoch=0)
+    config = TuneConfig(
+        steps=0, epochs=3, batch_size=4, lr=3e-2, vqa_ratio=0, min_rationales_per_epoch=0
+    )
     exp, vqa, b = build_examples([(it, it.explanations[0]) for it in items], items, config)
     result = trainer.fit(AdamWEngine(model, config.lr), model, exp, vqa, b, [], config)
     assert result.best_epoch == 1 and result.val_rouge == [0.3, 0.5, 0.2]
@@ -127,9 +131,37 @@ def test_no_better_epoch_keeps_the_starting_weights(model, items, monkeypatch):
     scores = iter([0.5, 0.2, 0.4])
     monkeypatch.setattr(trainer, "val_rouge", lambda *a: next(scores))
     start = model.trainable_state()
-    config = TuneConfig(epochs=2, batch_size=4, lr=3e-2, vqa_ratio=0, min_rationales_per_epoch=0)
+    config = TuneConfig(
+        steps=0, epochs=2, batch_size=4, lr=3e-2, vqa_ratio=0, min_rationales_per_epoch=0
+    )
     exp, vqa, b = build_examples([(it, it.explanations[0]) for it in items], items, config)
     result = trainer.fit(AdamWEngine(model, config.lr), model, exp, vqa, b, [], config)
     assert result.best_epoch == -1
     final = model.trainable_state()
     assert all(torch.equal(final[k], start[k]) for k in final)
+
+
+def test_a_step_budget_runs_that_many_steps_with_evenly_spaced_checkpoints(model, items):
+    config = TuneConfig(steps=7, epochs=2, batch_size=4, lr=1e-3, vqa_ratio=0)
+    exp, vqa, b = build_examples([(it, it.explanations[0]) for it in items], items, config)
+    dev = exp[:2]
+    result = trainer.fit(AdamWEngine(model, config.lr), model, exp, vqa, b, [], config, dev=dev)
+    assert len(result.losses) == 7 and result.steps_run == 7  # 1 batch per pass: 7 passes
+    assert result.select_by == "nll" and len(result.dev_scores) == 2
+    assert result.changed and result.best_epoch >= 0  # tuned on dev's own texts: NLL falls
+    assert max(result.dev_scores) > result.dev_start
+
+
+@pytest.mark.parametrize(("start", "best", "changed"), [(0.50, 0.40, False), (0.405, 0.40, True)])
+def test_the_starting_weights_win_only_by_the_margin(
+    model, items, monkeypatch, start, best, changed
+):
+    scores = iter([start, 0.1, best])
+    monkeypatch.setattr(trainer, "val_rouge", lambda *a: next(scores))
+    before = model.trainable_state()
+    config = TuneConfig(steps=0, epochs=2, batch_size=4, lr=3e-2, vqa_ratio=0, keep_margin=0.02)
+    exp, vqa, b = build_examples([(it, it.explanations[0]) for it in items], items, config)
+    result = trainer.fit(AdamWEngine(model, config.lr), model, exp, vqa, b, [], config)
+    assert result.changed is changed
+    final = model.trainable_state()
+    assert all(torch.equal(final[k], before[k]) for k in final) is not changed

@@ -52,6 +52,8 @@ def job(tmp_path, image_dir, tiny_lm_dir):
         "2",
         "--min-rationales-per-epoch",  # every epoch: these tests count the steps
         "0",
+        "--steps",  # passes, not the default step budget: these tests count the steps
+        "0",
     ]
     return args, env, tmp_path
 
@@ -92,7 +94,9 @@ def test_one_rank_publishes_a_complete_version(job):
     assert [r["loss"] for r in steps] == pytest.approx(metrics["losses"])
     assert all(math.isfinite(r["loss"]) and r["tokens_per_s"] > 0 for r in steps)
     assert steps[-1]["global_step"] == steps[-1]["total_steps"] == 4
-    assert [r["val_rouge"] for r in records if r["event"] == "epoch"] == metrics["val_rouge"]
+    checks = [r for r in records if r["event"] == "epoch"]
+    assert [r["dev_score"] for r in checks] == metrics["dev_scores"]  # minus the dev NLL
+    assert metrics["select_by"] == "nll" and len(checks) == 2
 
 
 def test_failed_job_publishes_nothing(job, tmp_path):
@@ -210,7 +214,7 @@ def test_the_deepspeed_launcher_runs_two_local_ranks_from_a_hostfile(job, tiny_l
     job_args = TuneJob(
         items=args[1], rationales=args[3], versions=str(tmp / "v"), progress=str(progress)
     )
-    config = TuneConfig(epochs=2, batch_size=4, vqa_ratio=3, val_items=2)
+    config = TuneConfig(steps=0, epochs=2, batch_size=4, vqa_ratio=3, val_items=2)
     choice = ModelChoice(lm=str(tiny_lm_dir), encoder="tiny")
     cmd = job_command(job_args, config, choice, launch)
     assert cmd[1:3] == ["-m", "deepspeed.launcher.runner"] and "--no_ssh_check" in cmd

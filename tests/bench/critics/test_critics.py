@@ -78,13 +78,19 @@ def test_facts_critic_rejects_a_high_rouge_candidate_naming_a_wrong_fact():
 @pytest.mark.parametrize(
     ("item", "text", "fits", "why"),
     [
-        (TRIANGLE, "the red triangle has three corners", True, "triangle"),
-        # it cannot read "three corners": only colour and shape words are facts to it
-        (TRIANGLE, "the shape has three corners and is red", False, "no fact"),
+        (TRIANGLE, "the red triangle has three corners", True, "three corners"),
+        # "what shape?": the shape's properties explain, its name plus an attribute does not
+        (TRIANGLE, "the shape has three corners and is red", True, "three corners"),
+        (TRIANGLE, "it has three straight sides and three corners", True, "three sides"),
+        (TRIANGLE, "there is no circle, it has pointy corners", True, "pointy"),
         (TRIANGLE, "the shape is a triangle", False, "restates"),
         (TRIANGLE, "it is a triangle", False, "restates"),
+        (TRIANGLE, "the triangle is red", False, "no property"),
+        (TRIANGLE, "the red shape is a triangle with a white background", False, "no property"),
         (TRIANGLE, "the red shape is a circle", False, "wrong fact"),
-        (TRIANGLE, "there is no circle, it has pointy corners", False, "no fact"),
+        (TRIANGLE, "it has four corners", False, "wrong fact: four corners"),
+        (TRIANGLE, "the shape is round", False, "wrong fact: round"),
+        (COLOUR, "the shape is filled with blue", False, "wrong fact"),
         (COLOUR, "the circle is red", True, "red"),
         (COLOUR, "the shape is red", False, "restates"),
         (COLOUR, "the image shows a circle", False, "no fact"),  # true, but not why it is red
@@ -126,9 +132,10 @@ def test_critique_file_uses_the_configured_kind(tmp_path):
     out = tmp_path / "out.jsonl"
     assert critique_file(cands, items, out, make_critic(CriticConfig(kind="rouge")))["fitting"] == 2
     assert critique_file(cands, items, out, make_critic(CriticConfig(kind="facts")))["fitting"] == 1
+    # the annotator: "a red triangle" names the answer plus a colour, not why it is one
     assert (
         critique_file(cands, items, out, make_critic(CriticConfig(kind="annotator")))["fitting"]
-        == 1
+        == 0
     )
 
 
@@ -242,3 +249,29 @@ def test_annotator_ticks_nearly_all_shapes_x_references():
     ]
     assert len(verdicts) > 300
     assert sum(verdicts) / len(verdicts) >= 0.9
+
+
+def test_the_annotator_accepts_every_easy_vqa_x_reference_and_no_restatement():
+    """easy-vqa-x's references explain ("what shape": properties; "what colour": the coloured
+    shape or its fill); the restatement baseline is refused, every wording of it."""
+    from illume_bench.data.easyvqa_references import reference_templates, restatement_baseline
+
+    annotator = SimulatedAnnotator()
+    questions = [
+        ("what shape is in the image?", None),
+        ("what is the {c} shape?", None),
+        ("what color is the shape?", "c"),
+        ("what color is the {s}?", "c"),
+        ("is there a {s} in the image?", "yes"),
+        ("does the image not contain a {c} shape?", "no"),
+    ]
+    for shape in ("circle", "rectangle", "triangle"):
+        for colour in ("red", "blue", "green"):
+            facts = {"colour": colour, "shape": shape}
+            for q, a in questions:
+                answer = {None: shape, "c": colour}.get(a, a)
+                it = Item("e", "x.png", q.format(c=colour, s=shape), answer, facts=facts)
+                for ref in reference_templates(it.question, it.answer, facts):
+                    assert annotator.judge(it, ref)[0], (it.question, ref)
+                for text in restatement_baseline(it.question, it.answer, facts):
+                    assert not annotator.judge(it, text)[0], (it.question, text)

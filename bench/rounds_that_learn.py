@@ -1,0 +1,437 @@
+"""Do a team's ticks make the next candidates better on items the model has not seen?
+
+    python bench/rounds_that_learn.py --items data/easy-vqa-x/items.jsonl \
+        --out runs/rtl-easy --json docs/results/rounds-that-learn/easy-vqa-x.json
+
+Round 0 samples the train items zero-shot; the simulated careful annotator ticks what
+fits (X^E). Each round r >= 1 tunes the base weights on every tick so far at a fixed
+step budget (TuneConfig.steps; X^A drawn from the whole train split) and samples the
+still unresolved train items again. Every version, the zero-shot one included, also
+samples the held-out items (test split: other images), and the annotator judges those
+candidates too: that is what a team would see next. Two arms share the budget:
+
+- control: the same round tuned on as many *random* candidates of the same sampled
+  pool, unchecked, so a gain must come from the ticks and not from tuning on anything;
+- full-gt: the train items' reference explanations, same budget (the % of full-gt).
+
+Per arm and round, on the held-out items: the share of shown candidates the annotator
+accepts, the items with an accepted candidate, the coco ROUGE-L of the top candidate
+(the first shown) and the candidates' fact-error rate, each with a 95% paired
+bootstrap interval of its change from round 0. The JSON holds every held-out item's
+candidates as text, in the order shown, with the verdict and its reason. Re-running
+the same command resumes (sampled rounds and versions are kept in --out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from illume import api  # noqa: E402
+from illume.critique import RougeCritic  # noqa: E402
+from illume.items import Item, load_items, read_jsonl, write_jsonl  # noqa: E402
+from illume.rationales import Rationale, unique_rationales  # noqa: E402
+from illume.sample import SampleConfig  # noqa: E402
+from illume.tune import TuneConfig, waiting_reason  # noqa: E402
+from illume.tunejob import NothingChanged  # noqa: E402
+from illume_bench.critics import make_critic  # noqa: E402
+from illume_bench.critics.config import CriticConfig  # noqa: E402
+from illume_bench.fact_errors import wrong_facts  # noqa: E402
+
+log = logging.getLogger("rounds_that_learn")
+
+
+def pick(items: list[Item], n: int, seed: int, by_image: bool = True) -> list[Item]:
+    """n items of distinct images (seeded), so no two held-out items share a picture."""
+    rng = random.Random(seed)
+    pool = items[:]
+    rng.shuffle(pool)
+    out, seen = [], set()
+    for it in pool:
+        if by_image and it.image in seen:
+            continue
+        seen.add(it.image)
+        out.append(it)
+        if len(out) == n:
+            break
+    return out
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.out = Path(args.out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        items, _ = load_items(args.items)
+        self.root = str(Path(args.items).resolve().parent)
+        by = {s: [it for it in items if it.split == s] for s in ("train", "val", "test")}
+        self.pool = by["train"]
+        self.train = pick(by["train"], args.train, args.seed)
+        self.heldout = pick(by["test"], args.heldout, args.seed + 1)
+        self.dev = pick(by["val"], args.dev, args.seed + 2)
+        self.by_id = {it.id: it for it in self.train + self.heldout + self.dev}
+        self.critic = make_critic(CriticConfig(kind=args.critic))
+        self.rouge = RougeCritic()
+        self.sample_cfg = SampleConfig(
+            n_per_temperature=max(1, args.draws // 5),
+            top_up_rounds=0,
+            explanation_prompts=(args.prompt,),
+        )
+        self.tune_cfg = TuneConfig(
+            steps=args.steps,
+            batch_size=args.batch_size,
+            explanation_prompt=args.prompt,
+            val_items=args.dev,
+            train_split="train",
+            val_split="val",
+            seed=args.seed,
+            min_rationales=args.min_rationales,
+            min_items=args.min_items,
+        )
+        self.model = None
+        self.timings: dict[str, float] = {}
+
+    # -- sampling and judging ---------------------------------------------------------
+    def load(self):
+        if self.model is None:
+            from illume.models import load_model
+
+            self.model = load_model(self.args_model())
+        return self.model
+
+    def args_model(self):
+        from illume.models import ModelChoice
+
+        return ModelChoice.from_env()
+
+    def sampled(self, name: str, version: Path | None, items: list[Item], seed: int) -> list[dict]:
+        """Critiqued rows (cached in --out/name.jsonl): candidates in the order shown."""
+        path = self.out / f"{name}.jsonl"
+        if path.exists():
+            return list(read_jsonl(path))
+        model = self.load()
+        if version is None:
+            model.reset_version()
+        else:
+            model.load_version(version)
+        sampler = api.sampler(model, self.sample_cfg)
+        sampler.reseed(seed)
+        t0 = time.time()
+        rows = []
+        for res in sampler.sample(items, progress=True):
+            row = res.to_dict()
+            item = self.by_id[res.id]
+            for c in row.get("candidates", []):
+                ok, why = self.critic.judge(item, c["text"])
+                c["fitting"], c["why"] = ok, why
+            rows.append(row)
+        self.timings[f"sample {name}"] = time.time() - t0
+        write_jsonl(path, rows)
+        return rows
+
+    def tuned(self, name: str, rationales: list[Rationale]) -> Path | None:
+        """A version tuned from the base weights on these rationales (cached by name)."""
+        versions = self.out / "versions" / name
+        marker = self.out / "versions" / f"{name}.json"
+        if marker.exists():
+            v = json.loads(marker.read_text())["version"]
+            return Path(v) if v else None
+        items = self.pool + self.dev
+        t0 = time.time()
+        try:
+            with open(self.out / f"tune-{name}.log", "wb") as logf:
+                new = api.tune(
+                    items,
+                    [r.to_row() for r in rationales],
+                    versions,
+                    None,
+                    self.tune_cfg,
+                    work=self.out / "work" / name,
+                    output=logf,
+                )
+            note = None
+        except NothingChanged as e:
+            new, note = None, str(e)
+        self.timings[f"tune {name}"] = time.time() - t0
+        metrics = {}
+        if new is not None:
+            metrics = json.loads((new / "metrics.json").read_text())
+        marker.write_text(
+            json.dumps({"version": str(new) if new else None, "note": note, "metrics": metrics})
+        )
+        return new
+
+
+def accepted(rows: list[dict], r: int) -> list[Rationale]:
+    return [
+        Rationale(
+            str(row["id"]),
+            c["text"],
+            "critic",
+            r,
+            c.get("model_version"),
+            question=c.get("phrasing"),
+            explanation=c.get("explanation"),
+        )
+        for row in rows
+        for c in row.get("candidates", [])
+        if c.get("fitting")
+    ]
+
+
+def random_candidates(rows: list[dict], n: int, seed: int) -> list[Rationale]:
+    """n candidates drawn at random from the sampled pool, whatever the critic said."""
+    flat = [
+        Rationale(
+            str(row["id"]),
+            c["text"],
+            "critic",
+            0,
+            None,
+            question=c.get("phrasing"),
+            explanation=c.get("explanation"),
+        )
+        for row in rows
+        for c in row.get("candidates", [])
+    ]
+    flat = unique_rationales(flat)
+    return random.Random(seed).sample(flat, min(n, len(flat)))
+
+
+# -- figures ------------------------------------------------------------------------------
+def per_item(bench: Bench, rows: list[dict]) -> dict[str, dict]:
+    out = {}
+    for row in rows:
+        item = bench.by_id[str(row["id"])]
+        cands = row.get("candidates", [])
+        top = cands[0]["text"] if cands else ""
+        out[item.id] = {
+            "n": len(cands),
+            "accepted": sum(bool(c.get("fitting")) for c in cands),
+            "rouge_top": bench.rouge.score_text(top, bench.rouge.references(item)),
+            "fact_errors": sum(bool(wrong_facts(c["text"], item.facts)) for c in cands),
+        }
+    return out
+
+
+def figures(stats: dict[str, dict]) -> dict[str, float]:
+    ids = list(stats)
+    n = sum(stats[i]["n"] for i in ids) or 1
+    return {
+        "accepted_share": sum(stats[i]["accepted"] for i in ids) / n,
+        "items_with_accepted": sum(stats[i]["accepted"] > 0 for i in ids) / max(1, len(ids)),
+        "rouge_top": sum(stats[i]["rouge_top"] for i in ids) / max(1, len(ids)),
+        "fact_error_rate": sum(stats[i]["fact_errors"] for i in ids) / n,
+        "candidates_per_item": n / max(1, len(ids)),
+    }
+
+
+def paired_ci(a: dict, b: dict, key: str, reps: int = 2000, seed: int = 0) -> list[float]:
+    """95% paired bootstrap interval of figures(b)[key] - figures(a)[key], over items."""
+    ids = sorted(set(a) & set(b))
+    rng = random.Random(seed)
+    diffs = []
+    for _ in range(reps):
+        draw = [rng.choice(ids) for _ in ids]
+        sa = {f"{k}#{j}": a[k] for j, k in enumerate(draw)}
+        sb = {f"{k}#{j}": b[k] for j, k in enumerate(draw)}
+        diffs.append(figures(sb)[key] - figures(sa)[key])
+    diffs.sort()
+    return [diffs[int(0.025 * reps)], diffs[int(0.975 * reps) - 1]]
+
+
+KEYS = ("accepted_share", "items_with_accepted", "rouge_top", "fact_error_rate")
+
+
+def run(args: argparse.Namespace) -> dict:
+    bench = Bench(args)
+    t_start = time.time()
+    heldout: dict[str, list[dict]] = {}
+    log.info(
+        "train %d, held-out %d, dev %d items; %d draws; %d rounds; %d steps",
+        len(bench.train),
+        len(bench.heldout),
+        len(bench.dev),
+        args.draws,
+        args.rounds,
+        args.steps,
+    )
+    train_rows = {0: bench.sampled("train-r0", None, bench.train, args.seed)}
+    heldout["r0"] = bench.sampled("heldout-r0", None, bench.heldout, args.seed + 100)
+    rounds = [{"round": 0, "x_e": 0, "tuned": False}]
+    for r in range(1, args.rounds + 1):
+        all_rows = [row for k in range(r) for row in train_rows[k]]
+        x_e = unique_rationales(accepted(all_rows, 0))
+        rec = {"round": r, "x_e": len(x_e), "x_e_items": len({x.item_id for x in x_e})}
+        wait = waiting_reason(((x.item_id, x.text) for x in x_e), bench.tune_cfg)
+        version = None
+        if wait:
+            rec["note"] = wait
+        else:
+            version = bench.tuned(f"illume-r{r}", x_e)
+            marker = json.loads((bench.out / "versions" / f"illume-r{r}.json").read_text())
+            rec["tune"] = _tune_summary(marker)
+            control = bench.tuned(f"control-r{r}", random_candidates(all_rows, len(x_e), r))
+            cmark = json.loads((bench.out / "versions" / f"control-r{r}.json").read_text())
+            rec["control_tune"] = _tune_summary(cmark)
+            heldout[f"control-r{r}"] = bench.sampled(
+                f"heldout-control-r{r}", control, bench.heldout, args.seed + 100
+            )
+        rec["tuned"] = version is not None
+        if version is None and r == 1:  # the base weights, same seed: round 0's candidates
+            heldout[f"r{r}"] = heldout["r0"]
+        else:
+            heldout[f"r{r}"] = bench.sampled(
+                f"heldout-r{r}", version, bench.heldout, args.seed + 100
+            )
+        resolved = {x.item_id for x in x_e}
+        todo = [it for it in bench.train if it.id not in resolved]
+        if r < args.rounds:  # the last round's train samples would feed no round
+            train_rows[r] = bench.sampled(f"train-r{r}", version, todo, args.seed + r)
+        rounds.append(rec)
+        log.info("round %d done: %s", r, json.dumps(rec)[:300])
+    if args.full_gt:
+        full = [
+            Rationale(it.id, it.explanations[0], "reference", 0, None)
+            for it in bench.train
+            if it.explanations
+        ]
+        fg = bench.tuned("full-gt", full)
+        heldout["full-gt"] = bench.sampled("heldout-full-gt", fg, bench.heldout, args.seed + 100)
+    stats = {k: per_item(bench, rows) for k, rows in heldout.items()}
+    table = {}
+    for k, s in stats.items():
+        table[k] = figures(s)
+        if k != "r0":
+            table[k]["ci_vs_r0"] = {key: paired_ci(stats["r0"], s, key) for key in KEYS}
+    report = {
+        "config": {k: v for k, v in vars(args).items() if k != "func"},
+        "sizes": {
+            "train": len(bench.train),
+            "heldout": len(bench.heldout),
+            "dev": len(bench.dev),
+            "x_a_pool": len(bench.pool),
+        },
+        "tune_config": bench.tune_cfg.__dict__,
+        "rounds": rounds,
+        "table": table,
+        "timings_s": bench.timings,
+        "wall_s": time.time() - t_start,
+        "heldout_items": {
+            k: [
+                {
+                    "id": row["id"],
+                    "question": bench.by_id[str(row["id"])].question,
+                    "answer": bench.by_id[str(row["id"])].answer,
+                    "candidates": [
+                        {"text": c["text"], "fitting": c.get("fitting"), "why": c.get("why")}
+                        for c in row.get("candidates", [])
+                    ],
+                }
+                for row in rows
+            ]
+            for k, rows in heldout.items()
+        },
+    }
+    return report
+
+
+def _tune_summary(marker: dict) -> dict:
+    m = marker.get("metrics") or {}
+    keep = ("n_exp", "n_vqa", "b", "pool", "xa_short", "best_epoch", "steps_run", "dev_start")
+    out = {k: m.get(k) for k in keep if k in m}
+    out["dev_scores"] = m.get("dev_scores")
+    out["changed_nothing"] = marker.get("note")
+    return out
+
+
+def _cell(f: dict, key: str) -> str:
+    """A figure x100 with its 95% interval of the change from round 0."""
+    ci = f.get("ci_vs_r0", {})
+    if key in ci:
+        lo, hi = (100 * x for x in ci[key])
+        return f"{100 * f[key]:.1f} (Δ [{lo:+.1f}, {hi:+.1f}])"
+    return f"{100 * f[key]:.1f}"
+
+
+def print_table(report: dict) -> None:
+    print(f"sizes: {report['sizes']}; wall {report['wall_s'] / 60:.1f} min")
+    print("| arm | accepted share | items w/ accepted | R-L top | fact-err | cands/item |")
+    print("|---|---|---|---|---|---|")
+    for k, f in report["table"].items():
+        cells = [_cell(f, key) for key in KEYS]
+        print(f"| {k} | {' | '.join(cells)} | {f['candidates_per_item']:.1f} |")
+    for r in report["rounds"]:
+        print(json.dumps(r))
+
+
+def rejudge(report: dict, items_path: str, critic: str = "annotator") -> dict:
+    """The held-out table again, every stored candidate judged by the critic as it is now
+    (the run's own verdicts came from the critic of its commit)."""
+    items = {it.id: it for it in load_items(items_path)[0]}
+    judge = make_critic(CriticConfig(kind=critic))
+    fake = argparse.Namespace(**{**report["config"], "items": items_path})
+    bench = Bench.__new__(Bench)
+    bench.by_id, bench.rouge, bench.args = items, RougeCritic(), fake
+    stats = {}
+    for arm, rows in report["heldout_items"].items():
+        judged = []
+        for row in rows:
+            item = items[str(row["id"])]
+            cands = [{**c, "fitting": judge.judge(item, c["text"])[0]} for c in row["candidates"]]
+            judged.append({"id": row["id"], "candidates": cands})
+        stats[arm] = per_item(bench, judged)
+    table = {}
+    for k, st in stats.items():
+        table[k] = figures(st)
+        if k != "r0":
+            table[k]["ci_vs_r0"] = {key: paired_ci(stats["r0"], st, key) for key in KEYS}
+    return {**report, "table": table}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--items", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--json", help="write the report (with every held-out candidate) here")
+    ap.add_argument("--train", type=int, default=200)
+    ap.add_argument("--heldout", type=int, default=150)
+    ap.add_argument("--dev", type=int, default=50)
+    ap.add_argument("--draws", type=int, default=25)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=TuneConfig().steps)
+    ap.add_argument("--batch-size", type=int, default=TuneConfig().batch_size)
+    ap.add_argument("--min-rationales", type=int, default=TuneConfig().min_rationales)
+    ap.add_argument("--min-items", type=int, default=TuneConfig().min_items)
+    ap.add_argument("--critic", default="annotator")
+    ap.add_argument("--prompt", default="because")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-full-gt", dest="full_gt", action="store_false")
+    ap.add_argument("--print", dest="print_only", help="print the table of a report JSON")
+    ap.add_argument(
+        "--rejudge", action="store_true", help="with --print: judge again with today's critic"
+    )
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.print_only:
+        report = json.loads(Path(args.print_only).read_text())
+        print_table(rejudge(report, args.items, args.critic) if args.rejudge else report)
+        return 0
+    report = run(args)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report, indent=1))
+    print_table(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
