@@ -122,7 +122,7 @@ def test_export_record_names_versions_rounds_and_rejections():
     by_text = {f["text"]: f for f in rec["fitting"]}
     assert by_text["old1"]["model_version"] == "zero-shot" and by_text["old1"]["round"] == 0
     assert by_text["new2"]["model_version"] == "v0002" and by_text["new2"]["round"] == 2
-    assert by_text["typed"]["source"] == "typed" and by_text["typed"]["annotator"] == "ann@x"
+    assert by_text["typed"]["source"] == "typed" and by_text["typed"]["annotator"] == "annotator-1"
     rejected = {(r["text"], r["annotation_id"]) for r in rec["rejected"]}
     assert rejected == {("old2", 11), ("new1", 12)}
     assert version_round("v0010") == 10 and version_round(None) == 0
