@@ -5,6 +5,6 @@ commonsense multiple-choice sets before it becomes a VLM's core (Sec. 3.2, 4.2, 
     prefixes.py  the clarification questions asked per set
     textlm.py    a loaded model's LM without its image, behind prefill/step/target_nll
     protocol.py  clarifications (sampled with illume.sample's Sampler) and scoring
-    report.py    accuracy, chance, Wilson intervals, the Table 1 layout
+    accuracy.py  accuracy, chance, Wilson intervals, the Table 1 layout
     cli.py       `illume selftalk`
 """

@@ -59,9 +59,9 @@ def run(args: argparse.Namespace) -> int:
 
     from illume.configargs import from_args
     from illume.models import ModelChoice, load_model
+    from illume_bench.selftalk.accuracy import summarize, table
     from illume_bench.selftalk.formats import load
     from illume_bench.selftalk.protocol import SelfTalk, SelfTalkConfig
-    from illume_bench.selftalk.report import summarize, table
 
     if args.format not in FORMATS:
         raise ValueError(f"unknown --format {args.format!r}: use one of {', '.join(FORMATS)}")

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from illume import api
 from illume.sample import SampleConfig, Sampler
 from illume_bench.selftalk.formats import Instance
 from illume_bench.selftalk.prefixes import (
@@ -116,7 +117,7 @@ class SelfTalk:
                 sc = nucleus(cfg, cfg.question_top_p, cfg.max_question_tokens)
             else:
                 sc = nucleus(cfg, cfg.answer_top_p, cfg.max_answer_tokens)
-            made = Sampler(self.lm, sc)
+            made = api.sampler(self.lm, sc)
             other = next(iter(self._samplers.values()), None)
             if other is not None:
                 made.stop = other.stop  # same tokenizer: skip a pass over the vocabulary
