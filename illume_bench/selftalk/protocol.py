@@ -107,22 +107,22 @@ class SelfTalk:
         self.config = cfg = config or SelfTalkConfig()
         self.fmt = fmt
         self.lm = model if isinstance(model, TextLM) else TextLM(model, cfg.batch_rows)
-        self._samplers: dict[str, Sampler] = {}
+        self._sampler: Sampler | None = None
 
     def sampler(self, kind: str) -> Sampler:
-        """One sampler for questions, one for answers (each its own p and length)."""
-        if kind not in self._samplers:
-            cfg = self.config
-            if kind == "question":
-                sc = nucleus(cfg, cfg.question_top_p, cfg.max_question_tokens)
-            else:
-                sc = nucleus(cfg, cfg.answer_top_p, cfg.max_answer_tokens)
-            made = api.sampler(self.lm, sc)
-            other = next(iter(self._samplers.values()), None)
-            if other is not None:
-                made.stop = other.stop  # same tokenizer: skip a pass over the vocabulary
-            self._samplers[kind] = made
-        return self._samplers[kind]
+        """The project's sampler, set for questions or for answers (each its own p and length).
+
+        One sampler serves both: building one reads the whole vocabulary for its stop tokens.
+        """
+        cfg = self.config
+        if kind == "question":
+            sc = nucleus(cfg, cfg.question_top_p, cfg.max_question_tokens)
+        else:
+            sc = nucleus(cfg, cfg.answer_top_p, cfg.max_answer_tokens)
+        if self._sampler is None:
+            self._sampler = api.sampler(self.lm, sc)
+        self._sampler.config = sc
+        return self._sampler
 
     # ---- sampling -------------------------------------------------------------------------
 
