@@ -200,20 +200,22 @@ class SelfTalk:
         return (nll / lengths).view(len(clarifications), len(inst.hypotheses))
 
     def run_one(self, inst: Instance, baseline_only: bool = False) -> Result:
-        base = self.score(inst, [""])[0]
+        """Baseline and (unless `baseline_only`) self-talk for one instance; the empty
+        clarification is scored once and serves both."""
+        clars = [] if baseline_only else [c.text for c in self.clarifications(inst)]
+        scores = self.score(inst, [*clars, ""])
+        base = scores[-1]
         result = Result(
             inst.id, inst.label, len(inst.hypotheses), int(base.argmin()), base.tolist()
         )
         if baseline_only:
             return result
-        clars = [c.text for c in self.clarifications(inst)]
         result.n_clarifications = len(clars)
-        texts = clars + ([""] if self.config.keep_empty or not clars else [])
-        scores = self.score(inst, texts)
-        best, where = scores.min(dim=0)
+        use = len(clars) + 1 if self.config.keep_empty or not clars else len(clars)
+        best, where = scores[:use].min(dim=0)
         result.prediction = int(best.argmin())
         result.scores = best.tolist()
-        result.clarification = texts[int(where[result.prediction])]
+        result.clarification = [*clars, ""][int(where[result.prediction])]
         return result
 
     def run(self, instances: list[Instance], baseline_only: bool = False) -> Iterator[Result]:
