@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from illume_bench.selftalk.formats import load, siqa_answer_prefix
+from illume_bench.selftalk.formats import load
 from illume_bench.selftalk.prefixes import (
     MCTACO_QUESTIONS,
     QUESTION_PREFIXES,
     answer_prefix,
     instance_questions,
 )
+from illume_bench.selftalk.siqa_choices import siqa_answer_prefix
 
 DATA = Path(__file__).parent / "data"
 
