@@ -61,8 +61,9 @@ def plot(summaries: list[dict], path: Path) -> None:
         ax.bar(xs, ys, width, yerr=errs, capsize=2, label=label)
     ax.set_xticks(range(len(sets)), [SET_NAMES[s] for s in sets])
     ax.set_ylabel("accuracy (%)")
-    ax.set_ylim(0, 100)
-    ax.legend(fontsize=8, ncols=3, loc="upper right")
+    ax.set_ylim(0, 118)  # room for the legend above the 100% mark
+    ax.set_yticks(range(0, 101, 20))
+    ax.legend(fontsize=8, ncols=3, loc="upper center")
     ax.set_title(f"{summaries[0]['model']}: hand-written test sets (95% Wilson intervals)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
