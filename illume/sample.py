@@ -59,6 +59,14 @@ class SampleConfig:
         default=("{question}",),
         metadata={"help": "question phrasings (ACT-X style); {question} is the item's own"},
     )
+    top_p: float = field(
+        default=1.0,
+        metadata={
+            "help": "nucleus sampling after top-k and temperature: keep the fewest most likely "
+            "tokens whose probability reaches p (1: off, the paper's jabber sampling)",
+            "above": 0,
+        },
+    )
     max_new_tokens: int = field(
         default=24, metadata={"help": "tokens drawn per candidate", "min": 1}
     )
@@ -155,9 +163,14 @@ def stop_token_mask(tokenizer, vocab_size: int) -> torch.Tensor:
 
 
 def draw(
-    logits: torch.Tensor, temperature: torch.Tensor, top_k: int, generator: torch.Generator
+    logits: torch.Tensor,
+    temperature: torch.Tensor,
+    top_k: int,
+    generator: torch.Generator,
+    top_p: float = 1.0,
 ) -> torch.Tensor:
-    """One token per row: keep the top-k logits, divide by the row's temperature, sample.
+    """One token per row: keep the top-k logits, divide by the row's temperature, keep the
+    nucleus (the fewest tokens whose probability reaches `top_p`; 1 keeps all), sample.
 
     Rows with temperature 0 take the argmax (greedy).
     """
@@ -165,6 +178,8 @@ def draw(
     greedy = temperature <= 0
     scaled = values / temperature.clamp(min=1e-6)[:, None]
     probs = torch.softmax(scaled, dim=-1)
+    if top_p < 1.0:  # values are sorted: a token stays if the mass before it is under p
+        probs = probs.masked_fill(probs.cumsum(-1) - probs >= top_p, 0.0)
     choice = torch.multinomial(probs, 1, generator=generator).squeeze(1)
     choice = torch.where(greedy, torch.zeros_like(choice), choice)
     return indices.gather(1, choice[:, None]).squeeze(1)
@@ -209,6 +224,17 @@ class Sampler:
         Every prompt gets len(temperatures) rows sharing its encoding. Returns
         (text, mean token log-probability) per row, prompts outer, temperatures inner.
         """
+        out = []
+        for tokens, logprob in self.decode_tokens(images, prompts, temperatures):
+            text = self.model.tokenizer.decode(tokens, skip_special_tokens=True)
+            out.append((clean(text), logprob / max(1, len(tokens))))
+        return out
+
+    def decode_tokens(
+        self, images: list, prompts: list, temperatures: list[float]
+    ) -> list[tuple[list[int], float]]:
+        """`decode` before cleaning: each row's token ids, its stop token included, and their
+        summed log-probability (whoever needs to know how a row ended reads this)."""
         cfg = self.config
         per_prompt = len(temperatures)
         logits, state = self.model.prefill(images, prompts)
@@ -225,7 +251,11 @@ class Sampler:
             if t < cfg.min_new_tokens:
                 logits = logits.masked_fill(stop[: logits.shape[1]], float("-inf"))
             nxt = draw(
-                logits, temp[alive].to(logits.device), self.top_k, self.generator(logits.device)
+                logits,
+                temp[alive].to(logits.device),
+                self.top_k,
+                self.generator(logits.device),
+                cfg.top_p,
             )
             logprob_sum[alive] += torch.log_softmax(logits, -1).gather(1, nxt[:, None])[:, 0].cpu()
             for row, tok in zip(alive.tolist(), nxt.tolist(), strict=True):
@@ -238,11 +268,7 @@ class Sampler:
                 state = state.select(keep_idx.to(state.attention_mask.device))
                 alive, nxt = alive[keep_idx.cpu()], nxt[keep_idx]
             logits, state = self.model.step(nxt, state)
-        out = []
-        for row in range(n_rows):
-            text = self.model.tokenizer.decode(tokens[row], skip_special_tokens=True)
-            out.append((clean(text), logprob_sum[row].item() / max(1, len(tokens[row]))))
-        return out
+        return [(tokens[row], logprob_sum[row].item()) for row in range(n_rows)]
 
     def sample_items(self, items: list[Item]) -> list[SampledItem]:
         """Candidates for a batch of items; an item whose image fails gets an error."""

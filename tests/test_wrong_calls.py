@@ -113,6 +113,14 @@ def calls(d) -> dict[str, list[list[str]]]:
             ["worker", "--queues", "nosuch"],
             ["worker", "--model", "hf:./nosuchdir"],
         ],
+        "selftalk": [
+            ["selftalk", "--data", nosuch, "--format", "csqa"],
+            ["selftalk", "--data", empty, "--format", "csqa"],
+            ["selftalk", "--data", items, "--format", "nosuchformat"],
+            ["selftalk", "--data", str(d / "bad.json"), "--format", "csqa"],
+            ["selftalk", "--data", items, "--format", "csqa", "--limit", "-1"],
+            ["selftalk", "--data", items, "--format", "copa"],  # not COPA's XML
+        ],
         "import": [
             ["import"],
             ["import", "--items", nosuch],
