@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from illume.rank import MAX_SHOWN
 from ml_backend.labels import PRETICK_MIN_RANK
 
 
@@ -69,6 +70,9 @@ class Settings:
     """The rank a candidate needs to be pre-ticked (ml_backend.labels.PRETICK_MIN_RANK)."""
     batch_tasks: int = 8
     """Tasks per sampling batch in the background job."""
+    max_options: int = MAX_SHOWN
+    """Options written into a task, the best ranked first (illume.rank.shown; 0: all kept).
+    The rest are dropped, not stored: the next version samples the task afresh."""
     n_per_temperature: int = 5
     max_new_tokens: int = 24
     tune_args: list[str] = field(default_factory=list)
@@ -117,6 +121,7 @@ class Settings:
             pretick=_int("ILLUME_PRETICK", 3),
             pretick_min_rank=_float("ILLUME_PRETICK_MIN_RANK", PRETICK_MIN_RANK),
             batch_tasks=_int("ILLUME_BATCH_TASKS", 8),
+            max_options=max(0, _int("ILLUME_MAX_OPTIONS", MAX_SHOWN)),
             n_per_temperature=_int("ILLUME_N_PER_TEMPERATURE", 5),
             max_new_tokens=_int("ILLUME_MAX_NEW_TOKENS", 24),
             tune_args=env.get("ILLUME_TUNE_ARGS", "").split(),

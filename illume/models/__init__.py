@@ -59,6 +59,9 @@ class ModelChoice:
     """HF family: "auto" spreads a model too large for one GPU over all of them (sampling)."""
     peft: str = "lora"
     """HF family: lora (default), prompt (prompt tuning) or adapters (bottleneck, decoder)."""
+    examples: str | None = None
+    """Embedded family: worked examples before each rationale prompt: "auto" (default: the
+    built-in ones for photos, none for drawings), "none" or a JSONL file (models/examples.py)."""
 
     @property
     def family(self) -> str:
@@ -87,6 +90,7 @@ class ModelChoice:
             device=env.get("ILLUME_DEVICE") or None,
             device_map=env.get("ILLUME_DEVICE_MAP") or None,
             peft=env.get("ILLUME_PEFT") or "lora",
+            examples=env.get("ILLUME_EXAMPLES") or None,
         )
         for key, value in overrides.items():
             if value is not None:
@@ -103,6 +107,11 @@ class ModelChoice:
         p.add_argument("--lm", help="embedded model's LM: folder or hub id (default: SmolLM2)")
         p.add_argument("--encoder", help="embedded model's encoder: efficientnet-lite0 or tiny")
         p.add_argument("--no-image-prefix", action="store_true", help="text-only baseline")
+        p.add_argument(
+            "--examples",
+            help='worked examples before each rationale prompt: "auto" (photos only), "none" '
+            "or a JSONL file of context/question/answer/rationale (default: $ILLUME_EXAMPLES)",
+        )
         ModelChoice.add_device_arguments(p)
         p.add_argument("--peft", choices=PEFT_METHODS, help="HF models: what to tune (lora)")
 
@@ -123,6 +132,7 @@ class ModelChoice:
             device=args.device,
             device_map=args.device_map,
             peft=args.peft,
+            examples=getattr(args, "examples", None),
         )
         choice.image_prefix = not args.no_image_prefix
         return choice
