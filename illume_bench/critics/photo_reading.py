@@ -15,7 +15,10 @@ rounds (docs/results/real-photos.md):
   not what this picture shows. `copied_description` finds a text that shares
   a phrase (four words, two of them content words) or most of its content
   words with any of ImageNet's descriptions, so it needs no model and holds
-  for any label the model may have read;
+  for any label the model may have read; the built-in worked examples read
+  before every photo prompt (illume/models/examples.py) count as context too
+  ("the peel of the banana is bright yellow with small brown spots" was
+  written for a microscope slide);
 - a sentence about something else: a definition of the answer ("lake is a
   large body of water", "a cat has whiskers"), a hedge that asserts nothing
   about the picture ("the eye is red and can be either round or square", "a
@@ -32,6 +35,8 @@ import json
 import re
 from functools import cache
 from importlib import resources
+
+from illume.models.examples import PHOTO_EXAMPLES
 
 _WORD = re.compile(r"[a-z0-9]+")
 _FILLER_TEXT = """a an the is are was were be been it its this that these those there here
@@ -70,8 +75,10 @@ def _descriptions() -> tuple[list[set[str]], frozenset[tuple[str, ...]]]:
         return [], frozenset()
     words_of: list[set[str]] = []
     phrases: set[tuple[str, ...]] = set()
-    for entry in raw.values():
-        toks = tokens(entry.get("description", ""))
+    texts = [entry.get("description", "") for entry in raw.values()]
+    texts += [f"{e.context} {e.rationale}" for e in PHOTO_EXAMPLES]  # the prompt's examples
+    for text in texts:
+        toks = tokens(text)
         words_of.append({_fold(w) for w in toks if w not in _FILLER})
         for i in range(len(toks) - 3):
             gram = tuple(toks[i : i + 4])
