@@ -158,16 +158,45 @@ def context_of(prompt: str) -> str:
     return m.group(1) if m else ""
 
 
-def score(item: Item, candidate: Candidate) -> float:
-    """How likely the candidate fits, 0..1 (the formula is in the module docstring)."""
+def grounding(item: Item, candidate: Candidate) -> float:
+    """The share of the candidate's content words that the image context, question or answer
+    name (0 for a text that shares none: likely about something else)."""
     content = content_words(candidate.text)
     if not content:
         return 0.0
-    prob = math.exp(min(0.0, candidate.logprob))
     said = f"{context_of(candidate.prompt)} {item.question} {item.answer}"
     seen = set(content_words(said))
-    grounding = sum(w in seen or w.rstrip("s") in seen for w in content) / len(content)
-    return 0.5 * prob + 0.5 * grounding
+    return sum(w in seen or w.rstrip("s") in seen for w in content) / len(content)
+
+
+def score(item: Item, candidate: Candidate) -> float:
+    """How likely the candidate fits, 0..1 (the formula is in the module docstring)."""
+    if not content_words(candidate.text):
+        return 0.0
+    prob = math.exp(min(0.0, candidate.logprob))
+    return 0.5 * prob + 0.5 * grounding(item, candidate)
+
+
+MAX_SHOWN = 8
+"""Options an annotator reads per task by default: each one costs a reading."""
+
+
+def unrelated(item: Item, candidate: Candidate, median_logprob: float) -> bool:
+    """No content word shared with the image context, question or answer, and less likely
+    than the item's median candidate: most such texts are about something else ("your car
+    is left behind" for an astronaut)."""
+    return grounding(item, candidate) == 0.0 and candidate.logprob < median_logprob
+
+
+def shown(item: Item, ranked: list[Candidate], limit: int = MAX_SHOWN) -> list[Candidate]:
+    """The options to show: `ranked` (best first) without the unrelated ones, at most `limit`
+    (0: no limit)."""
+    if not ranked:
+        return []
+    probs = sorted(c.logprob for c in ranked)
+    median = probs[len(probs) // 2]
+    keep = [c for c in ranked if not unrelated(item, c, median)]
+    return keep[:limit] if limit > 0 else keep
 
 
 def rank_candidates(item: Item, candidates: list[Candidate]) -> list[Candidate]:

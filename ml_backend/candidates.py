@@ -20,6 +20,7 @@ from typing import Any
 
 from illume.images import ImageError
 from illume.items import Candidate, Item
+from illume.rank import shown
 from illume.versions import latest_version
 from ml_backend import lsclient, tasks
 from ml_backend.config import Settings
@@ -236,6 +237,7 @@ class CandidateWriter:
                 failed.append((task, result.error or "no candidates"))
                 continue
             ranked = sorted(result.candidates, key=_order, reverse=True)
+            ranked = shown(item, ranked, self.settings.max_options)
             cands = [
                 {
                     "text": c.text,

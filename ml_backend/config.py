@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from illume.envconfig import from_env
+from illume.rank import MAX_SHOWN
 from illume.sample import SampleConfig
 from ml_backend.labels import PRETICK_MIN_RANK
 
@@ -113,6 +114,15 @@ class Settings:
     pretick_min_rank: float = field(
         default=PRETICK_MIN_RANK,
         metadata={"help": "the rank (illume.rank) a candidate needs to be pre-ticked"},
+    )
+    max_options: int = field(
+        default=MAX_SHOWN,
+        metadata={
+            "help": "options written into a task, best ranked first (illume.rank.shown), after "
+            "dropping those unrelated to the image's context; the rest are dropped, not stored: "
+            "the next version samples the task afresh (0: every kept candidate)",
+            "min": 0,
+        },
     )
     sample: SampleConfig = field(
         default_factory=SampleConfig,

@@ -3,7 +3,7 @@
 import pytest
 
 from illume.items import Candidate, Item
-from illume.rank import context_of, rank_candidates, reject, score
+from illume.rank import context_of, rank_candidates, reject, score, shown
 
 CAT = Item("c", "cat.jpg", "what animal is this?", "cat")
 
@@ -95,3 +95,22 @@ def test_rank_drops_word_salad_far_below_the_likeliest_candidate():
     # all equally unlikely (a random model): nothing is salad by comparison
     alike = [cand(t, -10.0) for t in texts]
     assert len(rank_candidates(CAT, alike)) == 3
+
+
+def test_shown_drops_the_unrelated_and_keeps_at_most_the_limit():
+    """Unrelated: no content word of the context, question or answer, and below the median
+    log-probability; a grounded text stays however unlikely, an ungrounded likely one too."""
+    ranked = rank_candidates(
+        CAT,
+        [
+            _cand("the tabby has brown and grey stripes", -1.0),
+            _cand("your car is left behind again", -2.5),  # unrelated and unlikely: dropped
+            _cand("soft whiskers near its pink nose", -0.5),  # no shared word, but likely
+            _cand("the brown fur is striped like a tabby", -2.4),
+        ],
+    )
+    texts = [c.text for c in shown(CAT, ranked, limit=8)]
+    assert "your car is left behind again" not in texts and len(texts) == 3
+    assert "soft whiskers near its pink nose" in texts
+    assert shown(CAT, ranked, limit=2) == shown(CAT, ranked, limit=8)[:2]
+    assert len(shown(CAT, ranked, limit=0)) == 3

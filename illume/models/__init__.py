@@ -40,7 +40,7 @@ FAMILIES: dict[str, str] = {
 a `ModelChoice` and returns the model; a new family is one subpackage and one line here."""
 PEFT_METHODS = ("lora", "prompt", "adapters")
 DTYPES = ("float32", "bfloat16", "float16")
-NOT_DEVICE = ("model", "lm", "encoder", "image_prefix", "peft")
+NOT_DEVICE = ("model", "lm", "encoder", "image_prefix", "peft", "examples")
 
 
 @dataclass
@@ -89,6 +89,14 @@ class ModelChoice:
             "help": "HF family: what ILLUME tunes: lora, prompt (prompt tuning) or adapters "
             "(bottleneck, decoder)",
             "choices": PEFT_METHODS,
+        },
+    )
+    examples: str | None = field(
+        default=None,
+        metadata={
+            "help": 'embedded family: worked examples before each rationale prompt: "auto" '
+            '(unset: the built-in ones for photos, none for drawings), "none" or a JSONL file '
+            "of context/question/answer/rationale (illume/models/examples.py)"
         },
     )
 

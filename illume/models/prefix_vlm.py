@@ -102,11 +102,13 @@ class PrefixVLM(nn.Module, ABC):
         images: list[Image.Image] | None,
         token_ids: list[list[int]],
         pad_left: bool = True,
+        lead_ids: list[list[int]] | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Concatenate [image prefix] + token embeddings per row and pad to one length.
+        """Concatenate [lead tokens] + [image prefix] + token embeddings per row, pad to one length.
 
         Returns (embeds [B, L, d], attention_mask [B, L]). Prompts are padded on
         the left for generation so every row's last position is its real end.
+        `lead_ids` (the worked examples, tuning only) come before the image.
         """
         emb_layer = self.lm.get_input_embeddings()
         use_image = self.use_image_prefix and images is not None
@@ -114,7 +116,11 @@ class PrefixVLM(nn.Module, ABC):
         rows = []
         for i, ids in enumerate(token_ids):
             tok = emb_layer(torch.tensor(ids, dtype=torch.long, device=self.device))
-            rows.append(torch.cat([prefix[i], tok]) if prefix is not None else tok)
+            parts = [prefix[i], tok] if prefix is not None else [tok]
+            if lead_ids and lead_ids[i]:
+                lead = torch.tensor(lead_ids[i], dtype=torch.long, device=self.device)
+                parts.insert(0, emb_layer(lead))
+            rows.append(torch.cat(parts))
         length = max(r.shape[0] for r in rows)
         d = rows[0].shape[1]
         embeds = rows[0].new_zeros(len(rows), length, d)
@@ -139,20 +145,67 @@ class PrefixVLM(nn.Module, ABC):
     def prefill(
         self, images: list[Image.Image], prompts: list[Prompt]
     ) -> tuple[torch.Tensor, DecodeState]:
-        ids = self.prompt_ids(self.contextualize(images, prompts))
+        """Encode each (image, prompt) once after the worked examples' shared cache, if any.
+
+        Rows with examples attend to the cached examples (positions start after them);
+        rows without mask them out, so one batch may hold both.
+        """
+        prompts = self.contextualize(images, prompts)
+        ids = self.prompt_ids(prompts)
         embeds, mask = self.embed(images, ids, pad_left=True)
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        shots = {p.examples for p in prompts if p.examples}
+        if len(shots) > 1:
+            raise ValueError("one prefill reads one set of worked examples")
         cache = DynamicCache(config=self.lm.config)
+        offset = torch.zeros(len(prompts), dtype=torch.long, device=self.device)
+        if shots:
+            cache, lead = self._examples_cache(shots.pop(), len(prompts))
+            has = torch.tensor([bool(p.examples) for p in prompts], device=self.device)
+            offset = has.long() * lead
+            lead_mask = has[:, None].long().expand(-1, lead)
+            full_mask = torch.cat([lead_mask, mask], 1)
+        else:
+            full_mask = mask
+        positions = offset[:, None] + (mask.cumsum(-1) - 1).clamp(min=0)
         out = self.lm(
             inputs_embeds=embeds,
-            attention_mask=mask,
+            attention_mask=full_mask,
             position_ids=positions,
             cache=cache,
             use_cache=True,
             logits_to_keep=1,
         )
-        state = DecodeState(cache, mask, mask.sum(-1))
+        state = DecodeState(cache, full_mask, offset + mask.sum(-1))
         return self._real_vocab(out.logits[:, -1]).float(), state
+
+    def examples_ids(self, examples: str) -> list[int]:
+        return self.tokenizer(examples, add_special_tokens=False).input_ids
+
+    def _examples_cache(self, examples: str, rows: int) -> tuple[DynamicCache, int]:
+        """A fresh cache for `rows` rows holding the examples' keys and values, and their length.
+
+        The examples are encoded once per tuned state (`_tuned_key`: the version's name and a
+        checksum of its adapters, so a tuning step or another version never reads stale keys)
+        and copied per call, since decoding appends to the cache in place.
+        """
+        key = (examples, self._tuned_key())
+        saved = getattr(self, "_examples_kv", None)
+        if saved is None or saved[0] != key:
+            ids = torch.tensor([self.examples_ids(examples)], device=self.device)
+            enc = DynamicCache(config=self.lm.config)
+            self.lm(input_ids=ids, cache=enc, use_cache=True, logits_to_keep=1)
+            layers = [(layer.keys, layer.values) for layer in enc.layers]
+            saved = self._examples_kv = (key, layers, ids.shape[1])
+        _, layers, length = saved
+        cache = DynamicCache(config=self.lm.config)
+        for i, (k, v) in enumerate(layers):
+            cache.update(k.expand(rows, -1, -1, -1).clone(), v.expand(rows, -1, -1, -1).clone(), i)
+        return cache, length
+
+    def _tuned_key(self) -> tuple[str, float]:
+        with torch.no_grad():
+            total = sum(float(p.detach().float().abs().sum()) for p in self.trainable_parameters())
+        return self.version, total
 
     @torch.no_grad()
     def step(self, tokens: torch.Tensor, state: DecodeState) -> tuple[torch.Tensor, DecodeState]:
@@ -172,14 +225,18 @@ class PrefixVLM(nn.Module, ABC):
     def training_batch(
         self, images: list[Image.Image] | None, prompts: list[Prompt], targets: list[list[int]]
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Right-padded [image prefix][prompt][target] rows and labels (-100 off the target)."""
-        prompt_ids = self.prompt_ids(self.contextualize(images, prompts))
+        """Right-padded [examples][image prefix][prompt][target] rows and labels (-100 off the
+        target): the tokens sampling reads, the examples paid for in full (their adapters are
+        being tuned, so no cache of them holds)."""
+        prompts = self.contextualize(images, prompts)
+        prompt_ids = self.prompt_ids(prompts)
+        lead = [self.examples_ids(p.examples) if p.examples else [] for p in prompts]
         seqs = [p + t for p, t in zip(prompt_ids, targets, strict=True)]
-        embeds, mask = self.embed(images, seqs, pad_left=False)
-        prefix = embeds.shape[1] - max(len(s) for s in seqs)
+        embeds, mask = self.embed(images, seqs, pad_left=False, lead_ids=lead)
+        n_image = self.prefix_length if images is not None else 0
         labels = torch.full(mask.shape, -100, dtype=torch.long, device=mask.device)
         for r, (p, t) in enumerate(zip(prompt_ids, targets, strict=True)):
-            start = prefix + len(p)
+            start = len(lead[r]) + n_image + len(p)
             labels[r, start : start + len(t)] = torch.tensor(t)
         return embeds, mask, labels
 

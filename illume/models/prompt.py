@@ -27,6 +27,10 @@ class Prompt:
     context: str | None = None
     """Optional text derived from the image (a caption, detected objects), read before
     the question; None (the paper's prompt) leaves it out."""
+    examples: str = ""
+    """Worked examples read before everything else, the image included (rendered by
+    illume/models/examples.py); "" for none. Not part of `plain()`: the same for every item,
+    so the model keeps their key/value cache instead of reading them again."""
 
     def user_text(self) -> str:
         """What a chat model's user turn asks: the question, after the context if any."""

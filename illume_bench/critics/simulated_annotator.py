@@ -35,6 +35,7 @@ import re
 from illume.items import Item
 from illume.rank import reject
 from illume_bench.critics.config import CriticConfig
+from illume_bench.critics.photo_reading import answer_modifiers, photo_flaw
 from illume_bench.critics.scene_support import solve
 from illume_bench.critics.scene_support import supporting as scene_supporting
 from illume_bench.critics.shape_properties import judge_shape
@@ -132,6 +133,11 @@ class SimulatedAnnotator:
         flaw = reject(item, text, min_content=1) if by_references else None
         if flaw:
             return False, f"no rationale: {flaw}"
+        if by_references:  # photos: what evidence words alone let through (photo_reading)
+            flaw = photo_flaw(text, item.answer, given)
+            if flaw:
+                return False, flaw
+            support -= answer_modifiers(text, item.answer)
         if not support:
             return False, "names no fact that supports the answer"
         if by_references and len(support) < MIN_EVIDENCE:

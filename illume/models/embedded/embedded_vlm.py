@@ -23,6 +23,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from illume.models.adapters import AdapterConfig
 from illume.models.embedded.context import image_facts, render
 from illume.models.embedded.encoders import EfficientNetEncoder, TinyEncoder, preprocess
+from illume.models.examples import examples_for
 from illume.models.image_prefix import ImagePrefix
 from illume.models.prefix_vlm import PrefixVLM
 from illume.models.prompt import Prompt
@@ -50,6 +51,9 @@ class EmbeddedConfig:
     image_context: bool = True
     """Say what the frozen encoder sees (ImageNet labels, colours, photo or drawing) as the
     prompt's text context (context.py); False gives the paper's prompt."""
+    examples: str = "auto"
+    """Worked examples before each rationale prompt (illume/models/examples.py): "auto" (the
+    built-in photo examples for photos, none for drawings), "none", or a JSONL file."""
     prefix_weights: str | None = "packaged"
     """Aligned prefix weights: "packaged" (shipped for the default encoder + LM), a path, None."""
     prefix_layernorm: bool = True
@@ -69,6 +73,7 @@ def build_embedded(choice) -> EmbeddedVLM:
     # --no-image-prefix is the text-only baseline: no image context either
     cfg = EmbeddedConfig(image_prefix=choice.image_prefix, image_context=choice.image_prefix)
     cfg.lm = choice.lm or cfg.lm
+    cfg.examples = choice.examples or cfg.examples
     cfg.encoder = choice.encoder or cfg.encoder
     cfg.device = choice.resolved_device()
     cfg.dtype = choice.resolved_dtype()
@@ -131,21 +136,26 @@ class EmbeddedVLM(PrefixVLM):
     def contextualize(
         self, images: list[Image.Image] | None, prompts: list[Prompt]
     ) -> list[Prompt]:
-        """Each prompt with its image's facts as context (a context it already has wins)."""
+        """Each prompt with its image's facts as context (a context it already has wins) and,
+        when it asks for a rationale, the worked examples for its kind of image."""
         if not self.config.image_context or not images or all(p.context for p in prompts):
             return prompts
         distinct = list({id(img): img for img in images}.values())
         weight = self.lm.get_input_embeddings().weight
         with torch.no_grad():
             probs = self.encoder.classify(self.pixels(distinct).to(self.device, weight.dtype))
-        texts = {
-            id(img): render(image_facts(img, None if probs is None else probs[i].cpu()))
+        facts = {
+            id(img): image_facts(img, None if probs is None else probs[i].cpu())
             for i, img in enumerate(distinct)
         }
-        return [
-            p if p.context else replace(p, context=texts[id(img)])
-            for img, p in zip(images, prompts, strict=True)
-        ]
+        out = []
+        for img, p in zip(images, prompts, strict=True):
+            if not p.context:
+                f = facts[id(img)]
+                shots = examples_for(self.config.examples, f.kind) if p.answer is not None else ""
+                p = replace(p, context=render(f), examples=shots)
+            out.append(p)
+        return out
 
     def pixels(self, images: list[Image.Image]) -> torch.Tensor:
         return preprocess(images, self.encoder.image_size)
