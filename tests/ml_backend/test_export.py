@@ -225,12 +225,13 @@ def test_emails_only_with_the_flag_and_the_card_says_so(project):
     assert "names annotators by their Label Studio e-mail" in (out / "README.md").read_text()
 
 
-def test_candidates_written_into_task_data_keep_their_phrasing():
+def test_candidates_written_into_task_data_keep_their_phrasing(tmp_path):
     from types import SimpleNamespace
 
     from illume.items import Candidate
     from illume.sample import SampledItem
     from ml_backend.candidates import CandidateWriter
+    from ml_backend.config import Settings
 
     def sample(items):
         (item,) = items
@@ -239,6 +240,7 @@ def test_candidates_written_into_task_data_keep_their_phrasing():
         return [SampledItem(item.id, made)]
 
     ls = SimpleNamespace(resolver=SimpleNamespace(resolve=str))
-    writer = CandidateWriter(None, SimpleNamespace(sample=sample), None, ls)
+    settings = Settings(data_dir=tmp_path, load_model=False)
+    writer = CandidateWriter(settings, SimpleNamespace(sample=sample), None, ls)
     (made,), failed = writer._sample_batch([task(1, "a.png", phrasings=PHRASINGS)], "v0002")
     assert failed == [] and made[1][0]["phrasing"] == PHRASINGS[0]
