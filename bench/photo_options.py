@@ -20,7 +20,14 @@ candidate with the simulated careful annotator. Columns per set:
         --evqa-limit 40 --json docs/results/photo-options.json
 
 `--lm` adds another language model (a folder with a GGUF or safetensors, as
-`--lm` of `illume sample`); its name in the table is the folder's.
+`--lm` of `illume sample`); its name in the table is the folder's. The image prefix
+was aligned for SmolLM2 only, so another LM reads the image as text alone (the
+context and the examples, no prefix). `--only-lm` leaves SmolLM2 out (it is
+measured in docs/results/photo-options.json):
+
+    PYTHONPATH=. python bench/photo_options.py --lm GGUF_FOLDER --only-lm \
+        --evqa data/easy-vqa-x/items.jsonl --evqa-limit 40 \
+        --json docs/results/photo-options-gemma.json
 """
 
 from __future__ import annotations
@@ -184,6 +191,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--evqa", help="easy-vqa-x items.jsonl (its val split)")
     ap.add_argument("--evqa-limit", type=int, default=40)
     ap.add_argument("--lm", action="append", default=[], help="another LM folder (repeatable)")
+    ap.add_argument("--only-lm", action="store_true", help="only the --lm models, no SmolLM2")
     ap.add_argument("--examples", default="none,auto")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", default="docs/results/photo-options.json")
@@ -191,10 +199,13 @@ def main(argv: list[str] | None = None) -> None:
     sets = {"demo photos": demo_items()}
     if args.evqa:
         sets["easy-vqa-x val"] = evqa_items(args.evqa, args.evqa_limit)
+    if args.only_lm and not args.lm:
+        ap.error("--only-lm needs --lm")
     results = []
-    for lm in [None, *args.lm]:
+    for lm in args.lm if args.only_lm else [None, *args.lm]:
         start = time.perf_counter()
-        model = EmbeddedVLM(EmbeddedConfig(lm=lm) if lm else EmbeddedConfig())
+        # no aligned prefix for another LM: 49 random embeddings would only be noise to it
+        model = EmbeddedVLM(EmbeddedConfig(lm=lm, image_prefix=False) if lm else EmbeddedConfig())
         name = Path(lm).name if lm else "SmolLM2-135M"
         print(f"{name}: loaded in {time.perf_counter() - start:.0f} s", flush=True)
         for examples in args.examples.split(","):

@@ -108,7 +108,7 @@ class PrefixVLM(nn.Module, ABC):
 
         Returns (embeds [B, L, d], attention_mask [B, L]). Prompts are padded on
         the left for generation so every row's last position is its real end.
-        `lead_ids` (the worked examples, tuning only) come before the image.
+        `lead_ids` (start tokens, and when tuning the worked examples) come before the image.
         """
         emb_layer = self.lm.get_input_embeddings()
         use_image = self.use_image_prefix and images is not None
@@ -131,6 +131,19 @@ class PrefixVLM(nn.Module, ABC):
             mask[i, span] = 1
         return embeds, mask
 
+    def start_ids(self) -> list[int]:
+        """The tokens the tokenizer puts before any text (Gemma's `<bos>`; none for SmolLM2 or
+        GPT-J): the LM always read them first in training and writes noise without them, so
+        every row starts with them, before the examples or the image prefix."""
+        full = self.tokenizer("a").input_ids
+        bare = self.tokenizer("a", add_special_tokens=False).input_ids
+        starts = [i for i in range(len(full)) if full[i : i + len(bare)] == bare]
+        return full[: starts[0]] if starts else []
+
+    def lead_ids(self, prompt: Prompt) -> list[int]:
+        """What a row reads before its image: the start tokens, then any worked examples."""
+        return self.examples_ids(prompt.examples) if prompt.examples else self.start_ids()
+
     def prompt_ids(self, prompts: list[Prompt]) -> list[list[int]]:
         """The paper's plain prompt after the image prefix: `Q: {question} A: {answer}, {...}`."""
         return [self.tokenizer(p.plain(), add_special_tokens=False).input_ids for p in prompts]
@@ -152,7 +165,8 @@ class PrefixVLM(nn.Module, ABC):
         """
         prompts = self.contextualize(images, prompts)
         ids = self.prompt_ids(prompts)
-        embeds, mask = self.embed(images, ids, pad_left=True)
+        starts = [[] if p.examples else self.start_ids() for p in prompts]  # else in the cache
+        embeds, mask = self.embed(images, ids, pad_left=True, lead_ids=starts)
         shots = {p.examples for p in prompts if p.examples}
         if len(shots) > 1:
             raise ValueError("one prefill reads one set of worked examples")
@@ -179,7 +193,8 @@ class PrefixVLM(nn.Module, ABC):
         return self._real_vocab(out.logits[:, -1]).float(), state
 
     def examples_ids(self, examples: str) -> list[int]:
-        return self.tokenizer(examples, add_special_tokens=False).input_ids
+        """The worked examples' tokens after the start tokens (they come first in a row)."""
+        return self.start_ids() + self.tokenizer(examples, add_special_tokens=False).input_ids
 
     def _examples_cache(self, examples: str, rows: int) -> tuple[DynamicCache, int]:
         """A fresh cache for `rows` rows holding the examples' keys and values, and their length.
@@ -230,7 +245,7 @@ class PrefixVLM(nn.Module, ABC):
         being tuned, so no cache of them holds)."""
         prompts = self.contextualize(images, prompts)
         prompt_ids = self.prompt_ids(prompts)
-        lead = [self.examples_ids(p.examples) if p.examples else [] for p in prompts]
+        lead = [self.lead_ids(p) for p in prompts]
         seqs = [p + t for p, t in zip(prompt_ids, targets, strict=True)]
         embeds, mask = self.embed(images, seqs, pad_left=False, lead_ids=lead)
         n_image = self.prefix_length if images is not None else 0

