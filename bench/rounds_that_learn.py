@@ -45,6 +45,7 @@ from illume.tunejob import NothingChanged  # noqa: E402
 from illume_bench.critics import make_critic  # noqa: E402
 from illume_bench.critics.config import CriticConfig  # noqa: E402
 from illume_bench.fact_errors import wrong_facts  # noqa: E402
+from illume_bench.heldout_figures import KEYS, figures, paired_ci, print_table  # noqa: E402
 
 log = logging.getLogger("rounds_that_learn")
 
@@ -222,35 +223,6 @@ def per_item(bench: Bench, rows: list[dict]) -> dict[str, dict]:
     return out
 
 
-def figures(stats: dict[str, dict]) -> dict[str, float]:
-    ids = list(stats)
-    n = sum(stats[i]["n"] for i in ids) or 1
-    return {
-        "accepted_share": sum(stats[i]["accepted"] for i in ids) / n,
-        "items_with_accepted": sum(stats[i]["accepted"] > 0 for i in ids) / max(1, len(ids)),
-        "rouge_top": sum(stats[i]["rouge_top"] for i in ids) / max(1, len(ids)),
-        "fact_error_rate": sum(stats[i]["fact_errors"] for i in ids) / n,
-        "candidates_per_item": n / max(1, len(ids)),
-    }
-
-
-def paired_ci(a: dict, b: dict, key: str, reps: int = 2000, seed: int = 0) -> list[float]:
-    """95% paired bootstrap interval of figures(b)[key] - figures(a)[key], over items."""
-    ids = sorted(set(a) & set(b))
-    rng = random.Random(seed)
-    diffs = []
-    for _ in range(reps):
-        draw = [rng.choice(ids) for _ in ids]
-        sa = {f"{k}#{j}": a[k] for j, k in enumerate(draw)}
-        sb = {f"{k}#{j}": b[k] for j, k in enumerate(draw)}
-        diffs.append(figures(sb)[key] - figures(sa)[key])
-    diffs.sort()
-    return [diffs[int(0.025 * reps)], diffs[int(0.975 * reps) - 1]]
-
-
-KEYS = ("accepted_share", "items_with_accepted", "rouge_top", "fact_error_rate")
-
-
 def run(args: argparse.Namespace) -> dict:
     bench = Bench(args)
     t_start = time.time()
@@ -351,26 +323,6 @@ def _tune_summary(marker: dict) -> dict:
     out["dev_scores"] = m.get("dev_scores")
     out["changed_nothing"] = marker.get("note")
     return out
-
-
-def _cell(f: dict, key: str) -> str:
-    """A figure x100 with its 95% interval of the change from round 0."""
-    ci = f.get("ci_vs_r0", {})
-    if key in ci:
-        lo, hi = (100 * x for x in ci[key])
-        return f"{100 * f[key]:.1f} (Δ [{lo:+.1f}, {hi:+.1f}])"
-    return f"{100 * f[key]:.1f}"
-
-
-def print_table(report: dict) -> None:
-    print(f"sizes: {report['sizes']}; wall {report['wall_s'] / 60:.1f} min")
-    print("| arm | accepted share | items w/ accepted | R-L top | fact-err | cands/item |")
-    print("|---|---|---|---|---|---|")
-    for k, f in report["table"].items():
-        cells = [_cell(f, key) for key in KEYS]
-        print(f"| {k} | {' | '.join(cells)} | {f['candidates_per_item']:.1f} |")
-    for r in report["rounds"]:
-        print(json.dumps(r))
 
 
 def rejudge(report: dict, items_path: str, critic: str = "annotator") -> dict:
