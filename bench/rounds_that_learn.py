@@ -173,15 +173,7 @@ class Bench:
 
 def accepted(rows: list[dict], r: int) -> list[Rationale]:
     return [
-        Rationale(
-            str(row["id"]),
-            c["text"],
-            "critic",
-            r,
-            c.get("model_version"),
-            question=c.get("phrasing"),
-            explanation=c.get("explanation"),
-        )
+        Rationale.from_candidate(row["id"], c, r)
         for row in rows
         for c in row.get("candidates", [])
         if c.get("fitting")
@@ -191,17 +183,7 @@ def accepted(rows: list[dict], r: int) -> list[Rationale]:
 def random_candidates(rows: list[dict], n: int, seed: int) -> list[Rationale]:
     """n candidates drawn at random from the sampled pool, whatever the critic said."""
     flat = [
-        Rationale(
-            str(row["id"]),
-            c["text"],
-            "critic",
-            0,
-            None,
-            question=c.get("phrasing"),
-            explanation=c.get("explanation"),
-        )
-        for row in rows
-        for c in row.get("candidates", [])
+        Rationale.from_candidate(row["id"], c, 0) for row in rows for c in row.get("candidates", [])
     ]
     flat = unique_rationales(flat)
     return random.Random(seed).sample(flat, min(n, len(flat)))

@@ -99,6 +99,20 @@ class Rationale:
             explanation=row.get("explanation"),
         )
 
+    @classmethod
+    def from_candidate(cls, item_id: Any, cand: dict[str, Any], round: int) -> Rationale:
+        """A sampled candidate row's text as the critic's rationale, under the phrasing and
+        explanation prompt it was sampled with (so tuning asks for it the same way)."""
+        return cls(
+            str(item_id),
+            cand["text"],
+            "critic",
+            round,
+            cand.get("model_version"),
+            question=cand.get("phrasing"),
+            explanation=cand.get("explanation"),
+        )
+
 
 def unique_rationales(rationales: Iterable[Rationale]) -> list[Rationale]:
     """The first record of each (item, text), texts stripped; blank ones dropped."""

@@ -96,15 +96,7 @@ class Run:
                 continue
             for row in read_jsonl(path):
                 found += [
-                    Rationale(
-                        str(row["id"]),
-                        c["text"],
-                        "critic",
-                        r,
-                        c.get("model_version"),
-                        question=c.get("phrasing"),
-                        explanation=c.get("explanation"),
-                    )
+                    Rationale.from_candidate(row["id"], c, r)
                     for c in row.get("candidates", [])
                     if c.get("fitting")
                 ]

@@ -43,3 +43,22 @@ def test_a_rationale_keeps_the_prompt_it_was_sampled_with_through_its_row():
     assert row["question"] == "which shape?" and row["explanation"] == "since"
     assert Rationale.from_row(row) == r
     assert "question" not in Rationale("i1", "x").to_row()  # old rows stay as they were
+
+
+def test_a_candidate_row_keeps_its_prompt_as_a_rationale():
+    cand = {
+        "text": "it has stripes",
+        "model_version": "v0002",
+        "phrasing": "why?",
+        "explanation": "since",
+    }
+    r = Rationale.from_candidate(7, cand, 3)
+    assert (r.item_id, r.text, r.source, r.round, r.version) == (
+        "7",
+        "it has stripes",
+        "critic",
+        3,
+        "v0002",
+    )
+    assert (r.question, r.explanation) == ("why?", "since")
+    assert Rationale.from_candidate("a", {"text": "x"}, 0).question is None
