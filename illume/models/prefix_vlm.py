@@ -134,11 +134,15 @@ class PrefixVLM(nn.Module, ABC):
     def start_ids(self) -> list[int]:
         """The tokens the tokenizer puts before any text (Gemma's `<bos>`; none for SmolLM2 or
         GPT-J): the LM always read them first in training and writes noise without them, so
-        every row starts with them, before the examples or the image prefix."""
-        full = self.tokenizer("a").input_ids
-        bare = self.tokenizer("a", add_special_tokens=False).input_ids
-        starts = [i for i in range(len(full)) if full[i : i + len(bare)] == bare]
-        return full[: starts[0]] if starts else []
+        every row starts with them, before the examples or the image prefix. Found once per
+        tokenizer: every prefill and training batch asks."""
+        known = getattr(self, "_start_ids", None)
+        if known is None or known[0] is not self.tokenizer:
+            full = self.tokenizer("a").input_ids
+            bare = self.tokenizer("a", add_special_tokens=False).input_ids
+            starts = [i for i in range(len(full)) if full[i : i + len(bare)] == bare]
+            known = self._start_ids = (self.tokenizer, full[: starts[0]] if starts else [])
+        return list(known[1])
 
     def lead_ids(self, prompt: Prompt) -> list[int]:
         """What a row reads before its image: the start tokens, then any worked examples."""
