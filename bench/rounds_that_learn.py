@@ -14,6 +14,11 @@ candidates too: that is what a team would see next. Two arms share the budget:
   pool, unchecked, so a gain must come from the ticks and not from tuning on anything;
 - full-gt: the train items' reference explanations, same budget (the % of full-gt).
 
+`--objective sft+dpo` adds preference pairs to every ILLUME round: chosen = a ticked
+candidate, rejected = a candidate of the same item that the annotator refused for
+`--rejected-reason` (default: it names a wrong fact), so the model is told which colour
+or shape it must not claim for that picture rather than merely which texts went unticked.
+
 Per arm and round, on the held-out items: the share of shown candidates the annotator
 accepts, the items with an accepted candidate, the coco ROUGE-L of the top candidate
 (the first shown) and the candidates' fact-error rate, each with a 95% paired
@@ -38,13 +43,14 @@ sys.path.insert(0, str(ROOT))
 from illume import api  # noqa: E402
 from illume.critique import RougeCritic  # noqa: E402
 from illume.items import Item, load_items, read_jsonl, write_jsonl  # noqa: E402
+from illume.pairs import build_pairs  # noqa: E402
 from illume.rationales import Rationale, unique_rationales  # noqa: E402
 from illume.sample import SampleConfig  # noqa: E402
 from illume.tune import TuneConfig, waiting_reason  # noqa: E402
 from illume.tunejob import NothingChanged  # noqa: E402
 from illume_bench.critics import make_critic  # noqa: E402
 from illume_bench.critics.config import CriticConfig  # noqa: E402
-from illume_bench.fact_errors import wrong_facts  # noqa: E402
+from illume_bench.fact_errors import named_facts, wrong_facts  # noqa: E402
 from illume_bench.heldout_figures import KEYS, figures, paired_ci, print_table  # noqa: E402
 
 log = logging.getLogger("rounds_that_learn")
@@ -96,6 +102,7 @@ class Bench:
             seed=args.seed,
             min_rationales=args.min_rationales,
             min_items=args.min_items,
+            objective=args.objective,
         )
         self.model = None
         self.timings: dict[str, float] = {}
@@ -138,7 +145,9 @@ class Bench:
         write_jsonl(path, rows)
         return rows
 
-    def tuned(self, name: str, rationales: list[Rationale]) -> Path | None:
+    def tuned(
+        self, name: str, rationales: list[Rationale], pairs: list[dict] | None = None
+    ) -> Path | None:
         """A version tuned from the base weights on these rationales (cached by name)."""
         versions = self.out / "versions" / name
         marker = self.out / "versions" / f"{name}.json"
@@ -157,6 +166,7 @@ class Bench:
                     self.tune_cfg,
                     work=self.out / "work" / name,
                     output=logf,
+                    pairs=pairs,
                 )
             note = None
         except NothingChanged as e:
@@ -180,6 +190,14 @@ def accepted(rows: list[dict], r: int) -> list[Rationale]:
     ]
 
 
+def refused_pairs(rows: list[dict], reason: str) -> list[dict]:
+    """(chosen = ticked, rejected = refused because `reason`) pairs of the same items."""
+    cands = [(row["id"], c) for row in rows for c in row.get("candidates", [])]
+    fitting = [(i, c["text"]) for i, c in cands if c.get("fitting")]
+    refused = [(i, c["text"]) for i, c in cands if str(c.get("why", "")).startswith(reason)]
+    return [p.to_row() for p in build_pairs(fitting, refused)]
+
+
 def random_candidates(rows: list[dict], n: int, seed: int) -> list[Rationale]:
     """n candidates drawn at random from the sampled pool, whatever the critic said."""
     flat = [
@@ -201,6 +219,7 @@ def per_item(bench: Bench, rows: list[dict]) -> dict[str, dict]:
             "accepted": sum(bool(c.get("fitting")) for c in cands),
             "rouge_top": bench.rouge.score_text(top, bench.rouge.references(item)),
             "fact_errors": sum(bool(wrong_facts(c["text"], item.facts)) for c in cands),
+            "names_fact": sum(bool(named_facts(c["text"])) for c in cands),
         }
     return out
 
@@ -230,9 +249,14 @@ def run(args: argparse.Namespace) -> dict:
         if wait:
             rec["note"] = wait
         else:
-            version = bench.tuned(f"illume-r{r}", x_e)
+            pairs = None
+            if bench.tune_cfg.uses_dpo:
+                pairs = refused_pairs(all_rows, args.rejected_reason)
+                rec["pairs"] = len(pairs)
+            version = bench.tuned(f"illume-r{r}", x_e, pairs)
             marker = json.loads((bench.out / "versions" / f"illume-r{r}.json").read_text())
             rec["tune"] = _tune_summary(marker)
+        if version is not None and args.control:
             control = bench.tuned(f"control-r{r}", random_candidates(all_rows, len(x_e), r))
             cmark = json.loads((bench.out / "versions" / f"control-r{r}.json").read_text())
             rec["control_tune"] = _tune_summary(cmark)
@@ -349,6 +373,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prompt", default="because")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-full-gt", dest="full_gt", action="store_false")
+    ap.add_argument("--no-control", dest="control", action="store_false")
+    ap.add_argument("--objective", default="sft", help="sft, or sft+dpo with refused pairs")
+    ap.add_argument("--rejected-reason", default="names a wrong fact")
     ap.add_argument("--print", dest="print_only", help="print the table of a report JSON")
     ap.add_argument(
         "--rejudge", action="store_true", help="with --print: judge again with today's critic"

@@ -1,7 +1,9 @@
 """Held-out figures of `bench/rounds_that_learn.py`: per arm, with paired bootstrap intervals.
 
-An arm's per-item stats are {item id: {"n", "accepted", "rouge_top", "fact_errors"}};
-these functions turn them into the report's figures and its markdown table.
+An arm's per-item stats are {item id: {"n", "accepted", "rouge_top", "fact_errors",
+"names_fact"}}; these functions turn them into the report's figures and its markdown
+table. "names_fact" (candidates naming any colour or shape) tells a model that names
+more facts from one that gets them wrong more often: the fact-error rate rises with both.
 """
 
 from __future__ import annotations
@@ -14,13 +16,18 @@ def figures(stats: dict[str, dict]) -> dict[str, float]:
     """An arm's figures (0..1): shares over all its shown candidates, or over its items."""
     ids = list(stats)
     n = sum(stats[i]["n"] for i in ids) or 1
-    return {
+    out = {
         "accepted_share": sum(stats[i]["accepted"] for i in ids) / n,
         "items_with_accepted": sum(stats[i]["accepted"] > 0 for i in ids) / max(1, len(ids)),
         "rouge_top": sum(stats[i]["rouge_top"] for i in ids) / max(1, len(ids)),
         "fact_error_rate": sum(stats[i]["fact_errors"] for i in ids) / n,
         "candidates_per_item": n / max(1, len(ids)),
     }
+    if all("names_fact" in stats[i] for i in ids):
+        named = sum(stats[i]["names_fact"] for i in ids)
+        out["fact_naming_share"] = named / n
+        out["wrong_when_named"] = sum(stats[i]["fact_errors"] for i in ids) / max(1, named)
+    return out
 
 
 def paired_ci(a: dict, b: dict, key: str, reps: int = 2000, seed: int = 0) -> list[float]:
@@ -38,6 +45,9 @@ def paired_ci(a: dict, b: dict, key: str, reps: int = 2000, seed: int = 0) -> li
 
 
 KEYS = ("accepted_share", "items_with_accepted", "rouge_top", "fact_error_rate")
+NAMING = ("fact_naming_share", "wrong_when_named")
+"""Figures printed without an interval: how often candidates name a colour or shape, and
+how often such a candidate names a wrong one."""
 
 
 def _cell(f: dict, key: str) -> str:
@@ -51,10 +61,12 @@ def _cell(f: dict, key: str) -> str:
 
 def print_table(report: dict) -> None:
     print(f"sizes: {report['sizes']}; wall {report['wall_s'] / 60:.1f} min")
-    print("| arm | accepted share | items w/ accepted | R-L top | fact-err | cands/item |")
-    print("|---|---|---|---|---|---|")
+    head = "| arm | accepted share | items w/ accepted | R-L top | fact-err | cands/item |"
+    print(head + " names a fact | wrong when named |")
+    print("|---|---|---|---|---|---|---|---|")
     for k, f in report["table"].items():
-        cells = [_cell(f, key) for key in KEYS]
-        print(f"| {k} | {' | '.join(cells)} | {f['candidates_per_item']:.1f} |")
+        cells = [_cell(f, key) for key in KEYS] + [f"{f['candidates_per_item']:.1f}"]
+        cells += [f"{100 * f[key]:.1f}" if key in f else "-" for key in NAMING]
+        print(f"| {k} | {' | '.join(cells)} |")
     for r in report["rounds"]:
         print(json.dumps(r))

@@ -13,8 +13,11 @@ the issue describes a careful annotator: a candidate fits iff it
    (`scene_support`); a colour or shape present elsewhere in the scene, or a
    definition ("a triangle has three sides"), is no support, and a false
    relation or count is a wrong fact. In a single-object image (easy-vqa-x)
-   it is a colour or shape that is in the image; when the answer itself is
-   a colour or shape ("red"), that answer, since only it explains why; and
+   it is a colour or shape that is in the image, of the kind the question
+   asks about ("is there a green shape? no": a colour, not "the shape is a
+   rectangle"); a colour said of the background ("it has a gray
+   background") is not the shape's; when the answer itself is a colour or
+   shape ("red"), that answer, since only it explains why; and
 3. does not merely restate the question or the answer: it has a content
    word that is neither in the question nor in the answer.
 
@@ -38,8 +41,15 @@ from illume_bench.critics.config import CriticConfig
 from illume_bench.critics.photo_reading import answer_modifiers, photo_flaw
 from illume_bench.critics.scene_support import solve
 from illume_bench.critics.scene_support import supporting as scene_supporting
-from illume_bench.critics.shape_properties import judge_shape
-from illume_bench.fact_errors import NEGATIONS, named_facts, true_values, wrong_facts
+from illume_bench.critics.shape_properties import judge_shape, properties
+from illume_bench.fact_errors import (
+    COLOURS,
+    NEGATIONS,
+    SHAPES,
+    named_facts,
+    true_values,
+    wrong_facts,
+)
 
 _STOP_TEXT = """a an the is are was were be been being am it its this that these those there here
     of in on at to for with by from and or but as so than then which what who whom whose
@@ -52,6 +62,10 @@ rationale may say them: "the image shows red" restates the answer "red"; "shape"
 likewise: "the shape is blue" restates "what colour is the triangle? blue"."""
 
 _WORD = re.compile(r"[a-z0-9]+")
+_BACKGROUND = re.compile(
+    rf"\b(?:{'|'.join(COLOURS)})(\s+(?:coloured\s+|colored\s+)?(?:background|backdrop))\b"
+)
+"""A colour word said of the background: "a gray background" describes no shape."""
 
 
 def _stem(word: str) -> str:
@@ -80,6 +94,13 @@ def asked_shape(item: Item) -> str | None:
     if not shape or len(named) != 1 or named[0][1] != "shape" or named[0][2] != shape:
         return None
     return shape if "shape" in item.question.lower() else None
+
+
+def asked_attributes(question: str) -> set[str]:
+    """ "colour" and/or "shape" when the question names one ("is there no green shape?"
+    asks about a colour, negated or not); empty when it names neither."""
+    words = _WORD.findall(question.lower())
+    return {"colour" for w in words if w in COLOURS} | {"shape" for w in words if w in SHAPES}
 
 
 def truth_known(item: Item) -> bool:
@@ -148,12 +169,20 @@ class SimulatedAnnotator:
         """The supporting facts (or reference evidence words) `text` names; None: unknown."""
         truth = true_values(item.facts)
         if truth:
-            named = {(attr, value) for _, attr, value in named_facts(text)}
+            said = _BACKGROUND.sub(r"\1", text.lower())  # "a gray background" -> "a background"
+            named = {(attr, value) for _, attr, value in named_facts(said)}
             true_named = {(a, v) for a, v in named if v in truth.get(a, set())}
             in_answer = {(a, v) for _, a, v in named_facts(item.answer)}
+            yes_no = item.answer.strip().lower() in ("yes", "no")
+            asked = asked_attributes(item.question) if yes_no else set()
             if in_answer:
                 true_named &= in_answer
-            return {v for _, v in true_named}
+            elif asked:  # "is there a green shape? no": the shape's colour says why, not its name
+                true_named = {(a, v) for a, v in true_named if a in asked}
+            shown = {v for _, v in true_named}
+            if not in_answer and "shape" in (asked or {"shape"}):  # "it has four corners"
+                shown |= {p for s in truth.get("shape", ()) for p in properties(text).get(s, ())}
+            return shown
         if not item.explanations:
             return None
         given = content_words(item.question) | content_words(item.answer)

@@ -22,3 +22,11 @@ def test_paired_interval_of_a_uniform_gain_is_that_gain():
     after = stats(*[(2, 1, 0.2, 0)] * 10)
     assert paired_ci(before, after, "accepted_share", reps=200) == [0.5, 0.5]
     assert paired_ci(before, before, "accepted_share", reps=200) == [0.0, 0.0]
+
+
+def test_naming_figures_separate_naming_more_from_getting_it_wrong():
+    rows = {"a": {"n": 4, "accepted": 0, "rouge_top": 0.0, "fact_errors": 1, "names_fact": 2}}
+    rows["b"] = {"n": 4, "accepted": 0, "rouge_top": 0.0, "fact_errors": 1, "names_fact": 2}
+    f = figures(rows)
+    assert f["fact_naming_share"] == 4 / 8 and f["wrong_when_named"] == 2 / 4
+    assert "wrong_when_named" not in figures(stats((4, 1, 0.5, 2)))  # older reports

@@ -28,6 +28,22 @@ COLOUR = Item(
     ["the image shows a red circle"],
     facts={"colour": "red", "shape": "circle"},
 )
+NO_GREEN = Item(
+    "g",
+    "x.png",
+    "is there a green shape?",
+    "no",
+    [],
+    facts={"colour": "blue", "shape": "rectangle"},
+)
+NOT_CIRCLE = Item(
+    "n",
+    "x.png",
+    "does the image not contain a circle?",
+    "yes",
+    [],
+    facts={"colour": "blue", "shape": "rectangle"},
+)
 SCENE = Item(
     "s",
     "x.png",
@@ -95,6 +111,16 @@ def test_facts_critic_rejects_a_high_rouge_candidate_naming_a_wrong_fact():
         (COLOUR, "the shape is red", False, "restates"),
         (COLOUR, "the image shows a circle", False, "no fact"),  # true, but not why it is red
         (COLOUR, "the blue circle", False, "wrong fact"),
+        # the background's colour is not the shape's
+        (COLOUR, "it has a red background", False, "no fact"),
+        (COLOUR, "a red circle on a red background", True, "red"),
+        # a yes/no question about a colour wants the colour, one about a shape the shape
+        (NO_GREEN, "the shape is a rectangle", False, "no fact"),
+        (NO_GREEN, "the shape is blue", True, "blue"),
+        (NO_GREEN, "it has a blue background", False, "no fact"),
+        (NOT_CIRCLE, "the shape is blue", False, "no fact"),
+        (NOT_CIRCLE, "it is a blue rectangle", True, "rectangle"),
+        (NOT_CIRCLE, "it has four corners", True, "four corners"),
         (SCENE, "one red circle and one blue circle", True, "blue, circle, red"),
         (SCENE, "a red rectangle and a blue circle", False, "wrong fact"),  # no red rectangle
         (SCENE, "there are 2 circles", False, "restates"),
