@@ -243,6 +243,8 @@ def run(args: argparse.Namespace) -> dict:
     for r in range(1, args.rounds + 1):
         all_rows = [row for k in range(r) for row in train_rows[k]]
         x_e = unique_rationales(accepted(all_rows, 0))
+        if args.x_e_limit and len(x_e) > args.x_e_limit:  # how few ticks still help?
+            x_e = random.Random(args.seed + r).sample(x_e, args.x_e_limit)
         rec = {"round": r, "x_e": len(x_e), "x_e_items": len({x.item_id for x in x_e})}
         wait = waiting_reason(((x.item_id, x.text) for x in x_e), bench.tune_cfg)
         version = None
@@ -376,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-control", dest="control", action="store_false")
     ap.add_argument("--objective", default="sft", help="sft, or sft+dpo with refused pairs")
     ap.add_argument("--rejected-reason", default="names a wrong fact")
+    ap.add_argument(
+        "--x-e-limit", type=int, default=0, help="tune on at most this many ticks (random)"
+    )
     ap.add_argument("--print", dest="print_only", help="print the table of a report JSON")
     ap.add_argument(
         "--rejudge", action="store_true", help="with --print: judge again with today's critic"
