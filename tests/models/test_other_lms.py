@@ -98,3 +98,18 @@ def test_every_row_starts_with_the_tokenizers_bos(tiny_model, monkeypatch):
     prompt_len = len(tiny_model.prompt_ids(read[1:])[0])
     assert labels.shape[1] == 1 + tiny_model.prefix_length + prompt_len + 2
     assert labels[0, -2:].tolist() == target[0]
+
+
+def test_an_lm_without_an_aligned_prefix_reads_the_image_as_text_only(tiny_lm_dir):
+    """The shipped prefix fits SmolLM2 only and stays frozen while tuning: another LM with
+    the ImageNet encoder gets the context, not a random prefix."""
+    from illume.models import ModelChoice
+    from illume.models.embedded.embedded_vlm import EmbeddedConfig, build_embedded, prefix_aligned
+
+    assert prefix_aligned(EmbeddedConfig())  # SmolLM2 + EfficientNet: the packaged weights
+    assert not prefix_aligned(EmbeddedConfig(lm=str(tiny_lm_dir)))
+    assert prefix_aligned(EmbeddedConfig(lm=str(tiny_lm_dir), prefix_weights="own.safetensors"))
+    assert prefix_aligned(EmbeddedConfig(lm=str(tiny_lm_dir), encoder="tiny"))  # tests' model
+    model = build_embedded(ModelChoice(lm=str(tiny_lm_dir)))
+    assert not model.use_image_prefix and model.config.image_context
+    assert model.prefix_length == 0

@@ -78,7 +78,28 @@ def build_embedded(choice) -> EmbeddedVLM:
     cfg.encoder = choice.encoder or cfg.encoder
     cfg.device = choice.resolved_device()
     cfg.dtype = choice.resolved_dtype()
+    if cfg.image_prefix and not prefix_aligned(cfg):
+        log.warning(
+            "no image prefix is aligned for lm %s: it reads the image as text (the context) only",
+            cfg.lm,
+        )
+        cfg.image_prefix = False
     return EmbeddedVLM(cfg)
+
+
+def prefix_aligned(cfg: EmbeddedConfig) -> bool:
+    """Whether `cfg` gets trained prefix weights (or the test encoder, whose prefix is random
+    by design). The prefix stays frozen while tuning, so an unaligned one would feed every
+    prompt the same noise for good: another LM (Gemma) reads the context alone."""
+    if cfg.encoder == "tiny" or cfg.prefix_weights not in ("packaged", None):
+        return True
+    return cfg.prefix_weights == "packaged" and _packaged_prefix(cfg) is not None
+
+
+def _packaged_prefix(cfg: EmbeddedConfig) -> Path | None:
+    """The shipped prefix weights when they fit `cfg`'s encoder and LM, else None."""
+    default = cfg.lm == SMOLLM2_NAME and cfg.encoder == "efficientnet-lite0"
+    return DEFAULT_PREFIX_WEIGHTS if default and DEFAULT_PREFIX_WEIGHTS.exists() else None
 
 
 class EmbeddedVLM(PrefixVLM):
@@ -118,10 +139,8 @@ class EmbeddedVLM(PrefixVLM):
         cfg = self.config
         path = cfg.prefix_weights
         if path == "packaged":
-            default = cfg.lm == SMOLLM2_NAME and cfg.encoder == "efficientnet-lite0"
-            path = (
-                str(DEFAULT_PREFIX_WEIGHTS) if default and DEFAULT_PREFIX_WEIGHTS.exists() else None
-            )
+            packaged = _packaged_prefix(cfg)
+            path = str(packaged) if packaged is not None else None
         if path is None:
             if cfg.image_prefix and cfg.encoder != "tiny":
                 log.warning(
