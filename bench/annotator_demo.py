@@ -19,8 +19,10 @@ model), in a throwaway folder under runs/ (deleted at the end unless --keep):
    its candidates, printing progress every ~15 s;
 4. per round and group (photos: item ids "demo-...", shapes: the rest): open
    tasks, those offered a fitting candidate (by the annotator critic and by
-   ROUGE-L >= 0.7), resolved this round and in all, the versions judged and
-   published, seconds. A JSON (--json) and a table; a few ticked photo
+   ROUGE-L >= 0.7), the share of the options shown on open tasks that the
+   annotator ticks (per version: is v1's list better than v0's on tasks it has
+   no tick on?), resolved this round and in all, the versions judged
+   and published, seconds. A JSON (--json) and a table; a few ticked photo
    candidates as examples.
 
 Everything it started stops at the end, on Ctrl-C and on error.
@@ -188,14 +190,15 @@ def one_per_item(examples: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def table(rows: list[dict[str, Any]], final: dict[str, Any]) -> str:
     head = (
         "| round | group | judged | open | fit (annotator) | fit (rouge) "
-        "| resolved | total | published | s |"
+        "| options ticked | resolved | total | published | s |"
     )
-    lines = [head, "|" + "---|" * 10]
+    lines = [head, "|" + "---|" * 11]
     for row in [*rows, {"round": "after", **final}]:
         for g, c in row["groups"].items():
             lines.append(
                 f"| {row['round']} | {g} | {','.join(row['judged_versions'])} | {c['open']} "
                 f"| {c['offered_fit_annotator']} | {c['offered_fit_rouge']} "
+                f"| {c['options_fit']}/{c['options_shown']} "
                 f"| {c['resolved_this_round'] if row['round'] != 'after' else '-'} "
                 f"| {c['resolved_total']}/{c['tasks']} | {row.get('published') or '-'} "
                 f"| {row.get('seconds', '-')} |"

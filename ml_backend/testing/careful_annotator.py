@@ -80,6 +80,8 @@ class Judged:
     """What the annotator critic says fits (ticked in the annotation)."""
     rouge_fits: list[str]
     """What coco ROUGE-L >= 0.7 says fits (recorded, not ticked, unless it is the critic)."""
+    shown: int = 0
+    """How many options the task showed."""
 
 
 def judge_open_tasks(
@@ -103,6 +105,7 @@ def judge_open_tasks(
                 version=data.get("candidates_version"),
                 ticks=fitting(annotator, item, texts),
                 rouge_fits=fitting(rouge, item, texts),
+                shown=len(texts),
             )
         )
     return out
@@ -118,6 +121,10 @@ class GroupCounts:
     offered_fit_rouge: int = 0
     resolved_this_round: int = 0
     resolved_total: int = 0
+    options_shown: int = 0
+    """Options shown on the open tasks; with `options_fit`, the share a person would tick:
+    what a team sees improve (or not) from one version to the next."""
+    options_fit: int = 0
     candidate_versions: dict[str, int] = field(default_factory=dict)
 
 
@@ -138,6 +145,8 @@ def round_counts(
         g.offered_fit_rouge += bool(j.rouge_fits)
         g.resolved_this_round += bool(j.ticks)
         g.resolved_total += bool(j.ticks)
+        g.options_shown += j.shown
+        g.options_fit += len(j.ticks)
         key = j.version or "none"
         g.candidate_versions[key] = g.candidate_versions.get(key, 0) + 1
     return dict(sorted(counts.items()))

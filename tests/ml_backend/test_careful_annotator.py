@@ -81,6 +81,8 @@ def test_round_counts_per_group():
     assert (shapes.tasks, shapes.open, shapes.resolved_this_round) == (3, 2, 2)
     assert shapes.resolved_total == 3  # one from before, two now
     assert shapes.candidate_versions == {"zero-shot": 1, "v0001": 1}
+    assert (photos.options_shown, photos.options_fit) == (6, 2)  # 4 + 2 shown, 2 ticked
+    assert (shapes.options_shown, shapes.options_fit) == (3, 2)
 
 
 def test_the_annotation_ticks_exactly_the_fitting_ones_or_says_none_fits():
