@@ -44,6 +44,7 @@ from illume import api  # noqa: E402
 from illume.critique import RougeCritic  # noqa: E402
 from illume.items import Item, load_items, read_jsonl, write_jsonl  # noqa: E402
 from illume.pairs import build_pairs  # noqa: E402
+from illume.rank import reject  # noqa: E402
 from illume.rationales import Rationale, unique_rationales  # noqa: E402
 from illume.sample import SampleConfig  # noqa: E402
 from illume.tune import TuneConfig, waiting_reason  # noqa: E402
@@ -333,9 +334,12 @@ def _tune_summary(marker: dict) -> dict:
     return out
 
 
-def rejudge(report: dict, items_path: str, critic: str = "annotator") -> dict:
+def rejudge(
+    report: dict, items_path: str, critic: str = "annotator", refilter: bool = False
+) -> dict:
     """The held-out table again, every stored candidate judged by the critic as it is now
-    (the run's own verdicts came from the critic of its commit)."""
+    (the run's own verdicts came from the critic of its commit); with `refilter`, without
+    the candidates today's `illume.rank.reject` would not have shown."""
     items = {it.id: it for it in load_items(items_path)[0]}
     judge = make_critic(CriticConfig(kind=critic))
     fake = argparse.Namespace(**{**report["config"], "items": items_path})
@@ -346,7 +350,8 @@ def rejudge(report: dict, items_path: str, critic: str = "annotator") -> dict:
         judged = []
         for row in rows:
             item = items[str(row["id"])]
-            cands = [{**c, "fitting": judge.judge(item, c["text"])[0]} for c in row["candidates"]]
+            kept = [c for c in row["candidates"] if not (refilter and reject(item, c["text"]))]
+            cands = [{**c, "fitting": judge.judge(item, c["text"])[0]} for c in kept]
             judged.append({"id": row["id"], "candidates": cands})
         stats[arm] = per_item(bench, judged)
     table = {}
@@ -385,11 +390,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--rejudge", action="store_true", help="with --print: judge again with today's critic"
     )
+    ap.add_argument(
+        "--refilter", action="store_true", help="with --print: drop what today's filter drops"
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.print_only:
         report = json.loads(Path(args.print_only).read_text())
-        print_table(rejudge(report, args.items, args.critic) if args.rejudge else report)
+        if args.rejudge or args.refilter:
+            report = rejudge(report, args.items, args.critic, args.refilter)
+        print_table(report)
         return 0
     report = run(args)
     if args.json:

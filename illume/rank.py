@@ -3,8 +3,9 @@
 Zero-shot jabber is mostly not a rationale: "it is a cat" restates the answer,
 "it's a cat, and a cat is a cat" repeats itself, some of it is another script
 or a number. Shown to annotators, such text invites them to tick restatements,
-the one thing ILLUME must not learn. `reject` names why a text can never be a
-rationale; `rank_candidates` drops those and the word salad far less likely
+the one thing ILLUME must not learn; "it has a blue circle" for "is there a
+blue shape? no" contradicts the answer it should explain. `reject` names why a
+text can never be a rationale; `rank_candidates` drops those and the word salad far less likely
 than the item's best candidate, and orders the rest by `score`, which
 measures better than raw log-probability what fits (docs/results/real-photos.md):
 
@@ -43,7 +44,9 @@ PROMPT_ECHO = re.compile(r"(?:^|\s)(?:Q|A|Context):")
 SHOUTING = re.compile(r"\b[A-Z]{3,}(?:\s+[A-Z]{3,})+\b")
 """Two or more capitalised words in a row ("ANSI ENTIRE PRINTABLE"): a heading or a code, not
 a sentence an annotator would tick."""
-NEGATION = frozenset(["no", "not", "none", "nothing", "neither", "nor", "without"])
+NEGATION = frozenset(
+    ["no", "not", "none", "nothing", "neither", "nor", "without", "never", "cannot"]
+)
 MIN_CONTENT_WORDS = 2
 """Two, one of them beyond the question and answer (else it restates them): "the circle is
 red" and "it is round with no corners" are correct rationales; at three, 8% of easy-vqa-x's
@@ -119,7 +122,57 @@ def reject(item: Item, text: str, min_content: int = MIN_CONTENT_WORDS) -> str |
         return "not a sentence"  # cut off in the middle
     if _repeats(toks, content):
         return "repeated phrases"
+    if contradicts_answer(item, text):
+        return "contradicts the answer"
     return None
+
+
+EXISTENCE = re.compile(r"^(?:is|are)\s+there\b|\bpresent\b|\bcontains?\b")
+"""A yes/no question about whether something is in the picture."""
+ASKED_FILLER = frozenset(
+    [
+        "shape",
+        "shapes",
+        "colour",
+        "color",
+        "colours",
+        "colors",
+        "present",
+        "contain",
+        "contains",
+        "thing",
+        "things",
+    ]
+)
+"""Words of such a question that name no part of the thing asked about."""
+COMPARING = frozenset(["more", "fewer", "less", "than", "same", "many", "much"])
+""""Are there more circles than squares?" asks no presence."""
+
+
+def contradicts_answer(item: Item, text: str) -> bool:
+    """True when the answer says the thing asked about is absent and the text says, with no
+    negation anywhere, the words that name it as one phrase: "is there a blue shape? no"
+    with "it has a blue circle", "does the image not contain a circle? yes" with "it has a
+    blue circle".
+
+    Conservative on purpose: "there is no blue shape", "blue is not there" or "it has a red
+    rectangle" (for "is there a red circle? no") pass. None of easy-vqa-x's 193k reference
+    wordings trips it, nor any of shapes-x's or the demo photos'; on 2,665 held-out
+    candidates it caught 429, every one naming a wrong fact (docs/results/rounds-that-learn.md)."""
+    answer = item.answer.strip().lower()
+    question = item.question.lower()
+    if answer not in ("yes", "no") or not EXISTENCE.search(question):
+        return False
+    if (answer == "no") == bool(NEGATION & set(words(question))):
+        return False  # the thing asked about is there
+    asked = [w for w in content_words(question) if w not in NEGATION | ASKED_FILLER]
+    toks = words(text)
+    if not asked or COMPARING & set(words(question)) or NEGATION & set(toks):
+        return False
+    if any(t.endswith("n't") for t in toks):
+        return False
+    n = len(asked)  # the words as one phrase: "a small gray triangle" is not "large gray triangle"
+    return any(toks[i : i + n] == asked for i in range(len(toks) - n + 1))
 
 
 def _unbalanced(text: str) -> bool:

@@ -114,3 +114,23 @@ def test_shown_drops_the_unrelated_and_keeps_at_most_the_limit():
     assert "soft whiskers near its pink nose" in texts
     assert shown(CAT, ranked, limit=2) == shown(CAT, ranked, limit=8)[:2]
     assert len(shown(CAT, ranked, limit=0)) == 3
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "text", "contradicts"),
+    [
+        ("is there a blue shape?", "no", "it has a blue circle", True),
+        ("is there a blue shape?", "no", "the blue shape is a rectangle", True),
+        ("does the image not contain a circle?", "yes", "it has a blue circle in it", True),
+        ("is there a man in the picture?", "no", "the man is holding a camera", True),
+        ("is there a blue shape?", "no", "there is no blue shape, only a red one", False),
+        ("is there a blue shape?", "no", "blue isn't anywhere in the image", False),
+        ("is there a red circle?", "no", "it has a red rectangle", False),  # true, not contrary
+        ("is there a blue shape?", "yes", "it has a blue circle", False),
+        ("does the image not contain a circle?", "no", "it has a blue circle", False),
+        ("is the man smiling?", "no", "the man looks serious", False),  # not about presence
+    ],
+)
+def test_a_text_that_contradicts_a_presence_answer_is_rejected(question, answer, text, contradicts):
+    item = Item("x", "x.png", question, answer)
+    assert (reject(item, text) == "contradicts the answer") is contradicts
