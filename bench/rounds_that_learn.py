@@ -18,6 +18,7 @@ candidates too: that is what a team would see next. Two arms share the budget:
 candidate, rejected = a candidate of the same item that the annotator refused for
 `--rejected-reason` (default: it names a wrong fact), so the model is told which colour
 or shape it must not claim for that picture rather than merely which texts went unticked.
+The control then gets as many pairs of two random candidates of an item; full-gt stays sft.
 
 Per arm and round, on the held-out items: the share of shown candidates the annotator
 accepts, the items with an accepted candidate, the coco ROUGE-L of the top candidate
@@ -199,6 +200,19 @@ def refused_pairs(rows: list[dict], reason: str) -> list[dict]:
     return [p.to_row() for p in build_pairs(fitting, refused)]
 
 
+def random_pairs(rows: list[dict], n: int, seed: int) -> list[dict]:
+    """n pairs of two random candidates of the same item, whatever the critic said: the
+    control's counterpart of `refused_pairs`."""
+    rng = random.Random(seed)
+    flat = []
+    for row in rows:
+        texts = list(dict.fromkeys(c["text"] for c in row.get("candidates", [])))
+        rng.shuffle(texts)
+        flat += [(row["id"], a, b) for a, b in zip(texts[::2], texts[1::2], strict=False)]
+    picked = rng.sample(flat, min(n, len(flat)))
+    return [{"id": i, "chosen": a, "rejected": b} for i, a, b in picked]
+
+
 def random_candidates(rows: list[dict], n: int, seed: int) -> list[Rationale]:
     """n candidates drawn at random from the sampled pool, whatever the critic said."""
     flat = [
@@ -248,11 +262,10 @@ def run(args: argparse.Namespace) -> dict:
             x_e = random.Random(args.seed + r).sample(x_e, args.x_e_limit)
         rec = {"round": r, "x_e": len(x_e), "x_e_items": len({x.item_id for x in x_e})}
         wait = waiting_reason(((x.item_id, x.text) for x in x_e), bench.tune_cfg)
-        version = None
+        version, pairs = None, None
         if wait:
             rec["note"] = wait
         else:
-            pairs = None
             if bench.tune_cfg.uses_dpo:
                 pairs = refused_pairs(all_rows, args.rejected_reason)
                 rec["pairs"] = len(pairs)
@@ -260,7 +273,8 @@ def run(args: argparse.Namespace) -> dict:
             marker = json.loads((bench.out / "versions" / f"illume-r{r}.json").read_text())
             rec["tune"] = _tune_summary(marker)
         if version is not None and args.control:
-            control = bench.tuned(f"control-r{r}", random_candidates(all_rows, len(x_e), r))
+            cpairs = random_pairs(all_rows, len(pairs), r) if pairs else None
+            control = bench.tuned(f"control-r{r}", random_candidates(all_rows, len(x_e), r), cpairs)
             cmark = json.loads((bench.out / "versions" / f"control-r{r}.json").read_text())
             rec["control_tune"] = _tune_summary(cmark)
             heldout[f"control-r{r}"] = bench.sampled(
