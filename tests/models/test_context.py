@@ -67,3 +67,14 @@ def test_a_long_description_ends_at_a_comma_not_mid_phrase():
         "prominent whiskers"
     )
     assert _first_clause("A cup of coffee, very dark brown.") == "a cup of coffee, very dark brown"
+
+
+def test_dark_red_is_brown_and_dark_cyan_teal_as_web_colours_name_them():
+    arr = np.full((64, 64, 3), 255, dtype=np.uint8)
+    arr[10:16, 10:16] = (165, 42, 42)  # CSS brown, a small shape (under 1% of the pixels: 0.9)
+    arr[30:50, 30:50] = (0, 128, 128)  # CSS teal
+    arr[50:60, 5:15] = (255, 0, 0)  # pure red stays red
+    colours, _, kind = pixel_facts(Image.fromarray(arr))
+    assert kind == "drawing" and "teal" in colours and "red" in colours
+    arr[10:20, 10:20] = (165, 42, 42)  # 2.4% of the pixels: named
+    assert "brown" in pixel_facts(Image.fromarray(arr))[0]
