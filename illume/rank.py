@@ -5,9 +5,10 @@ Zero-shot jabber is mostly not a rationale: "it is a cat" restates the answer,
 or a number. Shown to annotators, such text invites them to tick restatements,
 the one thing ILLUME must not learn; "it has a blue circle" for "is there a
 blue shape? no" contradicts the answer it should explain. `reject` names why a
-text can never be a rationale; `rank_candidates` drops those and the word salad far less likely
-than the item's best candidate, and orders the rest by `score`, which
-measures better than raw log-probability what fits (docs/results/real-photos.md):
+text can never be a rationale; `rank_candidates` drops those and the word
+salad far less likely than the item's best candidate, and orders the rest by
+`score`, which measures better than raw log-probability what fits
+(docs/results/real-photos.md):
 
     score = 0.5 * mean token probability
           + 0.5 * grounding (share of its content words that the image context,
