@@ -15,9 +15,10 @@ the issue describes a careful annotator: a candidate fits iff it
    relation or count is a wrong fact. In a single-object image (easy-vqa-x)
    it is a colour or shape that is in the image, of the kind the question
    asks about ("is there a green shape? no": a colour, not "the shape is a
-   rectangle"); a colour said of the background ("it has a gray
-   background") is not the shape's; when the answer itself is a colour or
-   shape ("red"), that answer, since only it explains why; and
+   rectangle"); a colour said of the background or a border ("it has a
+   gray background", "a black border") is not the shape's; when the
+   answer itself is a colour or shape ("red"), that answer, since only it
+   explains why; and
 3. does not merely restate the question or the answer: it has a content
    word that is neither in the question nor in the answer.
 
@@ -55,17 +56,23 @@ _STOP_TEXT = """a an the is are was were be been being am it its this that these
     of in on at to for with by from and or but as so than then which what who whom whose
     where when why how do does did has have had i you he she we they them him his her
     their our my your me us one some any all very just also because since if
-    only image picture photo shown shows show shape color colour"""
+    only image picture photo shown shows show shape color colour
+    total altogether overall exactly number count"""
 STOPWORDS = frozenset(_STOP_TEXT.split()) | NEGATIONS
 """Words that carry no evidence. "image"/"picture"/"shows" are here because every
 rationale may say them: "the image shows red" restates the answer "red"; "shape"/"colour"
-likewise: "the shape is blue" restates "what colour is the triangle? blue"."""
+likewise: "the shape is blue" restates "what colour is the triangle? blue". "total",
+"number" and the like only frame a count: "there are 2 circles in total" restates
+"how many circles are there? 2" (shapes-x round 3 learned to write it)."""
 
 _WORD = re.compile(r"[a-z0-9]+")
-_BACKGROUND = re.compile(
-    rf"\b(?:{'|'.join(COLOURS)})(\s+(?:coloured\s+|colored\s+)?(?:background|backdrop))\b"
+_NOT_THE_SHAPE = re.compile(
+    rf"\b(?:{'|'.join(COLOURS)})(\s+(?:coloured\s+|colored\s+)?"
+    r"(?:background|backdrop|border|outline|edge|line|frame|stroke)s?)\b"
 )
-"""A colour word said of the background: "a gray background" describes no shape."""
+"""A colour word said of the background or of a border: "a gray background", "it has a
+black border" describe no shape's colour (a person reading a drawing would not tick them
+for "is there a black shape?")."""
 
 
 def _stem(word: str) -> str:
@@ -169,7 +176,7 @@ class SimulatedAnnotator:
         """The supporting facts (or reference evidence words) `text` names; None: unknown."""
         truth = true_values(item.facts)
         if truth:
-            said = _BACKGROUND.sub(r"\1", text.lower())  # "a gray background" -> "a background"
+            said = _NOT_THE_SHAPE.sub(r"\1", text.lower())  # "a gray background" -> "a background"
             named = {(attr, value) for _, attr, value in named_facts(said)}
             true_named = {(a, v) for a, v in named if v in truth.get(a, set())}
             in_answer = {(a, v) for _, a, v in named_facts(item.answer)}

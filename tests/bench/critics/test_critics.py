@@ -118,12 +118,16 @@ def test_facts_critic_rejects_a_high_rouge_candidate_naming_a_wrong_fact():
         (NO_GREEN, "the shape is a rectangle", False, "no fact"),
         (NO_GREEN, "the shape is blue", True, "blue"),
         (NO_GREEN, "it has a blue background", False, "no fact"),
+        (NO_GREEN, "it has a blue border", False, "no fact"),  # nor a border's
+        (NO_GREEN, "a blue rectangle with a blue outline", True, "blue"),
         (NOT_CIRCLE, "the shape is blue", False, "no fact"),
         (NOT_CIRCLE, "it is a blue rectangle", True, "rectangle"),
         (NOT_CIRCLE, "it has four corners", True, "four corners"),
         (SCENE, "one red circle and one blue circle", True, "blue, circle, red"),
         (SCENE, "a red rectangle and a blue circle", False, "wrong fact"),  # no red rectangle
         (SCENE, "there are 2 circles", False, "restates"),
+        (SCENE, "there are 2 circles in total", False, "restates"),  # "total" frames the count
+        (SCENE, "the number of circles is exactly 2", False, "restates"),
         (PHOTO, "it has whiskers and striped fur", True, "fur, striped, whisker"),
         (PHOTO, "it has whiskers and a tail", False, "too little"),
         (PHOTO, "it is a cat", False, "restates"),
