@@ -14,6 +14,13 @@ candidates too: that is what a team would see next. Two arms share the budget:
   pool, unchecked, so a gain must come from the ticks and not from tuning on anything;
 - full-gt: the train items' reference explanations, same budget (the % of full-gt).
 
+A round's new version is published only through the gate (illume_bench.publish_gate):
+the critic judges its candidates on `--gate-items` val items (other images than the
+held-out ones) beside the serving version's, and the serving version stays when its
+accepted share is higher by more than `--gate-margin`; the round then "changed nothing",
+the next samples come from the serving version, and the report lists the unpublished
+version's held-out figures as `r<k>-unpublished`. `--gate-items 0` publishes every round.
+
 `--objective sft+dpo` adds preference pairs to every ILLUME round: chosen = a ticked
 candidate, rejected = a candidate of the same item that the annotator refused for
 `--rejected-reason` (default: it names a wrong fact), so the model is told which colour
@@ -44,16 +51,22 @@ sys.path.insert(0, str(ROOT))
 from illume import api  # noqa: E402
 from illume.critique import RougeCritic  # noqa: E402
 from illume.items import Item, load_items, read_jsonl, write_jsonl  # noqa: E402
-from illume.pairs import build_pairs  # noqa: E402
 from illume.rank import reject  # noqa: E402
 from illume.rationales import Rationale, unique_rationales  # noqa: E402
 from illume.sample import SampleConfig  # noqa: E402
 from illume.tune import TuneConfig, waiting_reason  # noqa: E402
 from illume.tunejob import NothingChanged  # noqa: E402
+from illume_bench.arm_rows import (  # noqa: E402
+    accepted,
+    random_candidates,
+    random_pairs,
+    refused_pairs,
+)
 from illume_bench.critics import make_critic  # noqa: E402
 from illume_bench.critics.config import CriticConfig  # noqa: E402
 from illume_bench.fact_errors import named_facts, wrong_facts  # noqa: E402
 from illume_bench.heldout_figures import KEYS, figures, paired_ci, print_table  # noqa: E402
+from illume_bench.publish_gate import PublishGate  # noqa: E402
 
 log = logging.getLogger("rounds_that_learn")
 
@@ -86,7 +99,11 @@ class Bench:
         self.train = pick(by["train"], args.train, args.seed)
         self.heldout = pick(by["test"], args.heldout, args.seed + 1)
         self.dev = pick(by["val"], args.dev, args.seed + 2)
-        self.by_id = {it.id: it for it in self.train + self.heldout + self.dev}
+        # the same seeded order: the first `dev` of these are the NLL dev items
+        self.gate_items = pick(by["val"], args.gate_items, args.seed + 2)
+        self.gate = PublishGate(args.gate_margin)
+        everything = self.train + self.heldout + self.dev + self.gate_items
+        self.by_id = {it.id: it for it in everything}
         self.critic = make_critic(CriticConfig(kind=args.critic))
         self.rouge = RougeCritic()
         self.sample_cfg = SampleConfig(
@@ -101,7 +118,8 @@ class Bench:
             val_items=args.dev,
             train_split="train",
             val_split="val",
-            seed=args.seed,
+            seed=args.seed if args.tune_seed is None else args.tune_seed,
+            lr=args.lr,
             min_rationales=args.min_rationales,
             min_items=args.min_items,
             objective=args.objective,
@@ -147,6 +165,11 @@ class Bench:
         write_jsonl(path, rows)
         return rows
 
+    def dev_share(self, name: str, version: Path | None) -> float:
+        """The critic's accepted share of this version's candidates on the gate's dev items."""
+        rows = self.sampled(f"gate-{name}", version, self.gate_items, self.args.seed + 200)
+        return figures(per_item(self, rows))["accepted_share"]
+
     def tuned(
         self, name: str, rationales: list[Rationale], pairs: list[dict] | None = None
     ) -> Path | None:
@@ -177,49 +200,11 @@ class Bench:
         metrics = {}
         if new is not None:
             metrics = json.loads((new / "metrics.json").read_text())
+        marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(
             json.dumps({"version": str(new) if new else None, "note": note, "metrics": metrics})
         )
         return new
-
-
-def accepted(rows: list[dict], r: int) -> list[Rationale]:
-    return [
-        Rationale.from_candidate(row["id"], c, r)
-        for row in rows
-        for c in row.get("candidates", [])
-        if c.get("fitting")
-    ]
-
-
-def refused_pairs(rows: list[dict], reason: str) -> list[dict]:
-    """(chosen = ticked, rejected = refused because `reason`) pairs of the same items."""
-    cands = [(row["id"], c) for row in rows for c in row.get("candidates", [])]
-    fitting = [(i, c["text"]) for i, c in cands if c.get("fitting")]
-    refused = [(i, c["text"]) for i, c in cands if str(c.get("why", "")).startswith(reason)]
-    return [p.to_row() for p in build_pairs(fitting, refused)]
-
-
-def random_pairs(rows: list[dict], n: int, seed: int) -> list[dict]:
-    """n pairs of two random candidates of the same item, whatever the critic said: the
-    control's counterpart of `refused_pairs`."""
-    rng = random.Random(seed)
-    flat = []
-    for row in rows:
-        texts = list(dict.fromkeys(c["text"] for c in row.get("candidates", [])))
-        rng.shuffle(texts)
-        flat += [(row["id"], a, b) for a, b in zip(texts[::2], texts[1::2], strict=False)]
-    picked = rng.sample(flat, min(n, len(flat)))
-    return [{"id": i, "chosen": a, "rejected": b} for i, a, b in picked]
-
-
-def random_candidates(rows: list[dict], n: int, seed: int) -> list[Rationale]:
-    """n candidates drawn at random from the sampled pool, whatever the critic said."""
-    flat = [
-        Rationale.from_candidate(row["id"], c, 0) for row in rows for c in row.get("candidates", [])
-    ]
-    flat = unique_rationales(flat)
-    return random.Random(seed).sample(flat, min(n, len(flat)))
 
 
 # -- figures ------------------------------------------------------------------------------
@@ -255,6 +240,7 @@ def run(args: argparse.Namespace) -> dict:
     train_rows = {0: bench.sampled("train-r0", None, bench.train, args.seed)}
     heldout["r0"] = bench.sampled("heldout-r0", None, bench.heldout, args.seed + 100)
     rounds = [{"round": 0, "x_e": 0, "tuned": False}]
+    serving: tuple[str, Path | None] = ("r0", None)  # what the team is shown
     for r in range(1, args.rounds + 1):
         all_rows = [row for k in range(r) for row in train_rows[k]]
         x_e = unique_rationales(accepted(all_rows, 0))
@@ -281,16 +267,23 @@ def run(args: argparse.Namespace) -> dict:
                 f"heldout-control-r{r}", control, bench.heldout, args.seed + 100
             )
         rec["tuned"] = version is not None
-        if version is None and r == 1:  # the base weights, same seed: round 0's candidates
-            heldout[f"r{r}"] = heldout["r0"]
-        else:
-            heldout[f"r{r}"] = bench.sampled(
-                f"heldout-r{r}", version, bench.heldout, args.seed + 100
-            )
+        if version is not None and bench.gate_items:
+            if not gated(bench, rec, f"r{r}", version, serving):
+                heldout[f"r{r}-unpublished"] = bench.sampled(
+                    f"heldout-r{r}", version, bench.heldout, args.seed + 100
+                )
+                version = serving[1]
+            serving = (f"r{r}", version) if rec["published"] else serving
+        elif version is not None:
+            serving = (f"r{r}", version)
+        rec["serves"] = serving[0]
+        heldout[f"r{r}"] = bench.sampled(
+            f"heldout-{serving[0]}", serving[1], bench.heldout, args.seed + 100
+        )
         resolved = {x.item_id for x in x_e}
         todo = [it for it in bench.train if it.id not in resolved]
         if r < args.rounds:  # the last round's train samples would feed no round
-            train_rows[r] = bench.sampled(f"train-r{r}", version, todo, args.seed + r)
+            train_rows[r] = bench.sampled(f"train-r{r}", serving[1], todo, args.seed + r)
         rounds.append(rec)
         log.info("round %d done: %s", r, json.dumps(rec)[:300])
     if args.full_gt:
@@ -339,6 +332,20 @@ def run(args: argparse.Namespace) -> dict:
     return report
 
 
+def gated(
+    bench: Bench, rec: dict, name: str, version: Path, serving: tuple[str, Path | None]
+) -> bool:
+    """Whether the publish gate lets the round's new version replace the serving one;
+    records both dev shares (and, when it stays, why) in the round's record."""
+    new = bench.dev_share(name, version)
+    old = bench.dev_share(serving[0], serving[1])
+    rec["gate"] = {"dev_items": len(bench.gate_items), "new": new, "serving": old}
+    rec["published"] = bench.gate.publishes(new, old)
+    if not rec["published"]:
+        rec["note"] = bench.gate.note(new, old, serving[0])
+    return rec["published"]
+
+
 def _tune_summary(marker: dict) -> dict:
     m = marker.get("metrics") or {}
     keep = ("n_exp", "n_vqa", "b", "pool", "xa_short", "best_epoch", "steps_run", "dev_start")
@@ -376,7 +383,7 @@ def rejudge(
     return {**report, "table": table}
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--items", required=True)
     ap.add_argument("--out", required=True)
@@ -388,11 +395,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--steps", type=int, default=TuneConfig().steps)
     ap.add_argument("--batch-size", type=int, default=TuneConfig().batch_size)
+    ap.add_argument("--lr", type=float, default=TuneConfig().lr)
+    ap.add_argument(
+        "--tune-seed", type=int, help="the tuning job's seed (X^A draw, batches); default --seed"
+    )
     ap.add_argument("--min-rationales", type=int, default=TuneConfig().min_rationales)
     ap.add_argument("--min-items", type=int, default=TuneConfig().min_items)
     ap.add_argument("--critic", default="annotator")
     ap.add_argument("--prompt", default="because")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--gate-items",
+        type=int,
+        default=100,
+        help="val items (the --dev ones first) whose sampled candidates the critic judges "
+        "to decide whether a round's version is published (0: publish every round)",
+    )
+    ap.add_argument("--gate-margin", type=float, default=PublishGate().margin)
     ap.add_argument("--no-full-gt", dest="full_gt", action="store_false")
     ap.add_argument("--no-control", dest="control", action="store_false")
     ap.add_argument("--objective", default="sft", help="sft, or sft+dpo with refused pairs")
@@ -407,7 +426,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--refilter", action="store_true", help="with --print: drop what today's filter drops"
     )
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.print_only:
         report = json.loads(Path(args.print_only).read_text())
