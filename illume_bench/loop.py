@@ -11,7 +11,11 @@ Selection never looks at a reported split: a held-out "dev" slice of the val
 split (`dev_limit` items, disjoint from the reported val items) picks the
 tuning job's best epoch, the best round for the test row and the patience
 stop. The report shows val (per round) and test (at the end), neither of
-which chose anything.
+which chose anything. The same slice gates publication (`gate`, on by
+default): a round's new version serves only when the critic accepts about as
+many of its sampled dev candidates as of the serving version's
+(`illume_bench.publish_gate`); otherwise the round records "this round
+changed nothing" with both shares, and the serving version samples on.
 
 Where nothing fits yet (the normal case on real data in round 0: the paper's
 MAGMA has a fitting candidate for 4% of VQA-X items), there is nothing to
@@ -48,6 +52,7 @@ from illume.tune import waiting_reason
 from illume.tunejob import NothingChanged
 from illume.versions import BASE_VERSION
 from illume_bench.loop_config import DEV_SPLIT, LoopConfig
+from illume_bench.publish_gate import PublishGate
 from illume_bench.round_stats import critic_agreement, diversity, fact_rate_of, score_split
 from illume_bench.run_folder import (
     Run,
@@ -130,11 +135,16 @@ def run_round(run: Run, model, r: int, scorers) -> dict:
             version = tune_version(run, "illume", tuning_rows(before), {"round": r}, pairs, start)
         except NothingChanged as e:
             unchanged, version = e, previous_version
+        if unchanged is None and cfg.gate:
+            record["gate"] = gate_round(run, model, r, version)
+            if not record["gate"]["published"]:
+                version, record["note"] = previous_version, record["gate"]["note"]
         if version is None:
             model.reset_version()
         else:
             model.load_version(version)
-        record.update(version=version.name if version else BASE_VERSION, tuned=unchanged is None)
+        published = unchanged is None and record.get("gate", {}).get("published", True)
+        record.update(version=version.name if version else BASE_VERSION, tuned=published)
         if unchanged is not None:
             record["note"] = str(unchanged)
             record["changed_nothing"] = {
@@ -173,6 +183,8 @@ def run_round(run: Run, model, r: int, scorers) -> dict:
         )
     else:
         model.reset_version()
+        if cfg.gate:
+            dev_candidates(run, model, rd / "dev-candidates.jsonl")
         record["val"] = score_split(model, run.splits["val"], scorers, rd / "val.json", prompt)
         record["dev"] = score_split(model, run.splits[DEV_SPLIT], scorers, rd / "dev.json", prompt)
     rows = sample_round(run, model, r, sampling)
@@ -198,6 +210,46 @@ def run_round(run: Run, model, r: int, scorers) -> dict:
         )
     (rd / "round.json").write_text(json.dumps(record, indent=2))
     return record
+
+
+def dev_candidates(run: Run, model, path: Path) -> float:
+    """The critic's accepted share of the loaded version's candidates on the dev items
+    (sampled once with a fixed seed, cached in `path`): what the publish gate compares."""
+    if not path.exists():
+        sampler = api.sampler(model, run.config.sample)
+        sampler.reseed(run.config.sample.seed + 1000)
+        dev = run.splits[DEV_SPLIT]
+        write_jsonl(path, critique_rows(run, sampler.sample(dev), {it.id: it for it in dev}))
+    cands = [c for row in read_jsonl(path) for c in row.get("candidates", [])]
+    return sum(bool(c.get("fitting")) for c in cands) / max(1, len(cands))
+
+
+def gate_round(run: Run, model, r: int, version: Path) -> dict:
+    """Whether round r's new version replaces the serving one (`PublishGate`), with both
+    dev shares. Leaves the dev candidates of the version serving after round r in the
+    round's folder, so the next round compares against them."""
+    rd, gate = run.round_dir(r), PublishGate(run.config.gate_margin)
+    serving, prev = run.round_dir(r - 1) / "dev-candidates.jsonl", _serving(run, r)
+    if not serving.exists():  # a run from before the gate: sample the serving version
+        if prev is None:
+            model.reset_version()
+        else:
+            model.load_version(prev)
+        dev_candidates(run, model, serving)
+    old = dev_candidates(run, model, serving)
+    model.load_version(version)
+    new = dev_candidates(run, model, rd / "dev-candidates-new.jsonl")
+    published = gate.publishes(new, old)
+    kept = rd / "dev-candidates.jsonl"
+    kept.write_bytes((rd / "dev-candidates-new.jsonl" if published else serving).read_bytes())
+    note = None if published else gate.note(new, old, prev.name if prev else BASE_VERSION)
+    return {
+        "dev_items": len(run.splits[DEV_SPLIT]),
+        "new": new,
+        "serving": old,
+        "published": published,
+        "note": note,
+    }
 
 
 def _serving(run: Run, r: int) -> Path | None:

@@ -12,6 +12,7 @@ from illume.sample import SampleConfig
 from illume.tune import TuneConfig
 from illume.tunejob import Launch
 from illume_bench.critics.config import CriticConfig
+from illume_bench.publish_gate import PublishGate
 
 DEV_SPLIT = "dev"
 """The items file's name for the held-out val slice that selects epochs and rounds."""
@@ -57,6 +58,23 @@ class LoopConfig:
             "help": "held-out items of the val split (at most half of it) that select the best "
             "epoch and the best round, so the reported val and test scores choose nothing",
             "min": 0,
+        },
+    )
+    gate: bool = field(
+        default=True,
+        metadata={
+            "help": "publish a round's version only when the critic accepts about as many of "
+            "its sampled candidates on the dev items as of the serving version's "
+            "(illume_bench.publish_gate); otherwise the round changes nothing. Off: every "
+            "round's version serves",
+        },
+    )
+    gate_margin: float = field(
+        default=PublishGate().margin,
+        metadata={
+            "help": "share points (0..1) by which the serving version's dev accepted share "
+            "must beat the new one's to stay (negative: the new one must be better by that much)",
+            "min": -1.0,
         },
     )
     test_limit: int | None = field(

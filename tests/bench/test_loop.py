@@ -56,7 +56,8 @@ def tiny_env(tiny_lm_dir, monkeypatch):
     monkeypatch.setenv("ILLUME_ENCODER", "tiny")
 
 
-def _config(rounds):
+def _config(rounds, **loop):
+    settings = {"gate": False, "baselines": ("same-gt",), **loop}
     return LoopConfig(
         rounds=rounds,
         tune=TuneConfig(
@@ -68,8 +69,8 @@ def _config(rounds):
             min_rationales=1,
             min_items=1,
         ),
-        baselines=("same-gt",),
         sample=SampleConfig(n_per_temperature=2, max_new_tokens=4),
+        **settings,
     )
 
 
@@ -101,6 +102,36 @@ def test_two_rounds_report_and_resume(loop_items, tmp_path, tiny_env):
     assert "| round | items | before: mean | after: mean" in md
     assert (out / "report.png").stat().st_size > 10_000
     assert json.loads((out / "report.json").read_text())["final"]["stop_reason"]
+
+
+class FirstCandidateCritic:
+    """Accepts the first candidate of every item: the same verdicts for any version."""
+
+    threshold = 0.5
+
+    def score(self, item, texts):
+        return [1.0 if i == 0 else 0.0 for i in range(len(texts))]
+
+    def fitting(self, score):
+        return score >= self.threshold
+
+
+@pytest.mark.parametrize(("margin", "published"), [(0.03, True), (-1.0, False)])
+def test_the_gate_publishes_a_round_only_on_the_dev_candidates_verdicts(
+    loop_items, tmp_path, tiny_env, margin, published
+):
+    out = tmp_path / "run"
+    config = _config(1, gate=True, gate_margin=margin, baselines=())
+    report = run_loop(loop_items, out, config, FirstCandidateCritic())
+    r1 = report["rounds"][1]
+    assert (out / "rounds" / "r00" / "dev-candidates.jsonl").exists()
+    assert r1["gate"]["dev_items"] > 0 and r1["gate"]["published"] is published
+    assert r1["gate"]["new"] == r1["gate"]["serving"]  # this critic cannot tell them apart
+    assert r1["tuned"] is published
+    assert r1["version"] == ("v0001" if published else "zero-shot")
+    if not published:  # -1: the new version must be better by 100 points, so it never is
+        assert r1["note"].startswith("this round changed nothing")
+        assert (out / "versions" / "illume" / "v0001").exists()  # tuned, kept, not served
 
 
 def test_stop_rules():
