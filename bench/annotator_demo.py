@@ -128,14 +128,18 @@ def run_round(
     labels: Labels,
     timeout: float,
     examples: list[dict[str, Any]],
+    group=group_of,
 ) -> dict[str, Any]:
-    """Judge and annotate every open task, start training, wait for the new candidates."""
+    """Judge and annotate every open task (held-out ones: judged only), start training, wait
+    for the new candidates."""
     t0 = time.monotonic()
     before = all_tasks(client, project)
-    judged = judge_open_tasks(before, *critics, facts=facts, labels=labels)
-    counts = round_counts(before, judged, labels)
+    judged = judge_open_tasks(before, *critics, facts=facts, labels=labels, group=group)
+    counts = held_out_unresolved(round_counts(before, judged, labels, group))
     data_of = {t["id"]: t["data"] for t in before}
     for j in judged:
+        if j.group == HELD_OUT:
+            continue
         client.annotations.create(id=j.task_id, result=annotation_result(j.ticks, labels))
         if j.group == "photos":
             d = data_of[j.task_id]
@@ -165,15 +169,35 @@ def run_round(
     }
 
 
-def final_offer(client, project: int, critics, facts, labels) -> dict[str, Any]:
+def final_offer(client, project: int, critics, facts, labels, group=group_of) -> dict[str, Any]:
     """What the last version offers the still open tasks (judged, not annotated)."""
     tasks = all_tasks(client, project)
-    judged = judge_open_tasks(tasks, *critics, facts=facts, labels=labels)
-    counts = round_counts(tasks, judged, labels)
+    judged = judge_open_tasks(tasks, *critics, facts=facts, labels=labels, group=group)
+    counts = held_out_unresolved(round_counts(tasks, judged, labels, group))
     return {
         "judged_versions": sorted({j.version or "none" for j in judged}),
         "groups": {g: asdict(c) for g, c in counts.items()},
     }
+
+
+HELD_OUT = "held-out"
+"""The group of shape tasks the annotator never annotates (--held-out): every version's
+candidates on them are judged, so v0, v1, v2 are compared on the same tasks, none of
+which any version was tuned on a tick of."""
+
+
+def held_out_grouping(rows: list[dict[str, Any]], n: int):
+    """A task's group: "held-out" for the last n shape items, else photos / shapes."""
+    shapes = [r["item_id"] for r in rows if group_of(r) == "shapes"]
+    held = set(shapes[len(shapes) - n :]) if n else set()
+    return lambda data: HELD_OUT if data.get("item_id") in held else group_of(data)
+
+
+def held_out_unresolved(counts: dict[str, Any]) -> dict[str, Any]:
+    """Held-out tasks are never annotated: what a fit offered there resolves nothing."""
+    if HELD_OUT in counts:
+        counts[HELD_OUT].resolved_this_round = counts[HELD_OUT].resolved_total = 0
+    return counts
 
 
 def one_per_item(examples: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -231,10 +255,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--easy-vqa", type=int, default=20, help="easy-vqa-x shape tasks")
     ap.add_argument("--photos", type=int, default=None, help="first N photo items (default all)")
+    ap.add_argument(
+        "--held-out",
+        type=int,
+        default=0,
+        help="of the shape tasks, the last N are never annotated: each version's options "
+        "on them are judged only (is v1 better than v0 on tasks it learned nothing of?)",
+    )
     ap.add_argument("--annotator-critic", choices=("annotator", "rouge"), default="annotator")
     ap.add_argument("--n-per-temperature", type=int, default=None, help="ILLUME_N_PER_TEMPERATURE")
     ap.add_argument("--tune-args", default=None, help='ILLUME_TUNE_ARGS, e.g. "--epochs 1"')
-    ap.add_argument("--json", default=str(REPO / "docs" / "bench" / "annotator-demo.json"))
+    ap.add_argument(
+        "--json", default=str(REPO / "docs" / "results" / "bench" / "annotator-demo.json")
+    )
     ap.add_argument("--dir", default=str(REPO / "runs" / "annotator-demo"), help="work folder")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     ap.add_argument("--timeout", type=float, default=3600, help="s per wait (candidates, round)")
@@ -245,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     ensure_installed()
     ls = LabelStudioServer(work / "label-studio", local_files_root=work / "files")
     rows = prepare_files(ls.local_files_root, args.easy_vqa, args.photos)
+    group = held_out_grouping(rows, args.held_out)
     facts = {
         it.id: it.facts for it in source_items(ls.local_files_root, args.easy_vqa, args.photos)
     }
@@ -282,11 +316,11 @@ def main(argv: list[str] | None = None) -> int:
         for n in range(1, args.rounds + 1):
             row = run_round(
                 n, client, project, ml_id, backend_url, critics, facts, labels,
-                args.timeout, examples,
+                args.timeout, examples, group,
             )  # fmt: skip
             results.append(row)
             print(f"round {n} done in {row['seconds']:.0f} s: published {row['published']}")
-        final = final_offer(client, project, critics, facts, labels)
+        final = final_offer(client, project, critics, facts, labels, group)
         photos = results[-1]["groups"].get("photos", {}) if results else {}
         out = {
             "what": "demo project worked by a careful annotator",
@@ -295,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
                 "rounds": args.rounds,
                 "photos": sum(group_of(r) == "photos" for r in rows),
                 "shapes": sum(group_of(r) == "shapes" for r in rows),
+                "held_out": args.held_out,
                 "annotator_critic": args.annotator_critic,
                 "backend_env": env,
             },

@@ -15,7 +15,7 @@ and the unticked candidates become rejected texts for DPO rounds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,8 +90,10 @@ def judge_open_tasks(
     rouge: Critic,
     facts: dict[str, dict[str, str]] | None = None,
     labels: Labels = DEFAULT_LABELS,
+    group: Callable[[dict[str, Any]], str] = group_of,
 ) -> list[Judged]:
-    """Every unresolved task (no annotation naming a rationale yet) with both critics' verdicts."""
+    """Every unresolved task (no annotation naming a rationale yet) with both critics' verdicts;
+    `group` names a task's group from its data."""
     out = []
     for task in task_dicts:
         if is_resolved(task, labels):
@@ -101,7 +103,7 @@ def judge_open_tasks(
         out.append(
             Judged(
                 task_id=int(task["id"]),
-                group=group_of(data),
+                group=group(data),
                 version=data.get("candidates_version"),
                 ticks=fitting(annotator, item, texts),
                 rouge_fits=fitting(rouge, item, texts),
@@ -129,13 +131,16 @@ class GroupCounts:
 
 
 def round_counts(
-    task_dicts: list[dict[str, Any]], judged: list[Judged], labels: Labels = DEFAULT_LABELS
+    task_dicts: list[dict[str, Any]],
+    judged: list[Judged],
+    labels: Labels = DEFAULT_LABELS,
+    group: Callable[[dict[str, Any]], str] = group_of,
 ) -> dict[str, GroupCounts]:
     """Per group (photos, shapes), for one round: `task_dicts` are all tasks *before* the
     round's annotations; resolved this round = open tasks the annotator ticked something on."""
     counts: dict[str, GroupCounts] = {}
     for task in task_dicts:
-        g = counts.setdefault(group_of(task.get("data") or {}), GroupCounts())
+        g = counts.setdefault(group(task.get("data") or {}), GroupCounts())
         g.tasks += 1
         g.resolved_total += is_resolved(task, labels)
     for j in judged:

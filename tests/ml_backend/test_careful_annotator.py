@@ -85,6 +85,21 @@ def test_round_counts_per_group():
     assert (shapes.options_shown, shapes.options_fit) == (3, 2)
 
 
+def test_a_group_function_sets_tasks_apart_for_every_count():
+    tasks = project()
+    held = {"evqax-3"}  # bench/annotator_demo.py --held-out: judged, never annotated
+
+    def group(data):
+        return "held-out" if data["item_id"] in held else "shapes"
+
+    judged = judge_open_tasks(tasks, *critics(), facts=FACTS, group=group)
+    assert {j.task_id: j.group for j in judged}[5] == "held-out"
+    counts = round_counts(tasks, judged, group=group)
+    assert (counts["held-out"].tasks, counts["held-out"].open) == (1, 1)
+    assert (counts["held-out"].options_shown, counts["held-out"].options_fit) == (1, 1)
+    assert counts["shapes"].tasks == 4
+
+
 def test_the_annotation_ticks_exactly_the_fitting_ones_or_says_none_fits():
     ticked = read_annotation({"result": annotation_result(["a", "b"])})
     assert ticked.ticked == ["a", "b"] and not ticked.none_fits
