@@ -258,7 +258,7 @@ def run(args: argparse.Namespace) -> dict:
             version = bench.tuned(f"illume-r{r}", x_e, pairs)
             marker = json.loads((bench.out / "versions" / f"illume-r{r}.json").read_text())
             rec["tune"] = _tune_summary(marker)
-        if version is not None and args.control:
+        if version is not None and args.control and r >= args.control_from:
             cpairs = random_pairs(all_rows, len(pairs), r) if pairs else None
             control = bench.tuned(f"control-r{r}", random_candidates(all_rows, len(x_e), r), cpairs)
             cmark = json.loads((bench.out / "versions" / f"control-r{r}.json").read_text())
@@ -414,6 +414,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--gate-margin", type=float, default=PublishGate().margin)
     ap.add_argument("--no-full-gt", dest="full_gt", action="store_false")
     ap.add_argument("--no-control", dest="control", action="store_false")
+    ap.add_argument(
+        "--control-from", type=int, default=1, help="run the control arm from this round on"
+    )
     ap.add_argument("--objective", default="sft", help="sft, or sft+dpo with refused pairs")
     ap.add_argument("--rejected-reason", default="names a wrong fact")
     ap.add_argument(

@@ -15,8 +15,9 @@ background per image):
   adjectives "circular", "rectangular", "triangular". "square" (and
   "squares") counts as *rectangle*: easy-vqa's rectangles include squares and a
   square is a rectangle, so "a blue square" is not an error for a blue
-  rectangle, but it is one for a circle. "round" and "oval" are not counted
-  ("round" has too many other senses).
+  rectangle, but it is one for a circle. "ball" and "sphere" count as
+  *circle*. "round" and "oval" are not counted ("round" has too many other
+  senses).
 
 Words outside the vocabulary ("purple", "hexagon") are not checked.
 
@@ -63,6 +64,10 @@ SHAPES: dict[str, str] = {
     "triangle": "triangle",
     "triangles": "triangle",
     "triangular": "triangle",
+    "ball": "circle",
+    "balls": "circle",
+    "sphere": "circle",
+    "spheres": "circle",
 }
 """Shape word -> canonical shape (easy-vqa's answer spelling)."""
 
@@ -126,6 +131,27 @@ def _named(tokens: list[str]) -> list[tuple[int, str, str, str]]:
         if not _negated(tokens, i):
             found.append((i, tok, attr, value))
     return found
+
+
+def _denied(tokens: list[str], truth: dict[str, set[str]]) -> list[str]:
+    """The words of a one-shape picture's true colour or shape that follow a negation,
+    unless the negated phrase also names something false: "no yellow circle" for a brown
+    circle is true of the picture, "no grey" for a gray one is not."""
+    out = []
+    for i, tok in enumerate(tokens):
+        attr, value = _term(tok)
+        if not value or truth.get(attr) != {value} or not _negated(tokens, i):
+            continue
+        j = max(k for k in range(i) if _is_negation(tokens, k))
+        phrase = [_term(t) for t in tokens[j + 1 : i] + tokens[i + 1 : i + 2]]
+        if not any(v and a in truth and v not in truth[a] for a, v in phrase):
+            out.append(tok)
+    return out
+
+
+def _term(tok: str) -> tuple[str, str | None]:
+    """(attribute, canonical value) of a colour or shape word; value None for other words."""
+    return ("colour", COLOURS.get(tok)) if tok in COLOURS else ("shape", SHAPES.get(tok))
 
 
 def named_facts(text: str) -> list[tuple[str, str, str]]:
@@ -200,16 +226,22 @@ def wrong_facts(text: str, facts: dict[str, str]) -> list[str]:
     []
     >>> wrong_facts("a red square", {"object_1": "red circle", "object_2": "blue square"})
     ['red square']
+
+    In a picture of one shape, denying its colour or shape is wrong too, reported with
+    the negation: "it has no grey in it" for a gray circle gives ['no grey'].
     """
     truth = _canonical_facts(facts)
     if not truth:
         return []
     pairs = _pairs(facts)
+    tokens = _tokens(text)
     wrong: list[str] = []
-    named = _named(_tokens(text))
+    named = _named(tokens)
     for _, word, attr, value in named:
         if attr in truth and value not in truth[attr] and word not in wrong:
             wrong.append(word)
+    if not pairs:
+        wrong += [f"no {word}" for word in _denied(tokens, truth) if f"no {word}" not in wrong]
     if pairs:
         for (i, cword, cattr, colour), (j, sword, sattr, shape) in zip(
             named, named[1:], strict=False

@@ -37,6 +37,23 @@ def test_variants(text, expected):
     assert wrong_facts(text, BLUE_RECT) == expected
 
 
+def test_denying_the_one_shapes_colour_or_shape_is_wrong():
+    assert wrong_facts("it has no grey or blue", {"colour": "gray", "shape": "circle"}) == [
+        "no grey"
+    ]
+    assert wrong_facts("it is not a rectangle", BLUE_RECT) == ["no rectangle"]
+    assert wrong_facts("it is blue, not red", BLUE_RECT) == []
+    assert wrong_facts("there is no red rectangle", BLUE_RECT) == []  # true of the picture
+    assert wrong_facts("there is no blue ball", BLUE_RECT) == []
+    scene = {"object_1": "red circle", "object_2": "blue square"}  # several objects: not checked
+    assert wrong_facts("there is no red square", scene) == []
+
+
+def test_a_ball_or_sphere_is_a_circle():
+    assert wrong_facts("it is a blue sphere", BLUE_RECT) == ["sphere"]
+    assert wrong_facts("a red ball", {"colour": "red", "shape": "circle"}) == []
+
+
 def test_square_is_wrong_for_a_circle():
     assert wrong_facts("a blue square", {"colour": "blue", "shape": "circle"}) == ["square"]
 
@@ -59,9 +76,9 @@ def test_negated_mentions_name_nothing_wrong(text):
 
 
 def test_negation_stops_at_clause_boundaries_and_window():
-    # "but" ends the negation's reach: green is asserted
-    assert wrong_facts("not blue, but green", BLUE_RECT) == ["green"]
-    assert wrong_facts("not blue but green", BLUE_RECT) == ["green"]
+    # "but" ends the negation's reach: green is asserted (and the true blue denied)
+    assert wrong_facts("not blue, but green", BLUE_RECT) == ["green", "no blue"]
+    assert wrong_facts("not blue but green", BLUE_RECT) == ["green", "no blue"]
     # more than three words after the negation: asserted again
     assert wrong_facts("there is no doubt that this shape is a circle", BLUE_RECT) == ["circle"]
     # the corrected claim after a negated one is still checked
