@@ -51,7 +51,6 @@ sys.path.insert(0, str(ROOT))
 from illume import api  # noqa: E402
 from illume.critique import RougeCritic  # noqa: E402
 from illume.items import Item, load_items, read_jsonl, write_jsonl  # noqa: E402
-from illume.rank import reject  # noqa: E402
 from illume.rationales import Rationale, unique_rationales  # noqa: E402
 from illume.sample import SampleConfig  # noqa: E402
 from illume.tune import TuneConfig, waiting_reason  # noqa: E402
@@ -64,8 +63,13 @@ from illume_bench.arm_rows import (  # noqa: E402
 )
 from illume_bench.critics import make_critic  # noqa: E402
 from illume_bench.critics.config import CriticConfig  # noqa: E402
-from illume_bench.fact_errors import named_facts, wrong_facts  # noqa: E402
-from illume_bench.heldout_figures import KEYS, figures, paired_ci, print_table  # noqa: E402
+from illume_bench.heldout_figures import (  # noqa: E402
+    figures,
+    item_stats,
+    print_table,
+    rejudge,
+    table_of,
+)
 from illume_bench.publish_gate import PublishGate  # noqa: E402
 
 log = logging.getLogger("rounds_that_learn")
@@ -209,19 +213,7 @@ class Bench:
 
 # -- figures ------------------------------------------------------------------------------
 def per_item(bench: Bench, rows: list[dict]) -> dict[str, dict]:
-    out = {}
-    for row in rows:
-        item = bench.by_id[str(row["id"])]
-        cands = row.get("candidates", [])
-        top = cands[0]["text"] if cands else ""
-        out[item.id] = {
-            "n": len(cands),
-            "accepted": sum(bool(c.get("fitting")) for c in cands),
-            "rouge_top": bench.rouge.score_text(top, bench.rouge.references(item)),
-            "fact_errors": sum(bool(wrong_facts(c["text"], item.facts)) for c in cands),
-            "names_fact": sum(bool(named_facts(c["text"])) for c in cands),
-        }
-    return out
+    return item_stats(bench.by_id, bench.rouge, rows)
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -294,12 +286,7 @@ def run(args: argparse.Namespace) -> dict:
         ]
         fg = bench.tuned("full-gt", full)
         heldout["full-gt"] = bench.sampled("heldout-full-gt", fg, bench.heldout, args.seed + 100)
-    stats = {k: per_item(bench, rows) for k, rows in heldout.items()}
-    table = {}
-    for k, s in stats.items():
-        table[k] = figures(s)
-        if k != "r0":
-            table[k]["ci_vs_r0"] = {key: paired_ci(stats["r0"], s, key) for key in KEYS}
+    table = table_of({k: per_item(bench, rows) for k, rows in heldout.items()})
     report = {
         "config": {k: v for k, v in vars(args).items() if k != "func"},
         "sizes": {
@@ -353,34 +340,6 @@ def _tune_summary(marker: dict) -> dict:
     out["dev_scores"] = m.get("dev_scores")
     out["changed_nothing"] = marker.get("note")
     return out
-
-
-def rejudge(
-    report: dict, items_path: str, critic: str = "annotator", refilter: bool = False
-) -> dict:
-    """The held-out table again, every stored candidate judged by the critic as it is now
-    (the run's own verdicts came from the critic of its commit); with `refilter`, without
-    the candidates today's `illume.rank.reject` would not have shown."""
-    items = {it.id: it for it in load_items(items_path)[0]}
-    judge = make_critic(CriticConfig(kind=critic))
-    fake = argparse.Namespace(**{**report["config"], "items": items_path})
-    bench = Bench.__new__(Bench)
-    bench.by_id, bench.rouge, bench.args = items, RougeCritic(), fake
-    stats = {}
-    for arm, rows in report["heldout_items"].items():
-        judged = []
-        for row in rows:
-            item = items[str(row["id"])]
-            kept = [c for c in row["candidates"] if not (refilter and reject(item, c["text"]))]
-            cands = [{**c, "fitting": judge.judge(item, c["text"])[0]} for c in kept]
-            judged.append({"id": row["id"], "candidates": cands})
-        stats[arm] = per_item(bench, judged)
-    table = {}
-    for k, st in stats.items():
-        table[k] = figures(st)
-        if k != "r0":
-            table[k]["ci_vs_r0"] = {key: paired_ci(stats["r0"], st, key) for key in KEYS}
-    return {**report, "table": table}
 
 
 def parser() -> argparse.ArgumentParser:

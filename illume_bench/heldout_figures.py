@@ -1,4 +1,5 @@
-"""Held-out figures of `bench/rounds_that_learn.py`: per arm, with paired bootstrap intervals.
+"""Held-out figures of `bench/rounds_that_learn.py`: per arm, with paired bootstrap intervals,
+from a run's critiqued rows or (`rejudge`) from a stored report judged again.
 
 An arm's per-item stats are {item id: {"n", "accepted", "rouge_top", "fact_errors",
 "names_fact"}}; these functions turn them into the report's figures and its markdown
@@ -10,6 +11,60 @@ from __future__ import annotations
 
 import json
 import random
+
+from illume.critique import RougeCritic
+from illume.items import Item, load_items
+from illume.rank import reject
+from illume_bench.critics import make_critic
+from illume_bench.critics.config import CriticConfig
+from illume_bench.fact_errors import named_facts, wrong_facts
+
+
+def item_stats(items: dict[str, Item], rouge: RougeCritic, rows: list[dict]) -> dict[str, dict]:
+    """Per item of critiqued rows (candidates in the order shown, each with `fitting`)."""
+    out = {}
+    for row in rows:
+        item = items[str(row["id"])]
+        cands = row.get("candidates", [])
+        top = cands[0]["text"] if cands else ""
+        out[item.id] = {
+            "n": len(cands),
+            "accepted": sum(bool(c.get("fitting")) for c in cands),
+            "rouge_top": rouge.score_text(top, rouge.references(item)),
+            "fact_errors": sum(bool(wrong_facts(c["text"], item.facts)) for c in cands),
+            "names_fact": sum(bool(named_facts(c["text"])) for c in cands),
+        }
+    return out
+
+
+def table_of(stats: dict[str, dict[str, dict]]) -> dict[str, dict]:
+    """Each arm's figures, and for every arm but round 0 the intervals of its change."""
+    table = {}
+    for arm, st in stats.items():
+        table[arm] = figures(st)
+        if arm != "r0":
+            table[arm]["ci_vs_r0"] = {key: paired_ci(stats["r0"], st, key) for key in KEYS}
+    return table
+
+
+def rejudge(
+    report: dict, items_path: str, critic: str = "annotator", refilter: bool = False
+) -> dict:
+    """A report's held-out table again, every stored candidate judged by the critic as it is
+    now (the run's own verdicts came from the critic of its commit); with `refilter`,
+    without the candidates today's `illume.rank.reject` would not have shown."""
+    items = {it.id: it for it in load_items(items_path)[0]}
+    judge, rouge = make_critic(CriticConfig(kind=critic)), RougeCritic()
+    stats = {}
+    for arm, rows in report["heldout_items"].items():
+        judged = []
+        for row in rows:
+            item = items[str(row["id"])]
+            kept = [c for c in row["candidates"] if not (refilter and reject(item, c["text"]))]
+            cands = [{**c, "fitting": judge.judge(item, c["text"])[0]} for c in kept]
+            judged.append({"id": row["id"], "candidates": cands})
+        stats[arm] = item_stats(items, rouge, judged)
+    return {**report, "table": table_of(stats)}
 
 
 def figures(stats: dict[str, dict]) -> dict[str, float]:

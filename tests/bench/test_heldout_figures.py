@@ -30,3 +30,14 @@ def test_naming_figures_separate_naming_more_from_getting_it_wrong():
     f = figures(rows)
     assert f["fact_naming_share"] == 4 / 8 and f["wrong_when_named"] == 2 / 4
     assert "wrong_when_named" not in figures(stats((4, 1, 0.5, 2)))  # older reports
+
+
+def test_the_table_gives_every_arm_but_round_0_its_intervals():
+    from illume_bench.heldout_figures import table_of
+
+    before = stats(*[(2, 0, 0.2, 1)] * 5)
+    after = stats(*[(2, 1, 0.4, 0)] * 5)
+    table = table_of({"r0": before, "r1": after})
+    assert "ci_vs_r0" not in table["r0"]
+    assert table["r1"]["ci_vs_r0"]["accepted_share"] == [0.5, 0.5]
+    assert table["r1"]["ci_vs_r0"]["fact_error_rate"] == [-0.5, -0.5]
