@@ -64,13 +64,12 @@ from illume_bench.arm_rows import (  # noqa: E402
 from illume_bench.critics import make_critic  # noqa: E402
 from illume_bench.critics.config import CriticConfig  # noqa: E402
 from illume_bench.heldout_figures import (  # noqa: E402
-    figures,
     item_stats,
     print_table,
     rejudge,
     table_of,
 )
-from illume_bench.publish_gate import PublishGate  # noqa: E402
+from illume_bench.publish_gate import PublishGate, accepted_share  # noqa: E402
 
 log = logging.getLogger("rounds_that_learn")
 
@@ -171,8 +170,9 @@ class Bench:
 
     def dev_share(self, name: str, version: Path | None) -> float:
         """The critic's accepted share of this version's candidates on the gate's dev items."""
-        rows = self.sampled(f"gate-{name}", version, self.gate_items, self.args.seed + 200)
-        return figures(per_item(self, rows))["accepted_share"]
+        return accepted_share(
+            self.sampled(f"gate-{name}", version, self.gate_items, self.args.seed + 200)
+        )
 
     def tuned(
         self, name: str, rationales: list[Rationale], pairs: list[dict] | None = None
@@ -260,14 +260,13 @@ def run(args: argparse.Namespace) -> dict:
             )
         rec["tuned"] = version is not None
         if version is not None and bench.gate_items:
-            if not gated(bench, rec, f"r{r}", version, serving):
-                heldout[f"r{r}-unpublished"] = bench.sampled(
-                    f"heldout-r{r}", version, bench.heldout, args.seed + 100
-                )
-                version = serving[1]
-            serving = (f"r{r}", version) if rec["published"] else serving
-        elif version is not None:
+            rec["gate"] = gated(bench, f"r{r}", version, serving)
+        if version is not None and rec.get("gate", {}).get("published", True):
             serving = (f"r{r}", version)
+        elif version is not None:  # what the gate kept from the team, for the record
+            heldout[f"r{r}-unpublished"] = bench.sampled(
+                f"heldout-r{r}", version, bench.heldout, args.seed + 100
+            )
         rec["serves"] = serving[0]
         heldout[f"r{r}"] = bench.sampled(
             f"heldout-{serving[0]}", serving[1], bench.heldout, args.seed + 100
@@ -319,18 +318,12 @@ def run(args: argparse.Namespace) -> dict:
     return report
 
 
-def gated(
-    bench: Bench, rec: dict, name: str, version: Path, serving: tuple[str, Path | None]
-) -> bool:
-    """Whether the publish gate lets the round's new version replace the serving one;
-    records both dev shares (and, when it stays, why) in the round's record."""
+def gated(bench: Bench, name: str, version: Path, serving: tuple[str, Path | None]) -> dict:
+    """The publish gate's decision on the round's new version against the serving one,
+    with both dev shares (illume_bench.publish_gate)."""
     new = bench.dev_share(name, version)
     old = bench.dev_share(serving[0], serving[1])
-    rec["gate"] = {"dev_items": len(bench.gate_items), "new": new, "serving": old}
-    rec["published"] = bench.gate.publishes(new, old)
-    if not rec["published"]:
-        rec["note"] = bench.gate.note(new, old, serving[0])
-    return rec["published"]
+    return {"dev_items": len(bench.gate_items), **bench.gate.decide(new, old, serving[0])}
 
 
 def _tune_summary(marker: dict) -> dict:

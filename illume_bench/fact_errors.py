@@ -103,32 +103,27 @@ def _is_negation(tokens: list[str], i: int) -> bool:
     return (tok == "than" and prev == "rather") or (tok == "of" and prev == "instead")
 
 
-def _negated(tokens: list[str], i: int) -> bool:
-    """Whether the term at position i follows a negation within the window."""
+def _negation_before(tokens: list[str], i: int) -> int | None:
+    """The position of the negation the term at i follows within the window, or None."""
     words = 0
     j = i - 1
     while j >= 0 and words < NEGATION_WINDOW:
         tok = tokens[j]
         if tok in _PUNCT or tok in BOUNDARIES:
-            return False
+            return None
         if _is_negation(tokens, j):
-            return True
+            return j
         words += 1
         j -= 1
-    return False
+    return None
 
 
 def _named(tokens: list[str]) -> list[tuple[int, str, str, str]]:
     """(position, word, attribute, canonical value) of each term named, not negated."""
     found: list[tuple[int, str, str, str]] = []
     for i, tok in enumerate(tokens):
-        if tok in COLOURS:
-            attr, value = "colour", COLOURS[tok]
-        elif tok in SHAPES:
-            attr, value = "shape", SHAPES[tok]
-        else:
-            continue
-        if not _negated(tokens, i):
+        attr, value = _term(tok)
+        if value and _negation_before(tokens, i) is None:
             found.append((i, tok, attr, value))
     return found
 
@@ -140,9 +135,9 @@ def _denied(tokens: list[str], truth: dict[str, set[str]]) -> list[str]:
     out = []
     for i, tok in enumerate(tokens):
         attr, value = _term(tok)
-        if not value or truth.get(attr) != {value} or not _negated(tokens, i):
+        j = _negation_before(tokens, i) if value and truth.get(attr) == {value} else None
+        if j is None:
             continue
-        j = max(k for k in range(i) if _is_negation(tokens, k))
         phrase = [_term(t) for t in tokens[j + 1 : i] + tokens[i + 1 : i + 2]]
         if not any(v and a in truth and v not in truth[a] for a, v in phrase):
             out.append(tok)
@@ -241,16 +236,13 @@ def wrong_facts(text: str, facts: dict[str, str]) -> list[str]:
         if attr in truth and value not in truth[attr] and word not in wrong:
             wrong.append(word)
     if not pairs:
-        wrong += [f"no {word}" for word in _denied(tokens, truth) if f"no {word}" not in wrong]
-    if pairs:
-        for (i, cword, cattr, colour), (j, sword, sattr, shape) in zip(
-            named, named[1:], strict=False
-        ):
-            phrase = f"{cword} {sword}"
-            if j != i + 1 or (cattr, sattr) != ("colour", "shape") or phrase in wrong:
-                continue
-            if (colour, shape) not in pairs and cword not in wrong and sword not in wrong:
-                wrong.append(phrase)
+        return wrong + [f"no {w}" for w in dict.fromkeys(_denied(tokens, truth))]
+    for (i, cword, cattr, colour), (j, sword, sattr, shape) in zip(named, named[1:], strict=False):
+        phrase = f"{cword} {sword}"
+        if j != i + 1 or (cattr, sattr) != ("colour", "shape") or phrase in wrong:
+            continue
+        if (colour, shape) not in pairs and cword not in wrong and sword not in wrong:
+            wrong.append(phrase)
     return wrong
 
 

@@ -52,7 +52,7 @@ from illume.tune import waiting_reason
 from illume.tunejob import NothingChanged
 from illume.versions import BASE_VERSION
 from illume_bench.loop_config import DEV_SPLIT, LoopConfig
-from illume_bench.publish_gate import PublishGate
+from illume_bench.publish_gate import PublishGate, accepted_share
 from illume_bench.round_stats import critic_agreement, diversity, fact_rate_of, score_split
 from illume_bench.run_folder import (
     Run,
@@ -220,8 +220,7 @@ def dev_candidates(run: Run, model, path: Path) -> float:
         sampler.reseed(run.config.sample.seed + 1000)
         dev = run.splits[DEV_SPLIT]
         write_jsonl(path, critique_rows(run, sampler.sample(dev), {it.id: it for it in dev}))
-    cands = [c for row in read_jsonl(path) for c in row.get("candidates", [])]
-    return sum(bool(c.get("fitting")) for c in cands) / max(1, len(cands))
+    return accepted_share(list(read_jsonl(path)))
 
 
 def gate_round(run: Run, model, r: int, version: Path) -> dict:
@@ -239,17 +238,10 @@ def gate_round(run: Run, model, r: int, version: Path) -> dict:
     old = dev_candidates(run, model, serving)
     model.load_version(version)
     new = dev_candidates(run, model, rd / "dev-candidates-new.jsonl")
-    published = gate.publishes(new, old)
-    kept = rd / "dev-candidates.jsonl"
-    kept.write_bytes((rd / "dev-candidates-new.jsonl" if published else serving).read_bytes())
-    note = None if published else gate.note(new, old, prev.name if prev else BASE_VERSION)
-    return {
-        "dev_items": len(run.splits[DEV_SPLIT]),
-        "new": new,
-        "serving": old,
-        "published": published,
-        "note": note,
-    }
+    decision = gate.decide(new, old, prev.name if prev else BASE_VERSION)
+    kept = rd / "dev-candidates-new.jsonl" if decision["published"] else serving
+    (rd / "dev-candidates.jsonl").write_bytes(kept.read_bytes())
+    return {"dev_items": len(run.splits[DEV_SPLIT]), **decision}
 
 
 def _serving(run: Run, r: int) -> Path | None:

@@ -30,6 +30,16 @@ class PublishGate:
     def publishes(self, new_share: float, serving_share: float) -> bool:
         return serving_share - new_share <= self.margin
 
+    def decide(self, new_share: float, serving_share: float, serving: str) -> dict:
+        """Both shares, the decision, and the note when the serving version stays."""
+        published = self.publishes(new_share, serving_share)
+        return {
+            "new": new_share,
+            "serving": serving_share,
+            "published": published,
+            "note": None if published else self.note(new_share, serving_share, serving),
+        }
+
     def note(self, new_share: float, serving_share: float, serving: str) -> str:
         """What the round's record says when the serving version stays."""
         return (
@@ -37,6 +47,12 @@ class PublishGate:
             f"{100 * new_share:.1f}%, the serving {serving}'s {100 * serving_share:.1f}% "
             f"(kept when higher by more than {100 * self.margin:.0f} points)"
         )
+
+
+def accepted_share(rows: list[dict]) -> float:
+    """The share of candidates the critic marked fitting, over critiqued sampling rows."""
+    cands = [c for row in rows for c in row.get("candidates", [])]
+    return sum(bool(c.get("fitting")) for c in cands) / max(1, len(cands))
 
 
 def served_after(shares: list[float], gate: PublishGate) -> list[int]:

@@ -21,3 +21,18 @@ def test_the_note_says_the_round_changed_nothing_with_both_figures():
     note = PublishGate(margin=0.03).note(0.175, 0.514, "r2")
     assert note.startswith("this round changed nothing")
     assert "17.5%" in note and "51.4%" in note and "r2" in note and "3 points" in note
+
+
+def test_a_decision_carries_both_shares_and_the_note_only_when_kept():
+    from illume_bench.publish_gate import accepted_share
+
+    rows = [{"candidates": [{"fitting": True}, {"fitting": False}]}, {"candidates": []}]
+    assert accepted_share(rows) == 0.5
+    kept = PublishGate(margin=0.03).decide(0.2, 0.5, "r1")
+    assert kept["published"] is False and kept["note"].startswith("this round changed nothing")
+    assert PublishGate().decide(0.5, 0.5, "r1") == {
+        "new": 0.5,
+        "serving": 0.5,
+        "published": True,
+        "note": None,
+    }
