@@ -61,7 +61,7 @@ from illume_bench.arm_rows import (  # noqa: E402
     random_pairs,
     refused_pairs,
 )
-from illume_bench.critics import make_critic  # noqa: E402
+from illume_bench.critics import make_critic, verdict  # noqa: E402
 from illume_bench.critics.config import CriticConfig  # noqa: E402
 from illume_bench.heldout_figures import (  # noqa: E402
     item_stats,
@@ -161,7 +161,7 @@ class Bench:
             row = res.to_dict()
             item = self.by_id[res.id]
             for c in row.get("candidates", []):
-                ok, why = self.critic.judge(item, c["text"])
+                ok, why = verdict(self.critic, item, c["text"])
                 c["fitting"], c["why"] = ok, why
             rows.append(row)
         self.timings[f"sample {name}"] = time.time() - t0

@@ -15,7 +15,7 @@ import random
 from illume.critique import RougeCritic
 from illume.items import Item, load_items
 from illume.rank import reject
-from illume_bench.critics import make_critic
+from illume_bench.critics import make_critic, verdict
 from illume_bench.critics.config import CriticConfig
 from illume_bench.fact_errors import named_facts, wrong_facts
 
@@ -61,7 +61,7 @@ def rejudge(
         for row in rows:
             item = items[str(row["id"])]
             kept = [c for c in row["candidates"] if not (refilter and reject(item, c["text"]))]
-            cands = [{**c, "fitting": judge.judge(item, c["text"])[0]} for c in kept]
+            cands = [{**c, "fitting": verdict(judge, item, c["text"])[0]} for c in kept]
             judged.append({"id": row["id"], "candidates": cands})
         stats[arm] = item_stats(items, rouge, judged)
     return {**report, "table": table_of(stats)}

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 
 from illume.critique import Critic
+from illume.items import Item
 from illume_bench.critics.config import CRITICS, SEMANTIC_THRESHOLD, CriticConfig
 
 
@@ -30,4 +31,15 @@ def make_critic(config: CriticConfig, kind: str | None = None) -> Critic:
     return getattr(importlib.import_module(module), name)(config)
 
 
-__all__ = ["CRITICS", "SEMANTIC_THRESHOLD", "CriticConfig", "make_critic"]
+def verdict(critic: Critic, item: Item, text: str) -> tuple[bool, str]:
+    """Whether the critic accepts the text, and why: the annotator's own reason, or for a
+    critic that only scores (rouge, facts, semantic) its score, so any critic can drive
+    the benchmarks that record a reason per candidate."""
+    judge = getattr(critic, "judge", None)
+    if judge is not None:
+        return judge(item, text)
+    score = critic.score(item, [text])[0]
+    return critic.fitting(score), f"scores {score:.2f}"
+
+
+__all__ = ["CRITICS", "SEMANTIC_THRESHOLD", "CriticConfig", "make_critic", "verdict"]

@@ -4,7 +4,7 @@ import pytest
 
 from illume.critique import Critic, RougeCritic
 from illume.items import Item
-from illume_bench.critics import CriticConfig, make_critic
+from illume_bench.critics import CriticConfig, make_critic, verdict
 from illume_bench.critics.fact_critic import FactsCritic
 from illume_bench.critics.simulated_annotator import SimulatedAnnotator
 from illume_bench.data.shapesx import scene_items
@@ -76,6 +76,17 @@ def test_make_critic_builds_each_kind_behind_the_interface():
         assert isinstance(make_critic(cfg, kind), Critic)
     with pytest.raises(ValueError):
         make_critic(cfg, "oracle")
+
+
+def test_every_kind_gives_a_verdict_with_a_reason():
+    """The benchmarks record a verdict and a reason per candidate, whatever the critic."""
+    ref = PHOTO.explanations[0]
+    for kind in ("rouge", "facts", "annotator"):
+        critic = make_critic(CriticConfig(), kind)
+        ok, why = verdict(critic, PHOTO, ref)
+        assert ok and why, kind
+    ok, why = verdict(make_critic(CriticConfig(), "rouge"), PHOTO, "it is a cat")
+    assert not ok and why.startswith("scores 0.")
 
 
 def test_facts_critic_rejects_a_high_rouge_candidate_naming_a_wrong_fact():
