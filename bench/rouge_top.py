@@ -6,8 +6,10 @@ model writes? Reads a stored `bench/rounds_that_learn.py` report, needs no model
 
 Per arm, the mean coco ROUGE-L (x100) over the held-out items of the first shown
 candidate, the consensus candidate, the best accepted one and the best shown one
-(`illume_bench.rouge_choices`), each also as a % of full-gt's first shown, and the mean
-words of an accepted candidate; then the held-out references scored against each other.
+(`illume_bench.rouge_choices`), each also as a % of full-gt's first shown; the first
+shown candidates' ROUGE-L where the annotator accepted them and where they name a wrong
+fact; the mean words of an accepted candidate; then the held-out references scored
+against each other.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ sys.path.insert(0, str(ROOT))
 from illume.critique import RougeCritic  # noqa: E402
 from illume.items import load_items  # noqa: E402
 from illume_bench.rouge_choices import CHOICES, arm_choices, reference_rewording  # noqa: E402
+
+SPLITS = ("first_accepted", "first_wrong_fact")
 
 
 def main() -> int:
@@ -49,12 +53,14 @@ def main() -> int:
 def _print(path: str, arms: dict) -> None:
     gt = arms.get("full-gt", {}).get("first") or 1.0
     print(f"\n{path}\n")
-    print("| arm | " + " | ".join(CHOICES) + " | words per accepted |")
-    print("|---|" + "---|" * (len(CHOICES) + 1))
+    head = " | ".join(CHOICES) + " | first, accepted | first, wrong fact | words per accepted"
+    print(f"| arm | {head} |")
+    print("|---|" + "---|" * (len(CHOICES) + 3))
     for arm, f in arms.items():
         if arm == "references":
             continue
         cells = [f"{100 * f[k]:.1f} ({100 * f[k] / gt:.0f}%)" for k in CHOICES]
+        cells += [f"{100 * f[k]:.1f} (n={f[f'n_{k}']})" for k in SPLITS]
         print(f"| {arm} | {' | '.join(cells)} | {f['accepted_words']:.1f} |")
     ref = arms["references"]
     print(

@@ -12,6 +12,10 @@ candidates, so a low figure can be traced:
   accepted: no order of the ticked texts can score more;
 - best shown: the shown candidate closest to the references, ticked or not.
 
+`arm_choices` also splits the first shown candidates' ROUGE-L by verdict: those accepted,
+and those naming a wrong colour or shape (`illume_bench.fact_errors`), which ROUGE-L
+does not see.
+
 `reference_rewording` scores each reference against the item's other references: what a
 correct text in other words gets, the scale against which the others read.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 from illume.critique import RougeCritic, coco_tokenize
 from illume.items import Item
+from illume_bench.fact_errors import wrong_facts
 
 CHOICES = ("first", "consensus", "best_accepted", "best_shown")
 
@@ -55,11 +60,24 @@ def item_choices(item: Item, candidates: list[dict], rouge: RougeCritic) -> dict
 
 
 def arm_choices(items: dict[str, Item], rows: list[dict], rouge: RougeCritic) -> dict:
-    """Each choice's mean ROUGE-L over an arm's held-out rows, and the mean words per
-    accepted candidate (short ticked texts lose recall against longer references)."""
+    """Each choice's mean ROUGE-L over an arm's held-out rows; the first shown candidates'
+    mean ROUGE-L where accepted and where naming a wrong fact (with their counts); and the
+    mean words per accepted candidate (short ticked texts lose recall against longer
+    references)."""
     per_item = [item_choices(items[str(r["id"])], r.get("candidates", []), rouge) for r in rows]
     n = max(1, len(per_item))
-    out = {k: sum(p[k] for p in per_item) / n for k in CHOICES}
+    out: dict = {k: sum(p[k] for p in per_item) / n for k in CHOICES}
+    firsts = [
+        (r["candidates"][0], items[str(r["id"])], p["first"])
+        for r, p in zip(rows, per_item, strict=True)
+        if r.get("candidates")
+    ]
+    split = {
+        "first_accepted": [s for c, _, s in firsts if c.get("fitting")],
+        "first_wrong_fact": [s for c, it, s in firsts if wrong_facts(c["text"], it.facts)],
+    }
+    for key, scores in split.items():
+        out[key], out[f"n_{key}"] = sum(scores) / max(1, len(scores)), len(scores)
     ticked = [c["text"] for r in rows for c in r.get("candidates", []) if c.get("fitting")]
     out["accepted_words"] = sum(len(t.split()) for t in ticked) / max(1, len(ticked))
     return out

@@ -43,6 +43,16 @@ def test_arm_means_and_accepted_length():
     rows.append({"id": "t1", "candidates": []})
     f = arm_choices({"t1": ITEM}, rows, RougeCritic())
     assert f["first"] == 0.5 and f["accepted_words"] == 5.0
+    assert f["first_accepted"] == 1.0 and f["n_first_accepted"] == 1
+
+
+def test_first_candidates_naming_a_wrong_fact_are_scored_apart():
+    facts = {"colour": "blue", "shape": "circle"}
+    item = Item("b", "b.png", "what color is the shape?", "blue", ["the shape is blue"], facts=facts)
+    rows = [{"id": "b", "candidates": cands(("the shape is red", False))}]
+    f = arm_choices({"b": item}, rows, RougeCritic())
+    assert f["n_first_wrong_fact"] == 1 and f["first_wrong_fact"] > 0.5  # ROUGE-L can't see it
+    assert f["n_first_accepted"] == 0
 
 
 def test_references_scored_against_each_other():
