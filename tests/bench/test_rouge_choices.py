@@ -48,7 +48,7 @@ def test_arm_means_and_accepted_length():
 
 def test_first_candidates_naming_a_wrong_fact_are_scored_apart():
     facts = {"colour": "blue", "shape": "circle"}
-    item = Item("b", "b.png", "what color is the shape?", "blue", ["the shape is blue"], facts=facts)
+    item = Item("b", "b.png", "what colour?", "blue", ["the shape is blue"], facts=facts)
     rows = [{"id": "b", "candidates": cands(("the shape is red", False))}]
     f = arm_choices({"b": item}, rows, RougeCritic())
     assert f["n_first_wrong_fact"] == 1 and f["first_wrong_fact"] > 0.5  # ROUGE-L can't see it
