@@ -246,6 +246,66 @@ def wrong_facts(text: str, facts: dict[str, str]) -> list[str]:
     return wrong
 
 
+def self_contradictions(text: str) -> list[str]:
+    """The colour and shape words a text both names and denies, where one side stands
+    alone between punctuation: "the triangle is black, not black", "the rectangle is
+    yellow, not a rectangle", "there is no gray shape here, only a gray shape". Such a
+    text is wrong whatever the picture, so no facts are needed. Only a bare part ("not
+    (a) X", "only (a) X", "but" before either) counts: in a longer clause the denial may
+    be about something else ("no square that is larger than a large square"). A bare
+    denial that names a term the text does not affirm denies that one ("a blue circle,
+    not a blue triangle"); "square" stays apart from "rectangle" here.
+
+    >>> self_contradictions("the triangle is black, not black")
+    ['black']
+    >>> self_contradictions("it is a blue circle, not a blue triangle")
+    []
+    """
+    tokens = _tokens(text)
+    out: list[str] = []
+    for lo, hi in _parts(tokens):
+        kind, terms = _bare(tokens[lo:hi])
+        elsewhere = [k for k in range(len(tokens)) if not lo <= k < hi and _term(tokens[k])[1]]
+        negated = {k for k in elsewhere if _negation_before(tokens, k) is not None}
+        said = negated if kind == "only" else set(elsewhere) - negated
+        if terms and terms <= {_strict(tokens[k]) for k in said}:
+            out += [t for t in tokens[lo:hi] if _term(t)[1] and t not in out]
+    return out
+
+
+_GENERIC = frozenset({"shape", "shapes", "one", "ones", "colour", "color", "object", "objects"})
+
+
+def _parts(tokens: list[str]) -> list[tuple[int, int]]:
+    """(start, end) of each run of words between punctuation."""
+    parts, lo = [], 0
+    for i, tok in enumerate([*tokens, "."]):
+        if tok in _PUNCT:
+            if i > lo:
+                parts.append((lo, i))
+            lo = i + 1
+    return parts
+
+
+def _bare(part: list[str]) -> tuple[str, set[str]]:
+    """("not" or "only", the terms) for a part that is only a denial or an "only" of
+    colour and shape words ("not a red circle", "but only a gray shape"); else ("", {})."""
+    words = part[1:] if part[:1] in (["but"], ["and"]) else part
+    if not words or words[0] not in ("not", "no", "only"):
+        return "", set()
+    rest = words[1:]
+    rest = rest[1:] if rest[:1] in (["a"], ["an"], ["the"], ["any"]) else rest
+    rest = rest[:-1] if rest[-1:] and rest[-1] in _GENERIC else rest
+    if not rest or not all(_term(t)[1] for t in rest):
+        return "", set()
+    return ("only" if words[0] == "only" else "not"), {_strict(t) for t in rest}
+
+
+def _strict(word: str) -> str:
+    """A term's value for telling a contradiction: canonical, but a square is a square."""
+    return "square" if word in ("square", "squares") else str(_term(word)[1])
+
+
 def fact_error_rate(pairs: Iterable[tuple[str, dict[str, str]]]) -> float | None:
     """Share of texts naming at least one wrong fact.
 

@@ -48,6 +48,7 @@ from illume_bench.fact_errors import (
     NEGATIONS,
     SHAPES,
     named_facts,
+    self_contradictions,
     true_values,
     wrong_facts,
 )
@@ -140,6 +141,9 @@ class SimulatedAnnotator:
         wrong = wrong_facts(text, item.facts)
         if wrong:
             return False, "names a wrong fact: " + ", ".join(wrong)
+        torn = self_contradictions(text)
+        if torn:
+            return False, "contradicts itself: " + ", ".join(torn)
         given = content_words(item.question) | content_words(item.answer)
         if not content_words(text) - given:
             return False, "merely restates the question or answer"

@@ -1,6 +1,13 @@
 import pytest
 
-from illume_bench.fact_errors import COLOURS, SHAPES, fact_error_rate, named_facts, wrong_facts
+from illume_bench.fact_errors import (
+    COLOURS,
+    SHAPES,
+    fact_error_rate,
+    named_facts,
+    self_contradictions,
+    wrong_facts,
+)
 
 BLUE_RECT = {"colour": "blue", "shape": "rectangle"}
 
@@ -47,6 +54,25 @@ def test_denying_the_one_shapes_colour_or_shape_is_wrong():
     assert wrong_facts("there is no blue ball", BLUE_RECT) == []
     scene = {"object_1": "red circle", "object_2": "blue square"}  # several objects: not checked
     assert wrong_facts("there is no red square", scene) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "torn"),
+    [
+        ("the triangle is black, not black", ["black"]),
+        ("the rectangle is yellow, not a rectangle", ["rectangle"]),
+        ("there is no gray shape in the image, only a grey shape", ["grey"]),
+        ("no red, it is red", ["red"]),
+        ("it is a blue circle, not a blue triangle", []),  # the denial targets the triangle
+        ("a brown square, so no small squares", []),  # "small" narrows the denial
+        ("it is not a square but a rectangle", []),  # a rectangle need not be square
+        ("there is no square that is larger than a large square", []),  # not a bare part
+        ("brown ones are not red or red ones are not brown", []),
+        ("the only shape is a teal circle, not blue", []),
+    ],
+)
+def test_self_contradictions(text, torn):
+    assert self_contradictions(text) == torn
 
 
 def test_a_ball_or_sphere_is_a_circle():

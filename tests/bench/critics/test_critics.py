@@ -134,6 +134,11 @@ def test_facts_critic_rejects_a_high_rouge_candidate_naming_a_wrong_fact():
         (NOT_CIRCLE, "the shape is blue", False, "no fact"),
         (NOT_CIRCLE, "it is a blue rectangle", True, "rectangle"),
         (NOT_CIRCLE, "it has four corners", True, "four corners"),
+        # naming and denying the same thing is wrong whatever the picture (in a one-shape
+        # picture denying its colour or shape is a wrong fact before that)
+        (NOT_CIRCLE, "the rectangle is blue, not a rectangle", False, "wrong fact: no rect"),
+        (SCENE, "one red circle, one blue circle, not a red circle", False, "contradicts"),
+        (PHOTO, "it has whiskers, pointed ears and black fur, not black", False, "contradicts"),
         (SCENE, "one red circle and one blue circle", True, "blue, circle, red"),
         (SCENE, "a red rectangle and a blue circle", False, "wrong fact"),  # no red rectangle
         (SCENE, "there are 2 circles", False, "restates"),
