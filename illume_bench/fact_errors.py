@@ -262,12 +262,12 @@ def self_contradictions(text: str) -> list[str]:
     []
     """
     tokens = _tokens(text)
+    at = [k for k, tok in enumerate(tokens) if _term(tok)[1]]
+    negated = {k for k in at if _negation_before(tokens, k) is not None}
     out: list[str] = []
     for lo, hi in _parts(tokens):
         kind, terms = _bare(tokens[lo:hi])
-        elsewhere = [k for k in range(len(tokens)) if not lo <= k < hi and _term(tokens[k])[1]]
-        negated = {k for k in elsewhere if _negation_before(tokens, k) is not None}
-        said = negated if kind == "only" else set(elsewhere) - negated
+        said = {k for k in at if not lo <= k < hi and (k in negated) == (kind == "only")}
         if terms and terms <= {_strict(tokens[k]) for k in said}:
             out += [t for t in tokens[lo:hi] if _term(t)[1] and t not in out]
     return out
