@@ -6,10 +6,10 @@ model writes? Reads a stored `bench/rounds_that_learn.py` report, needs no model
 
 Per arm, the mean coco ROUGE-L (x100) over the held-out items of the first shown
 candidate, the consensus candidate, the best accepted one and the best shown one
-(`illume_bench.rouge_choices`), each also as a % of full-gt's first shown; the first
-shown candidates' ROUGE-L where the annotator accepted them and where they name a wrong
-fact; the mean words of an accepted candidate; then the held-out references scored
-against each other.
+(`illume_bench.rouge_choices`), each with a 95% bootstrap interval over items and as a
+% of full-gt's first shown; the first shown candidates' ROUGE-L where the annotator
+accepted them and where they name a wrong fact; the mean words of an accepted
+candidate; then the held-out references scored against each other.
 """
 
 from __future__ import annotations
@@ -59,7 +59,11 @@ def _print(path: str, arms: dict) -> None:
     for arm, f in arms.items():
         if arm == "references":
             continue
-        cells = [f"{100 * f[k]:.1f} ({100 * f[k] / gt:.0f}%)" for k in CHOICES]
+        cells = [
+            f"{100 * f[k]:.1f} [{100 * f['ci'][k][0]:.1f}, {100 * f['ci'][k][1]:.1f}] "
+            f"({100 * f[k] / gt:.0f}%)"
+            for k in CHOICES
+        ]
         cells += [f"{100 * f[k]:.1f} (n={f[f'n_{k}']})" for k in SPLITS]
         print(f"| {arm} | {' | '.join(cells)} | {f['accepted_words']:.1f} |")
     ref = arms["references"]

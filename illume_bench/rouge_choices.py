@@ -22,6 +22,8 @@ correct text in other words gets, the scale against which the others read.
 
 from __future__ import annotations
 
+import random
+
 from illume.critique import RougeCritic, coco_tokenize
 from illume.items import Item
 from illume_bench.fact_errors import wrong_facts
@@ -60,13 +62,15 @@ def item_choices(item: Item, candidates: list[dict], rouge: RougeCritic) -> dict
 
 
 def arm_choices(items: dict[str, Item], rows: list[dict], rouge: RougeCritic) -> dict:
-    """Each choice's mean ROUGE-L over an arm's held-out rows; the first shown candidates'
+    """Each choice's mean ROUGE-L over an arm's held-out rows (with its 95% interval under
+    "ci"); the first shown candidates'
     mean ROUGE-L where accepted and where naming a wrong fact (with their counts); and the
     mean words per accepted candidate (short ticked texts lose recall against longer
     references)."""
     per_item = [item_choices(items[str(r["id"])], r.get("candidates", []), rouge) for r in rows]
     n = max(1, len(per_item))
     out: dict = {k: sum(p[k] for p in per_item) / n for k in CHOICES}
+    out["ci"] = {k: mean_ci([p[k] for p in per_item]) for k in CHOICES}
     firsts = [
         (r["candidates"][0], items[str(r["id"])], p["first"])
         for r, p in zip(rows, per_item, strict=True)
@@ -81,6 +85,15 @@ def arm_choices(items: dict[str, Item], rows: list[dict], rouge: RougeCritic) ->
     ticked = [c["text"] for r in rows for c in r.get("candidates", []) if c.get("fitting")]
     out["accepted_words"] = sum(len(t.split()) for t in ticked) / max(1, len(ticked))
     return out
+
+
+def mean_ci(values: list[float], reps: int = 2000, seed: int = 0) -> list[float]:
+    """95% bootstrap interval of the mean of per-item values."""
+    if not values:
+        return [0.0, 0.0]
+    rng = random.Random(seed)
+    means = sorted(sum(rng.choices(values, k=len(values))) / len(values) for _ in range(reps))
+    return [means[int(0.025 * reps)], means[int(0.975 * reps) - 1]]
 
 
 def reference_rewording(items: list[Item], rouge: RougeCritic) -> dict:

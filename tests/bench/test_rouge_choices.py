@@ -1,5 +1,7 @@
 """The top-candidate diagnostics of bench/rouge_top.py on cases with known answers."""
 
+import pytest
+
 from illume.critique import RougeCritic
 from illume.items import Item
 from illume_bench.rouge_choices import (
@@ -43,6 +45,7 @@ def test_arm_means_and_accepted_length():
     rows.append({"id": "t1", "candidates": []})
     f = arm_choices({"t1": ITEM}, rows, RougeCritic())
     assert f["first"] == 0.5 and f["accepted_words"] == 5.0
+    assert f["ci"]["first"][0] <= 0.5 <= f["ci"]["first"][1]
     assert f["first_accepted"] == 1.0 and f["n_first_accepted"] == 1
 
 
@@ -53,6 +56,14 @@ def test_first_candidates_naming_a_wrong_fact_are_scored_apart():
     f = arm_choices({"b": item}, rows, RougeCritic())
     assert f["n_first_wrong_fact"] == 1 and f["first_wrong_fact"] > 0.5  # ROUGE-L can't see it
     assert f["n_first_accepted"] == 0
+
+
+def test_mean_interval_is_a_point_for_equal_values_and_brackets_the_mean():
+    from illume_bench.rouge_choices import mean_ci
+
+    assert mean_ci([0.4] * 20) == pytest.approx([0.4, 0.4])
+    lo, hi = mean_ci([0.0, 1.0] * 50)
+    assert lo < 0.5 < hi and hi - lo < 0.3
 
 
 def test_references_scored_against_each_other():
