@@ -273,6 +273,29 @@ def self_contradictions(text: str) -> list[str]:
     return out
 
 
+def doubled_colours(text: str) -> list[str]:
+    """Colour words a text says twice as if they were two colours: "grey and grey",
+    "gray and grey", "a black and black circle", "blue-blue", "grey grey". No picture
+    has a colour "and" itself, so such a text is a jumble whatever the facts. Only the
+    same colour next to itself, or joined by "and" / "or", counts: "a red cube and a red
+    sphere" names one colour of two objects.
+
+    >>> doubled_colours("it has only grey and grey")
+    ['grey and grey']
+    >>> doubled_colours("it is a blue and white rectangle")
+    []
+    """
+    tokens = _tokens(text)
+    out: list[str] = []
+    for i, tok in enumerate(tokens):
+        if tok not in COLOURS:
+            continue
+        j = i + 2 if i + 2 < len(tokens) and tokens[i + 1] in ("and", "or") else i + 1
+        if j < len(tokens) and COLOURS.get(tokens[j]) == COLOURS[tok]:
+            out.append(" ".join(tokens[i : j + 1]))
+    return out
+
+
 _GENERIC = frozenset({"shape", "shapes", "one", "ones", "colour", "color", "object", "objects"})
 
 

@@ -6,6 +6,8 @@ restatements that share words with a reference. This critic judges the way
 the issue describes a careful annotator: a candidate fits iff it
 
 1. names no wrong fact (`illume_bench.fact_errors.wrong_facts` against the item's facts),
+   does not contradict itself ("black, not black") and does not say one colour twice
+   as if it were two ("grey and grey"),
 2. names at least one fact that supports the answer. In a shapes-x scene
    (several objects; the question re-solved from the facts) that is a fact
    about the objects the question refers to that decides the answer: their
@@ -47,6 +49,7 @@ from illume_bench.fact_errors import (
     COLOURS,
     NEGATIONS,
     SHAPES,
+    doubled_colours,
     named_facts,
     self_contradictions,
     true_values,
@@ -144,6 +147,9 @@ class SimulatedAnnotator:
         torn = self_contradictions(text)
         if torn:
             return False, "contradicts itself: " + ", ".join(torn)
+        doubled = doubled_colours(text)
+        if doubled:
+            return False, "says one colour twice: " + ", ".join(doubled)
         given = content_words(item.question) | content_words(item.answer)
         if not content_words(text) - given:
             return False, "merely restates the question or answer"

@@ -3,6 +3,7 @@ import pytest
 from illume_bench.fact_errors import (
     COLOURS,
     SHAPES,
+    doubled_colours,
     fact_error_rate,
     named_facts,
     self_contradictions,
@@ -73,6 +74,22 @@ def test_denying_the_one_shapes_colour_or_shape_is_wrong():
 )
 def test_self_contradictions(text, torn):
     assert self_contradictions(text) == torn
+
+
+@pytest.mark.parametrize(
+    ("text", "doubled"),
+    [
+        ("it has only grey and grey", ["grey and grey"]),
+        ("it has gray and grey in it", ["gray and grey"]),
+        ("there is no blue or blue-blue", ["blue or blue", "blue blue"]),
+        ("gray is a grey grey shade", ["grey grey"]),
+        ("it is a blue and white rectangle", []),
+        ("a red cube and a red sphere", []),  # one colour of two objects
+        ("red, red and more red", []),  # punctuation stands between the first two
+    ],
+)
+def test_doubled_colours(text, doubled):
+    assert doubled_colours(text) == doubled
 
 
 def test_a_ball_or_sphere_is_a_circle():

@@ -139,6 +139,10 @@ def test_facts_critic_rejects_a_high_rouge_candidate_naming_a_wrong_fact():
         (NOT_CIRCLE, "the rectangle is blue, not a rectangle", False, "wrong fact: no rect"),
         (SCENE, "one red circle, one blue circle, not a red circle", False, "contradicts"),
         (PHOTO, "it has whiskers, pointed ears and black fur, not black", False, "contradicts"),
+        # one colour said twice as if it were two is a jumble, not evidence
+        (NO_GREEN, "it has only blue and blue", False, "colour twice: blue and blue"),
+        (NO_GREEN, "it is a blue-blue rectangle", False, "colour twice: blue blue"),
+        (NO_GREEN, "it is a blue and white rectangle", True, "blue"),
         (SCENE, "one red circle and one blue circle", True, "blue, circle, red"),
         (SCENE, "a red rectangle and a blue circle", False, "wrong fact"),  # no red rectangle
         (SCENE, "there are 2 circles", False, "restates"),
