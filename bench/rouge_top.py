@@ -34,9 +34,18 @@ def main() -> int:
     ap.add_argument("reports", nargs="+", help="report JSONs of bench/rounds_that_learn.py")
     ap.add_argument("--items", default="data/easy-vqa-x/items.jsonl")
     ap.add_argument("--json", help="write the figures here")
+    ap.add_argument(
+        "--full-gt-from",
+        help="for reports run with --no-full-gt: the report whose full-gt arm (same items and "
+        "seeds) gives the % of full-gt",
+    )
     args = ap.parse_args()
     items = {it.id: it for it in load_items(args.items)[0]}
     rouge, out = RougeCritic(), {}
+    gt_first = None
+    if args.full_gt_from:
+        gt_rows = json.loads(Path(args.full_gt_from).read_text())["heldout_items"]["full-gt"]
+        gt_first = arm_choices(items, gt_rows, rouge)["first"]
     for path in args.reports:
         report = json.loads(Path(path).read_text())
         heldout = report["heldout_items"]
@@ -44,14 +53,15 @@ def main() -> int:
         ids = [str(r["id"]) for r in heldout["r0"]]
         arms["references"] = reference_rewording([items[i] for i in ids], rouge)
         out[path] = arms
-        _print(path, arms)
+        _print(path, arms, gt_first)
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
     return 0
 
 
-def _print(path: str, arms: dict) -> None:
-    gt = arms.get("full-gt", {}).get("first") or 1.0
+def _print(path: str, arms: dict, gt_first: float | None) -> None:
+    """The table; % of full-gt from the report's own arm, else from --full-gt-from."""
+    gt = arms.get("full-gt", {}).get("first") or gt_first
     print(f"\n{path}\n")
     head = " | ".join(CHOICES) + " | first, accepted | first, wrong fact | words per accepted"
     print(f"| arm | {head} |")
@@ -60,16 +70,17 @@ def _print(path: str, arms: dict) -> None:
         if arm == "references":
             continue
         cells = [
-            f"{100 * f[k]:.1f} [{100 * f['ci'][k][0]:.1f}, {100 * f['ci'][k][1]:.1f}] "
-            f"({100 * f[k] / gt:.0f}%)"
+            f"{100 * f[k]:.1f} [{100 * f['ci'][k][0]:.1f}, {100 * f['ci'][k][1]:.1f}]"
+            + (f" ({100 * f[k] / gt:.0f}%)" if gt else "")
             for k in CHOICES
         ]
         cells += [f"{100 * f[k]:.1f} (n={f[f'n_{k}']})" for k in SPLITS]
         print(f"| {arm} | {' | '.join(cells)} | {f['accepted_words']:.1f} |")
     ref = arms["references"]
+    share = f" ({100 * ref['rouge'] / gt:.0f}% of full-gt)" if gt else ""
     print(
-        f"references against the item's other references: {100 * ref['rouge']:.1f} "
-        f"({100 * ref['rouge'] / gt:.0f}% of full-gt), {ref['words']:.1f} words, n={ref['n']}"
+        f"references against the item's other references: {100 * ref['rouge']:.1f}{share}, "
+        f"{ref['words']:.1f} words, n={ref['n']}"
     )
 
 
