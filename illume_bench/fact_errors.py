@@ -97,6 +97,8 @@ def _tokens(text: str) -> list[str]:
 
 def _is_negation(tokens: list[str], i: int) -> bool:
     tok = tokens[i]
+    if tok == "not" and tokens[i + 1 : i + 2] == ["only"]:  # "not only a black shape but ..."
+        return False
     if tok in NEGATIONS or tok.endswith("n't"):
         return True
     prev = tokens[i - 1] if i > 0 else ""

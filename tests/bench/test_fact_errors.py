@@ -92,6 +92,14 @@ def test_doubled_colours(text, doubled):
     assert doubled_colours(text) == doubled
 
 
+def test_not_only_affirms():
+    no_black = {"colour": "red", "shape": "circle"}
+    assert wrong_facts("the image is not only a black shape but also a red one", no_black) == [
+        "black"
+    ]
+    assert wrong_facts("it is not a black shape but a red one", no_black) == []
+
+
 def test_a_ball_or_sphere_is_a_circle():
     assert wrong_facts("it is a blue sphere", BLUE_RECT) == ["sphere"]
     assert wrong_facts("a red ball", {"colour": "red", "shape": "circle"}) == []
