@@ -7,6 +7,8 @@
   embeddings to the best reference, >= a threshold calibrated on val.
 - `annotator` (`SimulatedAnnotator`): a careful annotator for benchmarks,
   judging by the item's facts rather than by the references' wording.
+- `annotator-rouge` (`AnnotatorRougeCritic`): the annotator's tick and the paper's
+  ROUGE-L >= threshold together.
 
 `make_critic` builds the one `CriticConfig.kind` names from the registry
 `CRITICS`; `agreement` compares an automatic critic's verdicts with the

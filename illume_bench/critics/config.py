@@ -11,6 +11,7 @@ CRITICS: dict[str, str] = {
     "facts": "illume_bench.critics.fact_critic:FactsCritic",
     "semantic": "illume_bench.critics.semantic:SemanticCritic",
     "annotator": "illume_bench.critics.simulated_annotator:SimulatedAnnotator",
+    "annotator-rouge": "illume_bench.critics.annotator_rouge:AnnotatorRougeCritic",
 }
 """Each class takes a `CriticConfig`; a new critic is one module and one line here."""
 
@@ -25,8 +26,9 @@ class CriticConfig(RougeConfig):
 
     kind: which critic (`--critic`): rouge (ROUGE-L >= threshold), facts
         (that, and no wrong colour/shape named), semantic (sentence-embedding
-        cosine to the best reference >= semantic_threshold) or annotator (a
-        simulated careful annotator; see `illume_bench.critics.simulated_annotator`).
+        cosine to the best reference >= semantic_threshold), annotator (a
+        simulated careful annotator; see `illume_bench.critics.simulated_annotator`)
+        or annotator-rouge (the annotator's tick and ROUGE-L >= threshold).
     semantic_threshold: the same for the semantic critic's cosine; calibrated
         on val (`illume calibrate`, docs/guide/critics.md).
     """

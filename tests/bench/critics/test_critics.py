@@ -5,6 +5,7 @@ import pytest
 from illume.critique import Critic, RougeCritic
 from illume.items import Item
 from illume_bench.critics import CriticConfig, make_critic, verdict
+from illume_bench.critics.annotator_rouge import AnnotatorRougeCritic
 from illume_bench.critics.fact_critic import FactsCritic
 from illume_bench.critics.simulated_annotator import SimulatedAnnotator
 from illume_bench.data.shapesx import scene_items
@@ -72,7 +73,8 @@ def test_make_critic_builds_each_kind_behind_the_interface():
     assert isinstance(make_critic(cfg), RougeCritic)
     assert isinstance(make_critic(cfg, "facts"), FactsCritic)
     assert isinstance(make_critic(cfg, "annotator"), SimulatedAnnotator)
-    for kind in ("rouge", "facts", "annotator"):
+    assert isinstance(make_critic(cfg, "annotator-rouge"), AnnotatorRougeCritic)
+    for kind in ("rouge", "facts", "annotator", "annotator-rouge"):
         assert isinstance(make_critic(cfg, kind), Critic)
     with pytest.raises(ValueError):
         make_critic(cfg, "oracle")
@@ -81,12 +83,35 @@ def test_make_critic_builds_each_kind_behind_the_interface():
 def test_every_kind_gives_a_verdict_with_a_reason():
     """The benchmarks record a verdict and a reason per candidate, whatever the critic."""
     ref = PHOTO.explanations[0]
-    for kind in ("rouge", "facts", "annotator"):
+    for kind in ("rouge", "facts", "annotator", "annotator-rouge"):
         critic = make_critic(CriticConfig(), kind)
         ok, why = verdict(critic, PHOTO, ref)
         assert ok and why, kind
     ok, why = verdict(make_critic(CriticConfig(), "rouge"), PHOTO, "it is a cat")
     assert not ok and why.startswith("scores 0.")
+
+
+def test_annotator_rouge_wants_the_annotators_tick_and_the_references_wording():
+    """The two halves refuse different texts; the critic refuses both kinds."""
+    critic = AnnotatorRougeCritic()
+    item = Item(
+        "s",
+        "x.png",
+        "what shape is in the image?",
+        "triangle",
+        ["it has three corners and three straight sides"],
+        facts={"colour": "red", "shape": "triangle"},
+    )
+    assert critic.judge(item, "it has three corners and three straight sides")[0]
+    ok, why = critic.judge(item, "the shape is a triangle")  # a restatement
+    assert not ok and "restates" in why
+    ok, why = critic.judge(item, "it has three corners")  # evidence, not the references' words
+    assert not ok and why.startswith("fits, but ROUGE-L")
+    ok, why = critic.judge(item, "it has four corners and four straight sides")
+    assert RougeCritic().fitting(
+        RougeCritic().score(item, ["it has four corners and four straight sides"])[0]
+    )
+    assert not ok and "wrong fact" in why  # ROUGE-L alone would tick it
 
 
 def test_facts_critic_rejects_a_high_rouge_candidate_naming_a_wrong_fact():
@@ -306,7 +331,7 @@ def test_the_annotator_accepts_every_easy_vqa_x_reference_and_no_restatement():
     shape or its fill); the restatement baseline is refused, every wording of it."""
     from illume_bench.data.easyvqa_references import reference_templates, restatement_baseline
 
-    annotator = SimulatedAnnotator()
+    annotator, both = SimulatedAnnotator(), AnnotatorRougeCritic()
     questions = [
         ("what shape is in the image?", None),
         ("what is the {c} shape?", None),
@@ -325,3 +350,10 @@ def test_the_annotator_accepts_every_easy_vqa_x_reference_and_no_restatement():
                     assert annotator.judge(it, ref)[0], (it.question, ref)
                 for text in restatement_baseline(it.question, it.answer, facts):
                     assert not annotator.judge(it, text)[0], (it.question, text)
+                # with the item's references in hand, annotator-rouge passes them too
+                refs = reference_templates(it.question, it.answer, facts)
+                with_refs = Item("e", "x.png", it.question, it.answer, refs, facts=facts)
+                for ref in refs:
+                    assert both.judge(with_refs, ref)[0], (it.question, ref)
+                for text in restatement_baseline(it.question, it.answer, facts):
+                    assert not both.judge(with_refs, text)[0], (it.question, text)
