@@ -1,7 +1,8 @@
 """The benchmark kit's `illume` subcommands, registered through the entry-point group
 `illume.commands` (pyproject.toml), so the engine's command line never imports the kit:
 
-    illume critique  --candidates F --items F --out F [--critic rouge|facts|semantic|annotator]
+    illume critique  --candidates F --items F --out F [--critic KIND]  (rouge, facts, semantic,
+                     annotator, annotator-rouge)
     illume calibrate --items F --split val      the semantic critic's threshold
     illume evaluate  --predictions F --items F [--json F]
     illume prompts   --items F                  pick the explanation prompt (Table 2 form)
@@ -198,7 +199,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     defaults = SampleConfig()
     p = sub.add_parser(
-        "critique", help="score candidates: --critic rouge | facts | semantic | annotator"
+        "critique",
+        help="score candidates: --critic rouge | facts | semantic | annotator | annotator-rouge",
     )
     p.add_argument("--candidates", required=True)
     p.add_argument("--items", required=True)
