@@ -29,14 +29,8 @@ from illume.critique import RougeCritic  # noqa: E402
 from illume.items import load_items  # noqa: E402
 from illume_bench.critics import make_critic  # noqa: E402
 from illume_bench.critics.config import CriticConfig  # noqa: E402
-from illume_bench.greedy_test import (  # noqa: E402
-    BASE,
-    arm_stats,
-    compare,
-    greedy_texts,
-    judged_rows,
-)
-from illume_bench.heldout_figures import KEYS, figures  # noqa: E402
+from illume_bench.greedy_test import BASE, compare, greedy_texts, judged_rows  # noqa: E402
+from illume_bench.heldout_figures import KEYS, figures, item_stats  # noqa: E402
 
 log = logging.getLogger("greedy_test")
 SHOWN = ("rouge_top", "fact_error_rate", "items_with_accepted")
@@ -78,14 +72,20 @@ def main() -> int:
     arms = versions(run, Path(args.full_gt) if args.full_gt else None)
     critic, rouge = make_critic(CriticConfig(kind=args.critic)), RougeCritic()
 
-    from illume.models import ModelChoice, load_model
+    model = []  # loaded on the first cache miss, once
 
-    model = load_model(ModelChoice.from_env())
+    def load():
+        if not model:
+            from illume.models import ModelChoice, load_model
+
+            model.append(load_model(ModelChoice.from_env()))
+        return model[0]
+
     rows, stats, t0 = {}, {}, time.time()
     for k, (arm, version) in enumerate(arms.items(), 1):
-        texts = greedy_texts(model, version, heldout, prompt, run / f"greedy-{arm}.jsonl")
+        texts = greedy_texts(load, version, heldout, prompt, run / f"greedy-{arm}.jsonl")
         rows[arm] = judged_rows(heldout, texts, critic)
-        stats[arm] = arm_stats(heldout, rows[arm], rouge)
+        stats[arm] = item_stats(by_id, rouge, rows[arm])
         log.info(
             "%d/%d %s: %d texts (%.0f s so far)", k, len(arms), arm, len(texts), time.time() - t0
         )

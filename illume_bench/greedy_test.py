@@ -16,23 +16,27 @@ An item whose decoding failed counts with no text (ROUGE-L 0, nothing accepted).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from illume.critique import RougeCritic
 from illume.items import Item, read_jsonl, write_jsonl
 from illume_bench.critics import verdict
-from illume_bench.heldout_figures import item_stats, paired_ci
+from illume_bench.heldout_figures import paired_ci
 
 BASE = "r0"
 """The arm name of the zero-shot weights (no version loaded)."""
 
 
-def greedy_texts(model, version: Path | None, items: list[Item], prompt: str, cache: Path):
-    """{item id: greedy text} of one version (None: the zero-shot weights), cached."""
+def greedy_texts(
+    load_model: Callable, version: Path | None, items: list[Item], prompt: str, cache: Path
+) -> dict[str, str]:
+    """{item id: greedy text} of one version (None: the zero-shot weights), cached; the
+    model is asked for (`load_model()`) only when the cache misses."""
     from illume.api import greedy_rationales
 
     if cache.exists():
         return {str(r["id"]): r["text"] for r in read_jsonl(cache)}
+    model = load_model()
     if version is None:
         model.reset_version()
     else:
@@ -54,11 +58,6 @@ def judged_rows(items: list[Item], texts: dict[str, str], critic) -> list[dict]:
             cands.append({"text": text, "fitting": ok, "why": why})
         rows.append({"id": item.id, "candidates": cands})
     return rows
-
-
-def arm_stats(items: list[Item], rows: list[dict], rouge: RougeCritic) -> dict[str, dict]:
-    """Per-item stats of judged rows, in `heldout_figures`' shape."""
-    return item_stats({it.id: it for it in items}, rouge, rows)
 
 
 def compare(stats: dict[str, dict[str, dict]], arm: str, other: str, keys) -> dict[str, list]:
