@@ -5,6 +5,8 @@ of references the simulated careful annotator accepts; for easy-vqa-x also the s
 the labelled restatement baseline (`restatement_baseline`) it accepts, which should be 0:
 
     python bench/judge_references.py --json docs/results/judge-references.json
+
+`--critic` names another judge (default: the annotator), e.g. `annotator-rouge`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from illume.items import load_items  # noqa: E402
-from illume_bench.critics import CriticConfig, make_critic  # noqa: E402
+from illume_bench.critics import CriticConfig, make_critic, verdict  # noqa: E402
 from illume_bench.data.easyvqa_references import restatement_baseline  # noqa: E402
 
 SETS = {
@@ -35,10 +37,15 @@ def rate(judge, pairs) -> dict:
     fails = []
     for item, text in pairs:
         n += 1
-        good, reason = judge.judge(item, text)
+        good, reason = verdict(judge, item, text)
         ok += good
         if not good:
-            why[reason.split(":")[0]] += 1
+            # a score-only critic's reason is its score: count those together
+            why[
+                "scores below the threshold"
+                if reason.startswith("scores ")
+                else reason.split(":")[0]
+            ] += 1
             if len(fails) < 6:
                 fails.append(
                     {"question": item.question, "answer": item.answer, "text": text, "why": reason}
@@ -50,11 +57,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--limit", type=int, default=2000, help="items per set (file order)")
     ap.add_argument("--easy-vqa-x", dest="evqa", help="another easy-vqa-x items file")
+    ap.add_argument("--critic", default="annotator", help="the judge (a --critic kind)")
     ap.add_argument("--json")
     args = ap.parse_args()
     if args.evqa:
         SETS["easy-vqa-x"] = args.evqa
-    judge = make_critic(CriticConfig(kind="annotator"))
+    judge = make_critic(CriticConfig(kind=args.critic))
     out = {}
     for name, path in SETS.items():
         if not Path(path).exists():
